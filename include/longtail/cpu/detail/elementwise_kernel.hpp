@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The one CPU loop behind every loss: a single pass over memory that reads logits, targets (and
+// mask), evaluates a math-core functor on SIMD packets, writes the gradient and/or the
+// per-element loss, and accumulates the loss sum.
+//
+// Work is cut into "lines": rows when the logits' columns are contiguous (row-major), columns
+// when their rows are (column-major). Contiguous lines are read with packet loads; any other
+// layout (non-unit inner strides, mixed storage orders) is gathered lane by lane into the same
+// packet code, so every element goes through identical arithmetic whatever the layout: results
+// are bit-identical across layouts, thread counts and in-place use.
+//
+// Determinism: lines are grouped into blocks whose size depends only on the line length; each
+// line's packet accumulator is reduced to double, lines are summed in order inside a block, and
+// block sums are added in block order. Threads (OpenMP) only decide who computes which block.
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "longtail/cpu/detail/strided_view.hpp"
+#include "longtail/cpu/packet.hpp"
+
+namespace longtail::cpu::detail {
+
+/// Everything one call needs besides the math functor. Absent optional inputs are null.
+template <class Scalar, class TargetT, class MaskT>
+struct KernelArgs {
+  StridedView<const Scalar> x;
+  StridedView<const TargetT> y;
+  StridedView<const MaskT> mask;     // data == nullptr: every element valid
+  StridedView<Scalar> grad;          // data == nullptr: no gradient wanted
+  StridedView<Scalar> loss;          // data == nullptr: no per-element loss wanted
+  const Scalar* sample_weight = nullptr;  // length rows, stride sample_weight_stride
+  Index sample_weight_stride = 1;
+  const Scalar* coef_pos = nullptr;  // length cols (coef_stride 1) or one value (coef_stride 0)
+  const Scalar* coef_neg = nullptr;
+  Index coef_stride = 1;
+  Scalar keep = 1, shift = 0;        // label smoothing: y_s = y * keep + shift
+  Scalar grad_scale = 1;             // 1 / (valid count) for Reduction::mean
+  int threads = 1;
+};
+
+inline int resolve_threads(int requested) {
+#if defined(_OPENMP)
+  return requested > 0 ? requested : omp_get_max_threads();
+#else
+  (void)requested;
+  return 1;
+#endif
+}
+
+/// Loads `count` (<= lane count) elements at stride `stride`, converted to Scalar; missing lanes
+/// are 0. `Contig` promises stride 1 and a full packet, read with one unaligned load.
+template <class Scalar, bool Contig, class T>
+inline Packet<Scalar> load_lanes(const T* p, Index stride, int count) {
+  constexpr int P = Packet<Scalar>::size;
+  if constexpr (Contig && std::is_same_v<T, Scalar>) {
+    (void)stride; (void)count;
+    return Packet<Scalar>::load(p);
+  } else {
+    alignas(64) Scalar buf[P];
+    for (int k = 0; k < P; ++k) buf[k] = k < count ? static_cast<Scalar>(p[k * stride]) : Scalar(0);
+    return Packet<Scalar>::load(buf);
+  }
+}
+
+/// Mask lanes as 1 (valid) / 0 (masked or padding).
+template <class Scalar, class T>
+inline Packet<Scalar> load_mask(const T* p, Index stride, int count) {
+  constexpr int P = Packet<Scalar>::size;
+  alignas(64) Scalar buf[P];
+  for (int k = 0; k < P; ++k) buf[k] = (k < count && p[k * stride] != T(0)) ? Scalar(1) : Scalar(0);
+  return Packet<Scalar>::load(buf);
+}
+
+template <class Scalar, bool Contig>
+inline void store_lanes(Packet<Scalar> v, Scalar* p, Index stride, int count) {
+  if constexpr (Contig) {
+    (void)stride; (void)count;
+    v.store(p);
+  } else {
+    constexpr int P = Packet<Scalar>::size;
+    alignas(64) Scalar buf[P];
+    v.store(buf);
+    for (int k = 0; k < count; ++k) p[k * stride] = buf[k];
+  }
+}
+
+/// One line: `n` elements starting at element (i0, j0), stepping along columns (RowLines) or
+/// rows. Returns the line's loss sum in double.
+template <bool RowLines, bool Contig, bool WantGrad, bool WantLoss, class Math, class Scalar, class TargetT,
+          class MaskT>
+double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, Index line) {
+  using V = Packet<Scalar>;
+  constexpr int P = V::size;
+  const Index n = RowLines ? a.x.cols : a.x.rows;
+  auto at = [line](const auto& view) {
+    return view.data + (RowLines ? line * view.row_stride : line * view.col_stride);
+  };
+  auto inner = [](const auto& view) { return RowLines ? view.col_stride : view.row_stride; };
+  const Scalar* x = at(a.x);
+  const TargetT* y = at(a.y);
+  const MaskT* m = a.mask.data ? at(a.mask) : nullptr;
+  Scalar* g = WantGrad ? at(a.grad) : nullptr;
+  Scalar* l = WantLoss ? at(a.loss) : nullptr;
+  const Index sx = inner(a.x), sy = inner(a.y), sm = a.mask.data ? inner(a.mask) : 0;
+  const Index sg = WantGrad ? inner(a.grad) : 0, sl = WantLoss ? inner(a.loss) : 0;
+
+  const V keep(a.keep), shift(a.shift), grad_scale(a.grad_scale), zero(0);
+  // Per-line constants: the sample weight along rows, the class coefficients along columns.
+  const Scalar line_sw = RowLines && a.sample_weight ? a.sample_weight[line * a.sample_weight_stride] : Scalar(1);
+  const V line_coef_pos(RowLines ? Scalar(1) : a.coef_pos[line * a.coef_stride]);
+  const V line_coef_neg(RowLines ? Scalar(1) : a.coef_neg[line * a.coef_stride]);
+
+  V acc = zero;
+  for (Index k0 = 0; k0 < n; k0 += P) {
+    const int count = static_cast<int>(std::min<Index>(P, n - k0));
+    const bool full = count == P;
+    V xv, yv;
+    if (Contig && full) {
+      xv = load_lanes<Scalar, true>(x + k0, 1, P);
+      yv = load_lanes<Scalar, true>(y + k0, 1, P);
+    } else {
+      xv = load_lanes<Scalar, false>(x + k0 * sx, sx, count);
+      yv = load_lanes<Scalar, false>(y + k0 * sy, sy, count);
+    }
+    V cp, cn, sw;
+    if constexpr (RowLines) {
+      if (a.coef_stride == 0) {  // uniform class coefficients (no per-class vectors given)
+        cp = V(a.coef_pos[0]);
+        cn = V(a.coef_neg[0]);
+      } else {
+        cp = full ? V::load(a.coef_pos + k0) : load_lanes<Scalar, false>(a.coef_pos + k0, 1, count);
+        cn = full ? V::load(a.coef_neg + k0) : load_lanes<Scalar, false>(a.coef_neg + k0, 1, count);
+      }
+      sw = V(line_sw);
+    } else {
+      cp = line_coef_pos;
+      cn = line_coef_neg;
+      sw = a.sample_weight ? load_lanes<Scalar, false>(a.sample_weight + k0 * a.sample_weight_stride,
+                                                       a.sample_weight_stride, count)
+                           : V(Scalar(1));
+    }
+    const auto tw = math::term_weights(yv, keep, shift, cp, cn, sw);
+    auto vg = math(xv, tw.a, tw.b);
+    if (m) {
+      // Masked elements are ignored entirely, whatever their logits or targets hold.
+      const auto valid = load_mask<Scalar>(m + k0 * sm, sm, count) > zero;
+      vg.value = select(valid, vg.value, zero);
+      vg.grad = select(valid, vg.grad, zero);
+    } else if (!full) {
+      // Padding lanes (x = 0, y = 0) must not count: with uniform coefficients b != 0 there.
+      alignas(64) Scalar lanes[P];
+      for (int k = 0; k < P; ++k) lanes[k] = k < count ? Scalar(1) : Scalar(0);
+      vg.value = select(V::load(lanes) > zero, vg.value, zero);
+    }
+    acc = acc + vg.value;
+    if constexpr (WantGrad) {
+      const V gv = vg.grad * grad_scale;
+      if (Contig && full) store_lanes<Scalar, true>(gv, g + k0, 1, P);
+      else store_lanes<Scalar, false>(gv, g + k0 * sg, sg, count);
+    }
+    if constexpr (WantLoss) {
+      if (Contig && full) store_lanes<Scalar, true>(vg.value, l + k0, 1, P);
+      else store_lanes<Scalar, false>(vg.value, l + k0 * sl, sl, count);
+    }
+  }
+  return static_cast<double>(acc.sum());
+}
+
+template <bool RowLines, bool Contig, bool WantGrad, bool WantLoss, class Math, class Scalar, class TargetT,
+          class MaskT>
+double run_lines(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a) {
+  const Index lines = RowLines ? a.x.rows : a.x.cols;
+  const Index n = RowLines ? a.x.cols : a.x.rows;
+  if (lines == 0 || n == 0) return 0.0;
+  // Block size depends on the shape only (never on the thread count): ~16K elements a block.
+  const Index lines_per_block = std::max<Index>(1, Index(16384) / n);
+  const Index blocks = (lines + lines_per_block - 1) / lines_per_block;
+  auto block_sum = [&](Index b) {
+    double s = 0.0;
+    const Index end = std::min(lines, (b + 1) * lines_per_block);
+    for (Index line = b * lines_per_block; line < end; ++line)
+      s += run_line<RowLines, Contig, WantGrad, WantLoss>(math, a, line);
+    return s;
+  };
+  const int threads = static_cast<int>(std::min<Index>(a.threads, blocks));
+  double total = 0.0;
+  if (threads <= 1) {
+    for (Index b = 0; b < blocks; ++b) total += block_sum(b);
+    return total;
+  }
+  std::vector<double> partial(static_cast<std::size_t>(blocks));
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+  for (Index b = 0; b < blocks; ++b) partial[static_cast<std::size_t>(b)] = block_sum(b);
+  for (double s : partial) total += s;
+  return total;
+}
+
+/// Picks the line orientation and the contiguous fast path, then runs. Returns the loss sum.
+template <bool WantGrad, bool WantLoss, class Math, class Scalar, class TargetT, class MaskT>
+double run_elementwise(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a) {
+  const bool row_lines = a.x.col_stride == 1 || a.x.row_stride != 1;
+  auto unit_inner = [row_lines](const auto& v) {
+    return v.data == nullptr || (row_lines ? v.col_stride : v.row_stride) == 1;
+  };
+  const bool contig = unit_inner(a.x) && unit_inner(a.y) && (!WantGrad || unit_inner(a.grad)) &&
+                      (!WantLoss || unit_inner(a.loss)) && unit_inner(a.mask);
+  if (row_lines) {
+    return contig ? run_lines<true, true, WantGrad, WantLoss>(math, a)
+                  : run_lines<true, false, WantGrad, WantLoss>(math, a);
+  }
+  return contig ? run_lines<false, true, WantGrad, WantLoss>(math, a)
+                : run_lines<false, false, WantGrad, WantLoss>(math, a);
+}
+
+}  // namespace longtail::cpu::detail

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "longtail/cpu/elementwise_loss.hpp"
+#include "longtail/math/focal_bce.hpp"
+
+namespace longtail::cpu {
+
+/// Focal BCE with per-class weights, pos_weight, optional alpha and asymmetric focusing (ASL):
+///   l = w_c * [ alpha_+ pw_c y (1-p)^g+ softplus(-x) + alpha_- (1-y) p_m^g- (-log(1-p_m)) ]
+/// (options.hpp, FocalBCEOptions). `weight` and `pos_weight` are per-class vectors, one entry per
+/// column of the logits; either may be empty (all 1). See ElementwiseLoss for the calls.
+template <class Scalar = float>
+class FocalBCE : public ElementwiseLoss<FocalBCE<Scalar>, Scalar> {
+  using Base = ElementwiseLoss<FocalBCE<Scalar>, Scalar>;
+  friend Base;
+
+ public:
+  using Options = FocalBCEOptions;
+  using Vector = typename Base::Vector;
+  static constexpr const char* name = "FocalBCE";
+
+  explicit FocalBCE(Options options = {}, Vector weight = {}, Vector pos_weight = {}) : options_(options) {
+    options_.validate();
+    const Scalar alpha_pos = options_.alpha ? Scalar(*options_.alpha) : Scalar(1);
+    const Scalar alpha_neg = options_.alpha ? Scalar(1 - *options_.alpha) : Scalar(1);
+    this->set_class_vectors(name, std::move(weight), std::move(pos_weight), alpha_pos, alpha_neg);
+    pos_ = GammaSpec::from(options_.gamma_pos);
+    neg_ = GammaSpec::from(options_.gamma_neg);
+  }
+
+  const Options& options() const { return options_; }
+
+ private:
+  // Picks the math-core instantiation: integer or real exponent on each side, margin or not.
+  template <class F>
+  decltype(auto) visit_math(F&& f) const {
+    return dispatch<>(f);
+  }
+
+  template <int Level = 0, bool IntPos = false, bool IntNeg = false, class F>
+  decltype(auto) dispatch(F& f) const {
+    if constexpr (Level == 0) {
+      return pos_.is_integer ? dispatch<1, true>(f) : dispatch<1, false>(f);
+    } else if constexpr (Level == 1) {
+      return neg_.is_integer ? dispatch<2, IntPos, true>(f) : dispatch<2, IntPos, false>(f);
+    } else {
+      using V = detail::Packet<Scalar>;
+      auto make = [&](auto margin_tag) {
+        constexpr bool Margin = decltype(margin_tag)::value;
+        math::FocalBCEMath<V, IntPos, IntNeg, Margin> m;
+        m.gamma_pos = V(Scalar(pos_.value));
+        m.gamma_neg = V(Scalar(neg_.value));
+        m.margin = V(Scalar(options_.margin));
+        m.int_pos = pos_.integer;
+        m.int_neg = neg_.integer;
+        return f(m);
+      };
+      return options_.margin > 0 ? make(std::true_type{}) : make(std::false_type{});
+    }
+  }
+
+  Options options_;
+  GammaSpec pos_, neg_;
+};
+
+}  // namespace longtail::cpu

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "longtail/cpu/elementwise_loss.hpp"
+#include "longtail/math/weighted_bce.hpp"
+
+namespace longtail::cpu {
+
+/// Weighted binary cross-entropy with logits, PyTorch's BCEWithLogitsLoss(weight, pos_weight):
+///   l = w_c * [ pw_c * y * softplus(-x) + (1 - y) * softplus(x) ]
+/// `weight` (w_c) and `pos_weight` (pw_c) are per-class vectors, one entry per column of the
+/// logits; either may be empty (all 1). See ElementwiseLoss for the calls.
+template <class Scalar = float>
+class WeightedBCE : public ElementwiseLoss<WeightedBCE<Scalar>, Scalar> {
+  using Base = ElementwiseLoss<WeightedBCE<Scalar>, Scalar>;
+  friend Base;
+
+ public:
+  using Options = WeightedBCEOptions;
+  using Vector = typename Base::Vector;
+  static constexpr const char* name = "WeightedBCE";
+
+  explicit WeightedBCE(Options options = {}, Vector weight = {}, Vector pos_weight = {}) : options_(options) {
+    options_.validate();
+    this->set_class_vectors(name, std::move(weight), std::move(pos_weight), Scalar(1), Scalar(1));
+  }
+
+  const Options& options() const { return options_; }
+
+ private:
+  template <class F>
+  decltype(auto) visit_math(F&& f) const {
+    return f(math::WeightedBCEMath{});
+  }
+
+  Options options_;
+};
+
+}  // namespace longtail::cpu

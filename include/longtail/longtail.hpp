@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Umbrella header: the whole CPU library (needs Eigen only; never includes a CUDA header).
+
+#include "longtail/config.hpp"
+#include "longtail/error.hpp"
+#include "longtail/options.hpp"
+#include "longtail/math/focal_bce.hpp"
+#include "longtail/math/weighted_bce.hpp"
+#include "longtail/cpu/focal_bce.hpp"
+#include "longtail/cpu/weighted_bce.hpp"

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Loss options: plain structs with documented defaults and a validate() that throws
+// longtail::invalid_argument naming the field and the value. No Eigen, no CUDA: the CPU functors
+// and the CUDA launchers validate with the same code.
+
+#include <cmath>
+#include <optional>
+
+#include "longtail/error.hpp"
+
+namespace longtail {
+
+/// How per-element losses are combined.
+///  - none: no reduction; forward() returns the sum and the per-element loss is available through
+///          forward_elements() (CPU) / the d_loss output (CUDA); gradients are per element.
+///  - sum:  sum over valid (unmasked) elements.
+///  - mean: sum divided by the number of valid (unmasked) elements. Per-sample and per-class
+///          weights scale the terms but do not change the divisor (PyTorch's convention for
+///          BCEWithLogitsLoss(weight=...)). With zero valid elements the mean is defined as 0 and
+///          the gradient is 0, so a fully masked batch contributes nothing instead of NaN.
+enum class Reduction { none, sum, mean };
+
+inline const char* to_string(Reduction r) {
+  switch (r) {
+    case Reduction::none: return "none";
+    case Reduction::sum: return "sum";
+    case Reduction::mean: return "mean";
+  }
+  return "?";
+}
+
+/// Execution and input-checking knobs shared by the CPU functors.
+struct ExecutionOptions {
+  /// Threads for the CPU kernels (OpenMP). 0: OpenMP's default (omp_get_max_threads()); 1: serial.
+  /// The loss is bit-identical for every value: rows are cut into blocks that depend only on the
+  /// shape, and block sums are added in a fixed order.
+  int threads = 0;
+  /// O(elements) checks of input *values* (targets finite and in [0,1], uint8 targets 0/1).
+  /// Shapes, lengths, options and per-class / per-sample weights are always checked; they cost
+  /// O(rows + cols). Off by default so the hot path reads each element once.
+  bool check_inputs = false;
+};
+
+namespace detail {
+
+inline void check_finite_range(const char* field, double v, double lo, double hi, bool hi_open) {
+  if (!std::isfinite(v) || v < lo || (hi_open ? v >= hi : v > hi))
+    fail(field, " must be in [", lo, ", ", hi, hi_open ? ")" : "]", " (got ", v, ")");
+}
+
+inline void check_threads(const char* field, int threads) {
+  if (threads < 0) fail(field, " must be >= 0 (0 = OpenMP default; got ", threads, ")");
+}
+
+}  // namespace detail
+
+/// Weighted binary cross-entropy with logits (PyTorch's BCEWithLogitsLoss semantics):
+///   l = w_c * [ pw_c * y * softplus(-x) + (1 - y) * softplus(x) ]
+/// Per-class weight w_c and pos_weight pw_c are given to the functor, not here.
+struct WeightedBCEOptions {
+  Reduction reduction = Reduction::mean;
+  /// Label smoothing eps in [0, 1): y <- y * (1 - eps) + eps / 2 (towards 0.5, the two-class
+  /// convention for sigmoid outputs). Applied to the target before anything else.
+  double label_smoothing = 0.0;
+  ExecutionOptions execution{};
+
+  void validate() const {
+    detail::check_finite_range("WeightedBCEOptions.label_smoothing", label_smoothing, 0.0, 1.0, true);
+    detail::check_threads("WeightedBCEOptions.execution.threads", execution.threads);
+  }
+};
+
+/// Focal binary cross-entropy, with asymmetric focusing (ASL) as a parameterisation:
+///   positive term  L+ = (1 - p)^gamma_pos * softplus(-x)
+///   negative term  L- = p_m^gamma_neg * (-log(1 - p_m)),  p_m = max(p - margin, 0)
+///   l = w_c * [ alpha_+ * pw_c * y * L+ + alpha_- * (1 - y) * L- ]
+/// with alpha_+ = alpha, alpha_- = 1 - alpha when alpha is set (torchvision), 1 and 1 otherwise.
+/// Focal loss (Lin et al. 2017) is gamma_pos = gamma_neg = gamma, margin = 0; gamma = 0 and no
+/// alpha is exactly weighted BCE. Soft targets (and label smoothing) mix the positive and the
+/// negative term linearly, each with its own p_t: smoothing is applied to y, never to p_t.
+struct FocalBCEOptions {
+  double gamma_pos = 2.0;  ///< focusing exponent for positive targets, >= 0 (any real)
+  double gamma_neg = 2.0;  ///< focusing exponent for negative targets, >= 0 (any real)
+  std::optional<double> alpha{};  ///< in [0, 1]; off by default
+  double margin = 0.0;     ///< ASL probability margin for negatives, in [0, 1)
+  double label_smoothing = 0.0;  ///< as in WeightedBCEOptions
+  Reduction reduction = Reduction::mean;
+  ExecutionOptions execution{};
+
+  /// Focal loss (Lin et al. 2017): the same gamma for both targets.
+  static FocalBCEOptions focal(double gamma, std::optional<double> alpha = std::nullopt) {
+    FocalBCEOptions o;
+    o.gamma_pos = o.gamma_neg = gamma;
+    o.alpha = alpha;
+    return o;
+  }
+  /// Asymmetric loss (Ridnik et al. 2021); the paper's defaults are (0, 4, 0.05).
+  static FocalBCEOptions asymmetric(double gamma_pos, double gamma_neg, double margin) {
+    FocalBCEOptions o;
+    o.gamma_pos = gamma_pos;
+    o.gamma_neg = gamma_neg;
+    o.margin = margin;
+    return o;
+  }
+
+  void validate() const {
+    auto check_gamma = [](const char* field, double g) {
+      if (!std::isfinite(g) || g < 0) detail::fail(field, " must be a finite number >= 0 (got ", g, ")");
+    };
+    check_gamma("FocalBCEOptions.gamma_pos", gamma_pos);
+    check_gamma("FocalBCEOptions.gamma_neg", gamma_neg);
+    if (alpha) detail::check_finite_range("FocalBCEOptions.alpha", *alpha, 0.0, 1.0, false);
+    detail::check_finite_range("FocalBCEOptions.margin", margin, 0.0, 1.0, true);
+    detail::check_finite_range("FocalBCEOptions.label_smoothing", label_smoothing, 0.0, 1.0, true);
+    detail::check_threads("FocalBCEOptions.execution.threads", execution.threads);
+  }
+};
+
+/// A focusing exponent resolved for the kernels: small integers are raised by repeated
+/// multiplication (no exp/log), anything else through exp(gamma * log(e)).
+struct GammaSpec {
+  double value = 0.0;
+  int integer = 0;          ///< the exponent when is_integer
+  bool is_integer = true;
+
+  static GammaSpec from(double g) {
+    GammaSpec s;
+    s.value = g;
+    s.is_integer = g == std::floor(g) && g <= 8.0;
+    s.integer = s.is_integer ? static_cast<int>(g) : 0;
+    return s;
+  }
+};
+
+}  // namespace longtail
