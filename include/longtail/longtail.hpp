@@ -9,3 +9,5 @@
 #include "longtail/math/weighted_bce.hpp"
 #include "longtail/cpu/focal_bce.hpp"
 #include "longtail/cpu/weighted_bce.hpp"
+#include "longtail/class_weights.hpp"
+#include "longtail/metrics.hpp"
