@@ -29,21 +29,19 @@ struct FocalBCEMath {
   LONGTAIL_HD ValueGrad<V> operator()(V x, V a, V b) const {
     const V zero(0), one(1);
     const LogitTerms<V> t = logit_terms(x);
-    const V pq = t.p * t.q;
 
-    // Positive term: e = q.
-    const V e_pos = IntPos ? ipow(t.q, int_pos) : exp(-gamma_pos * t.softplus_x);
+    // Positive term: e = q, weighted: A = a * q^g+.
+    const V A = a * (IntPos ? ipow(t.q, int_pos) : exp(-gamma_pos * t.softplus_x));
     const V ce_pos = t.softplus_neg_x;
-    const V l_pos = e_pos * ce_pos;
-    const V g_pos = -e_pos * (gamma_pos * t.p * ce_pos + t.q);
+    V value = A * ce_pos;
+    V grad = -A * (gamma_pos * t.p * ce_pos + t.q);
 
-    V l_neg, g_neg;
     if constexpr (!Margin) {
-      // Negative term: e = p.
-      const V e_neg = IntNeg ? ipow(t.p, int_neg) : exp(-gamma_neg * t.softplus_neg_x);
+      // Negative term: e = p, weighted: B = b * p^g-.
+      const V B = b * (IntNeg ? ipow(t.p, int_neg) : exp(-gamma_neg * t.softplus_neg_x));
       const V ce_neg = t.softplus_x;
-      l_neg = e_neg * ce_neg;
-      g_neg = e_neg * (gamma_neg * t.q * ce_neg + t.p);
+      value = value + B * ce_neg;
+      grad = grad + B * (gamma_neg * t.q * ce_neg + t.p);
     } else {
       // Negative term with probability margin: e = p - m where p > m, else the term is 0
       // (value and slope). 1 - p_m = q + m >= m > 0, so the log never sees 0.
@@ -52,13 +50,11 @@ struct FocalBCEMath {
       const V e = select(active, pm, one);  // safe divisor / log argument where inactive
       const V qm = t.q + margin;
       const V ce = -log(qm);
-      const V pow_e = IntNeg ? ipow(e, int_neg) : exp(gamma_neg * log(e));
-      const V value = pow_e * ce;
-      const V slope = pow_e * pq * (gamma_neg * ce / e + one / qm);
-      l_neg = select(active, value, zero);
-      g_neg = select(active, slope, zero);
+      const V B = select(active, b * (IntNeg ? ipow(e, int_neg) : exp(gamma_neg * log(e))), zero);
+      value = value + B * ce;
+      grad = grad + B * (t.p * t.q) * (gamma_neg * ce / e + one / qm);
     }
-    return {a * l_pos + b * l_neg, a * g_pos + b * g_neg};
+    return {value, grad};
   }
 };
 

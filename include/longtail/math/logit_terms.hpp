@@ -5,18 +5,14 @@
 
 namespace longtail::math {
 
-/// Everything the losses need from one logit x, from one exp, one log and one division:
+/// Everything the losses need from one logit x, from one exp, one log1p and one division:
 ///   p = sigmoid(x), q = 1 - p = sigmoid(-x)      (q is never formed as 1 - p)
 ///   softplus(x)  = -log(1 - p) = max(x, 0) + log1p(exp(-|x|))
 ///   softplus(-x) = -log(p)     = max(-x, 0) + log1p(exp(-|x|))
 /// With t = exp(-|x|) in (0, 1] nothing overflows for any finite x; for |x| beyond ~88 (float)
 /// t underflows to 0 and p, q become exactly 1 and 0 (or their tiny limits), while the two
 /// softplus values stay exact (= |x| or 0). A NaN logit yields NaN in every field.
-///
-/// log1p(t) is evaluated as log(u) + (t - (u - 1)) / u with u = fl(1 + t) (Goldberg 1991, the
-/// HP-15C trick): u - 1 is exact for u in [1, 2] and t - (u - 1) is exactly the rounding error of
-/// 1 + t, so the correction restores full relative accuracy (also for t below epsilon, where
-/// log(u) = 0 and the result is t) at the cost of one fma, reusing 1/u = sigmoid(|x|).
+
 template <class V>
 struct LogitTerms {
   V p, q, softplus_x, softplus_neg_x;
@@ -26,11 +22,10 @@ template <class V>
 LONGTAIL_HD LogitTerms<V> logit_terms(V x) {
   const V zero(0), one(1);
   const V t = exp(-abs(x));          // exp(-|x|) in (0, 1]
-  const V u = one + t;               // in [1, 2], rounded
-  const V r = one / u;               // sigmoid(|x|) in [1/2, 1)
+  const V r = one / (one + t);       // sigmoid(|x|) in [1/2, 1)
   const V tr = t * r;                // sigmoid(-|x|)
   const auto nonneg = x >= zero;
-  const V l = log(u) + (t - (u - one)) * r;  // log1p(t), see above
+  const V l = log1p_unit(t);
   LogitTerms<V> out;
   out.p = select(nonneg, r, tr);
   out.q = select(nonneg, tr, r);

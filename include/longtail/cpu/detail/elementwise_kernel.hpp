@@ -92,8 +92,14 @@ inline void store_lanes(Packet<Scalar> v, Scalar* p, Index stride, int count) {
   }
 }
 
-/// One line: `n` elements starting at element (i0, j0), stepping along columns (RowLines) or
-/// rows. Returns the line's loss sum in double.
+/// One line: the elements of row `line` (RowLines) or column `line`. Returns its loss sum.
+///
+/// Lines are walked in full packets. A line whose length n is not a multiple of the lane count P
+/// ends with one more full packet over [n - P, n) that overlaps the previous one; only its last
+/// n mod P lanes ("fresh") are counted and written. So every element of a line longer than P is
+/// evaluated in full packets, in the same lane, whatever the layout (contiguous or gathered),
+/// and the in-place case stays correct (stale lanes are never written back). Lines shorter than
+/// P are padded instead.
 template <bool RowLines, bool Contig, bool WantGrad, bool WantLoss, class Math, class Scalar, class TargetT,
           class MaskT>
 double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, Index line) {
@@ -118,26 +124,28 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
   const V line_coef_pos(RowLines ? Scalar(1) : a.coef_pos[line * a.coef_stride]);
   const V line_coef_neg(RowLines ? Scalar(1) : a.coef_neg[line * a.coef_stride]);
 
-  V acc = zero;
-  for (Index k0 = 0; k0 < n; k0 += P) {
-    const int count = static_cast<int>(std::min<Index>(P, n - k0));
-    const bool full = count == P;
-    V xv, yv;
-    if (Contig && full) {
+  // Loss value and scaled gradient of the `count` elements from k0 (count < P only when n < P:
+  // the missing lanes are padding with x = y = 0 and coefficients 0).
+  auto evaluate = [&](Index k0, int count) {
+    const bool contig = Contig && count == P;
+    V xv, yv, cp, cn, sw;
+    if (contig) {
       xv = load_lanes<Scalar, true>(x + k0, 1, P);
       yv = load_lanes<Scalar, true>(y + k0, 1, P);
     } else {
       xv = load_lanes<Scalar, false>(x + k0 * sx, sx, count);
       yv = load_lanes<Scalar, false>(y + k0 * sy, sy, count);
     }
-    V cp, cn, sw;
     if constexpr (RowLines) {
       if (a.coef_stride == 0) {  // uniform class coefficients (no per-class vectors given)
         cp = V(a.coef_pos[0]);
         cn = V(a.coef_neg[0]);
+      } else if (count == P) {
+        cp = V::load(a.coef_pos + k0);
+        cn = V::load(a.coef_neg + k0);
       } else {
-        cp = full ? V::load(a.coef_pos + k0) : load_lanes<Scalar, false>(a.coef_pos + k0, 1, count);
-        cn = full ? V::load(a.coef_neg + k0) : load_lanes<Scalar, false>(a.coef_neg + k0, 1, count);
+        cp = load_lanes<Scalar, false>(a.coef_pos + k0, 1, count);
+        cn = load_lanes<Scalar, false>(a.coef_neg + k0, 1, count);
       }
       sw = V(line_sw);
     } else {
@@ -154,22 +162,41 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
       const auto valid = load_mask<Scalar>(m + k0 * sm, sm, count) > zero;
       vg.value = select(valid, vg.value, zero);
       vg.grad = select(valid, vg.grad, zero);
-    } else if (!full) {
-      // Padding lanes (x = 0, y = 0) must not count: with uniform coefficients b != 0 there.
-      alignas(64) Scalar lanes[P];
-      for (int k = 0; k < P; ++k) lanes[k] = k < count ? Scalar(1) : Scalar(0);
-      vg.value = select(V::load(lanes) > zero, vg.value, zero);
     }
+    vg.grad = vg.grad * grad_scale;
+    return vg;
+  };
+  // Writes lanes [first, P) of v to out[k0 + lane] (first > 0 only for the overlapping packet).
+  auto write = [&](V v, Scalar* out, Index stride, Index k0, int first, int count) {
+    if (Contig && first == 0 && count == P) {
+      store_lanes<Scalar, true>(v, out + k0, 1, P);
+    } else {
+      alignas(64) Scalar buf[P];
+      v.store(buf);
+      for (int k = first; k < count; ++k) out[(k0 + k) * stride] = buf[k];
+    }
+  };
+
+  V acc = zero;
+  const Index full_end = n - n % P;
+  for (Index k0 = 0; k0 < full_end; k0 += P) {
+    const auto vg = evaluate(k0, P);
     acc = acc + vg.value;
-    if constexpr (WantGrad) {
-      const V gv = vg.grad * grad_scale;
-      if (Contig && full) store_lanes<Scalar, true>(gv, g + k0, 1, P);
-      else store_lanes<Scalar, false>(gv, g + k0 * sg, sg, count);
-    }
-    if constexpr (WantLoss) {
-      if (Contig && full) store_lanes<Scalar, true>(vg.value, l + k0, 1, P);
-      else store_lanes<Scalar, false>(vg.value, l + k0 * sl, sl, count);
-    }
+    if constexpr (WantGrad) write(vg.grad, g, sg, k0, 0, P);
+    if constexpr (WantLoss) write(vg.value, l, sl, k0, 0, P);
+  }
+  if (full_end < n) {
+    const bool overlap = n >= P;
+    const Index k0 = overlap ? n - P : 0;
+    const int count = overlap ? P : static_cast<int>(n);
+    const int first = overlap ? static_cast<int>(full_end - k0) : 0;
+    auto vg = evaluate(k0, count);
+    alignas(64) Scalar lane_ok[P];
+    for (int k = 0; k < P; ++k) lane_ok[k] = (k >= first && k < count) ? Scalar(1) : Scalar(0);
+    vg.value = select(V::load(lane_ok) > zero, vg.value, zero);  // padding / already counted
+    acc = acc + vg.value;
+    if constexpr (WantGrad) write(vg.grad, g, sg, k0, first, count);
+    if constexpr (WantLoss) write(vg.value, l, sl, k0, first, count);
   }
   return static_cast<double>(acc.sum());
 }
