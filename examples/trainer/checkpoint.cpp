@@ -123,6 +123,7 @@ std::string payload_of(const Checkpoint& c) {
     w.pod<double>(e.val_micro_f1);
     w.pod<double>(e.seconds);
     w.pod<double>(e.train_seconds);
+    w.pod<double>(e.train_cpu_seconds);
   }
   w.array(c.thresholds);
   w.pod<std::uint64_t>(c.label_names.size());
@@ -225,6 +226,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     e.val_micro_f1 = r.pod<double>("history micro-F1");
     e.seconds = r.pod<double>("history seconds");
     e.train_seconds = r.pod<double>("history training seconds");
+    e.train_cpu_seconds = r.pod<double>("history training CPU seconds");
     c.history.push_back(e);
   }
   c.thresholds = r.array<Eigen::ArrayXd>("thresholds");

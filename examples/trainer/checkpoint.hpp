@@ -32,6 +32,7 @@ struct EpochRecord {
   double val_micro_f1 = 0;
   double seconds = 0;          ///< wall time of the epoch (training + validation)
   double train_seconds = 0;    ///< wall time of the minibatch updates alone
+  double train_cpu_seconds = 0;  ///< process CPU time of the minibatch updates (all threads)
 };
 
 struct Checkpoint {

@@ -276,7 +276,8 @@ const std::vector<Flag>& flags() {
        [](CliOptions& o, const std::string&) { o.sweep.tuned = true; }},
 
       // ---- run ----
-      {"--threads", "N", "0", "threads (Eigen/BLAS GEMMs, sparse layer, loss); 0 = all cores for train, 1 per job for sweep",
+      {"--threads", "N", "1", "threads (Eigen/BLAS GEMMs, sparse layer, loss; per job in sweep); 0 = all cores. One thread is "
+       "the default because small GEMMs scale poorly and the machine may be shared",
        "Run", kAll,
        [](CliOptions& o, const std::string& v) { o.threads = int(integer("--threads", v, 0, 1024)); }},
       {"--gemm", "NAME", "auto", "matrix products: blas (OpenBLAS), eigen, auto (the faster kernel on this CPU)", "", kAll,

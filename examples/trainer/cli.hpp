@@ -52,7 +52,7 @@ struct CliOptions {
   std::vector<std::optional<double>> cap_values;      ///< as given (--cap)
   std::vector<std::optional<double>> gamma_values;    ///< as given (--gamma)
 
-  int threads = 0;  ///< 0 = all cores (train), 1 per job (sweep)
+  int threads = 1;  ///< per training (per job in sweep); 0 = all cores
   std::optional<GemmBackend> gemm;
   std::optional<ProgressMode> progress;  ///< empty = auto
   std::string out_dir;

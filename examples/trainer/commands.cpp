@@ -68,8 +68,8 @@ std::string version_text() {
          "; BLAS: " + blas_description() + ")";
 }
 
-int configure_compute(const CliOptions& o, int default_threads) {
-  const int threads = o.threads > 0 ? o.threads : default_threads;
+int configure_compute(const CliOptions& o) {
+  const int threads = o.threads > 0 ? o.threads : hardware_threads();
   if (o.gemm) set_gemm_backend(*o.gemm);
   else set_gemm_backend(auto_gemm_backend());
   set_compute_threads(threads);
@@ -79,7 +79,7 @@ int configure_compute(const CliOptions& o, int default_threads) {
 int run_train(const CliOptions& o) {
   const auto t0 = Clock::now();
   TrainConfig cfg = o.train;
-  cfg.threads = configure_compute(o, hardware_threads());
+  cfg.threads = configure_compute(o);
   const Splits data = load_data(o);
   Progress::print_line("longtail-train: training " + cfg.loss.name() + " (" + cfg.loss.describe() + "), " +
                        std::to_string(cfg.threads) + " thread(s), GEMM " + to_string(gemm_backend()));
@@ -102,12 +102,12 @@ int run_sweep(const CliOptions& o) {
   const std::vector<LossConfig> losses = sweep_losses(o);
   const int hw = hardware_threads();
   const int jobs = o.sweep.jobs > 0 ? o.sweep.jobs : std::min<int>(hw, int(losses.size()));
-  const int threads_per_job = configure_compute(o, 1);
+  const int threads_per_job = configure_compute(o);
   const Splits data = load_data(o);
   Progress::print_line("longtail-train sweep: " + std::to_string(losses.size()) + " configurations, " +
                        std::to_string(std::min<int>(jobs, int(losses.size()))) + " in parallel, " +
                        std::to_string(threads_per_job) + " thread(s) each, GEMM " + to_string(gemm_backend()));
-  const SweepResult r = run_sweep(data, o.train, losses, o.sweep, jobs, threads_per_job, o.progress.value_or(ProgressMode::quiet));
+  const SweepResult r = run_sweep(data, o.train, losses, o.sweep, jobs, threads_per_job, o.progress.value_or(ProgressMode::bar));
   std::cout << "data: " << describe_data(data.train) << "\n";
   std::cout << "model: MLP " << MlpShape{data.train.num_features(), o.train.hidden, data.train.num_labels()}.to_string()
             << ", Adam lr " << o.train.adam.lr << ", batch " << o.train.batch_size << ", up to " << o.train.epochs
@@ -123,7 +123,7 @@ int run_sweep(const CliOptions& o) {
 }
 
 int run_eval(const CliOptions& o) {
-  const int threads = configure_compute(o, hardware_threads());
+  const int threads = configure_compute(o);
   const Checkpoint c = load_checkpoint(o.checkpoint);
   if (!c.finished)
     Progress::print_line("note: " + o.checkpoint + " is from an unfinished run (epoch " + std::to_string(c.epochs_done) +
@@ -145,7 +145,7 @@ int run_eval(const CliOptions& o) {
 }
 
 int run_predict(const CliOptions& o) {
-  const int threads = configure_compute(o, hardware_threads());
+  const int threads = configure_compute(o);
   const Checkpoint c = load_checkpoint(o.checkpoint);
   const Splits data = load_data(o);
   const Dataset& d = pick_split(data, o.split);
@@ -183,7 +183,7 @@ int run_predict(const CliOptions& o) {
 }
 
 int run_generate(const CliOptions& o) {
-  configure_compute(o, 1);
+  configure_compute(o);
   const Splits data = load_data(o);
   write_splits(data, o.out_dir);
   std::cout << "wrote " << o.out_dir << "/{train,validation,test}.txt and " << o.out_dir << "/labels.tsv\n"

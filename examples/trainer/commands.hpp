@@ -14,7 +14,7 @@ int run_predict(const CliOptions& options);
 int run_generate(const CliOptions& options);
 
 /// Threads and GEMM backend for the process (from --threads and --gemm); returns the threads.
-int configure_compute(const CliOptions& options, int default_threads);
+int configure_compute(const CliOptions& options);
 
 /// "longtail-train 0.1.0 (GEMM: eigen; BLAS: OpenBLAS ...)"
 std::string version_text();

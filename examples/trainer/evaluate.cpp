@@ -66,8 +66,9 @@ Eigen::ArrayXd tune_thresholds(const RowMatrix<float>& validation_probabilities,
 std::string format_evaluation(const SplitEvaluation& e) {
   std::ostringstream os;
   char line[256];
-  std::snprintf(line, sizeof line, "%s (%lld rows)            micro-F1  macro-F1  samples-F1 |  head  medium   tail\n",
-                e.split.c_str(), static_cast<long long>(e.rows));
+  const std::string title = e.split + " (" + std::to_string(e.rows) + " rows)";
+  std::snprintf(line, sizeof line, "%-28s %8s  %8s  %10s | %5s  %6s  %5s\n", title.c_str(), "micro-F1", "macro-F1",
+                "samples-F1", "head", "medium", "tail");
   os << line;
   auto row = [&](const char* name, const ThresholdedMetrics& m) {
     std::snprintf(line, sizeof line, "  %-26s %8.4f  %8.4f  %10.4f | %5.3f  %6.3f  %5.3f\n", name, m.f1.micro.f1,

@@ -66,7 +66,7 @@ SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::ve
         cfg.checkpoint_path.clear();
         cfg.resume_path.clear();
         const std::string name = cfg.loss.name();
-        Progress::print_line("sweep: start  " + name);
+        if (progress != ProgressMode::quiet) Progress::print_line("sweep: start  " + name);
         // One bar cannot show several jobs: per-epoch lines (prefixed) when asked, else quiet.
         Progress p(progress == ProgressMode::lines ? ProgressMode::lines : ProgressMode::quiet, "[" + name + "] ");
         TrainResult r = train_model(data, cfg, p);
@@ -84,7 +84,7 @@ SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::ve
         char line[256];
         std::snprintf(line, sizeof line, "sweep: done   %-24s [%d/%zu]  %s %.4f  (best epoch %d of %d, %.0f s)", name.c_str(),
                       ++finished, losses.size(), result.metric.c_str(), e.headline, e.best_epoch, e.epochs_done, e.seconds);
-        Progress::print_line(line);
+        if (progress != ProgressMode::quiet) Progress::print_line(line);
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!error) error = std::current_exception();
@@ -171,7 +171,8 @@ void write_sweep_outputs(const std::string& directory, const SweepResult& r, con
   rank = 0;
   for (const auto& e : r.entries) {
     const double imp = base_f1 > 0 ? 100.0 * (e.headline - base_f1) / base_f1 : NAN;
-    js << (rank ? "," : "") << "\n    {\"rank\": " << ++rank << ", \"configuration\": " << json_string(e.name)
+    js << (rank ? "," : "");
+    js << "\n    {\"rank\": " << ++rank << ", \"configuration\": " << json_string(e.name)
        << ", \"f1\": " << json_number(e.headline) << ", \"improvement_pct\": " << json_number(imp)
        << ", \"loss\": " << json_string(e.loss.describe()) << ", \"best_epoch\": " << e.best_epoch
        << ", \"epochs_run\": " << e.epochs_done << ", \"seconds\": " << json_number(e.seconds)

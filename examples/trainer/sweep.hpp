@@ -34,6 +34,8 @@ struct SweepResult {
 };
 
 /// Trains every configuration of `losses` with `base` (loss replaced), `jobs` at a time.
+/// progress: quiet = silent; bar = a line when each configuration starts and ends; lines = also
+/// one line per epoch of every job (prefixed with the configuration's name).
 SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& losses,
                       const SweepOptions& options, int jobs, int threads_per_job, ProgressMode progress);
 

@@ -63,7 +63,8 @@ struct TrainResult {
   std::vector<EpochRecord> history;  ///< every epoch so far (including those before a resume)
   SplitEvaluation validation, test;
   double seconds = 0;                ///< wall time of this call
-  double train_seconds_per_epoch = 0;  ///< mean minibatch time of the epochs run in this call
+  double train_seconds_per_epoch = 0;  ///< mean minibatch wall time of the epochs run in this call
+  double train_cpu_seconds_per_epoch = 0;  ///< the same in process CPU time (all threads)
 };
 
 /// Trains on data.train, selects on data.validation, reports on data.validation and data.test.
