@@ -23,12 +23,12 @@ struct GeneratorConfig {
   // training documents (a Zipf law through (1, head) and (K, tail)). A label is present in a
   // document when it or one of its descendants is a topic, so a label's training frequency is
   // c(r) plus what its subtree contributes: leaves have exactly c(r), tier-1 labels >= 1000.
-  int head_topic_count = 600;   ///< training documents of the most popular topic
+  int head_topic_count = 1000;  ///< training documents of the most popular topic
   int tail_topic_count = 5;     ///< training documents of the least popular topic (the floor)
   /// Validation and test each get round(eval_fraction * c(r)) documents per topic, at least
   /// eval_min_topic_count (so every label has positives to tune thresholds on and to score).
   double eval_fraction = 0.25;
-  int eval_min_topic_count = 2;
+  int eval_min_topic_count = 3;
 
   // ---- topics per document ----
   /// P(1), P(2), P(3), P(4) topics per document (normalised; the mean sets the corpus size).

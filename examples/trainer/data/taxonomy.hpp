@@ -28,9 +28,14 @@ LabelSet generate_iab_like_taxonomy(std::uint64_t seed);
 /// language, source) is not a topic. Labels keep the file's order; names are the Name column;
 /// parent is the index of the row whose Unique ID is in the Parent column (-1 for tier 1); tier is
 /// the depth (1 = top). Also accepts the 6-column form `id, parent_id, name, tier, path, flag`
-/// (one header line). Throws data_error naming file and line for a missing file, a bad header, a
-/// row with too few columns, a non-numeric or duplicate ID, an unknown parent, a parent cycle or
-/// an empty name.
+/// (one header line). Where the Parent column contradicts the row's own path (the Tier 1..4
+/// columns, or the path column "A > B > C"), the path wins and the parent becomes the row whose
+/// path is this one minus its last element: the IAB 2.1 file has one such row (ID 497 "Horse
+/// Racing": Parent 483 "Sports", path Sports > Equine Sports > Horse Racing); following the Parent
+/// column would give 29/342/267/60 nodes per tier instead of the published 29/341/268/60.
+/// Throws data_error naming file and line for a missing file, a bad header, a row with too few
+/// columns, an empty or duplicate ID, an empty name, an unknown parent, a parent cycle, a bad
+/// tier, or a declared tier that neither the Parent column nor the path can explain.
 LabelSet read_iab_taxonomy_tsv(const std::string& path);
 
 /// Checks that parent/tier are consistent (sizes match, parents in range, no cycles, tier =

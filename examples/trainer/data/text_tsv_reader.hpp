@@ -19,10 +19,11 @@ struct LabelledTexts {
   std::vector<std::size_t> line_numbers;          ///< 1-based line of each row in `source`
 };
 
-/// Reads "label1,label2<TAB>free text" lines (UTF-8; CRLF accepted; blank lines and lines
-/// starting with '#' skipped). The label list may be empty ("<TAB>text"); label names are trimmed
-/// of spaces and must not be empty between commas. Throws data_error naming file and line for a
-/// line without a tab, an empty label name, or an unreadable file.
+/// Reads "label1,label2<TAB>free text" lines (UTF-8; CRLF accepted; blank lines skipped; the text
+/// is everything after the first tab). The label list may be empty ("<TAB>text"); label names are
+/// trimmed of spaces, must not be empty between commas, and a name repeated within a row counts
+/// once. Throws data_error naming file and line for a line without a tab, an empty label name, or
+/// an unreadable or empty file.
 LabelledTexts read_labelled_texts(const std::string& path);
 
 /// Label names in order of first appearance over `files` (flat LabelSet: parent -1, tier 0).
