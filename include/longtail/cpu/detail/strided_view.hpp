@@ -9,6 +9,7 @@
 #include <Eigen/Core>
 
 #include "longtail/error.hpp"
+#include "longtail/options.hpp"  // Reduction::none before longtail::none (-Wshadow)
 
 namespace longtail {
 
