@@ -22,10 +22,11 @@ template <class V>
 LONGTAIL_HD LogitTerms<V> logit_terms(V x) {
   const V zero(0), one(1);
   const V t = exp(-abs(x));          // exp(-|x|) in (0, 1]
-  const V r = one / (one + t);       // sigmoid(|x|) in [1/2, 1)
+  const auto lr = log1p_and_reciprocal(t);
+  const V r = lr.reciprocal;         // 1 / (1 + t) = sigmoid(|x|) in [1/2, 1)
   const V tr = t * r;                // sigmoid(-|x|)
   const auto nonneg = x >= zero;
-  const V l = log1p_unit(t);
+  const V l = lr.log1p;
   LogitTerms<V> out;
   out.p = select(nonneg, r, tr);
   out.q = select(nonneg, tr, r);

@@ -18,10 +18,14 @@ LONGTAIL_HD float log(float v) { return ::logf(v); }
 LONGTAIL_HD double log(double v) { return ::log(v); }
 LONGTAIL_HD float log1p(float v) { return ::log1pf(v); }
 LONGTAIL_HD double log1p(double v) { return ::log1p(v); }
-/// log1p restricted to t in [0, 1] (the core only takes it of exp(-|x|)); the SIMD version
-/// exploits the narrow domain (cpu/packet.hpp).
-LONGTAIL_HD float log1p_unit(float t) { return ::log1pf(t); }
-LONGTAIL_HD double log1p_unit(double t) { return ::log1p(t); }
+/// For t in [0, 1] (the core only needs t = exp(-|x|)): log1p(t) and 1 / (1 + t) together.
+/// The SIMD version (cpu/packet.hpp) exploits the narrow domain and shares one division.
+template <class S>
+struct Log1pReciprocal {
+  S log1p, reciprocal;
+};
+LONGTAIL_HD Log1pReciprocal<float> log1p_and_reciprocal(float t) { return {::log1pf(t), 1.0f / (1.0f + t)}; }
+LONGTAIL_HD Log1pReciprocal<double> log1p_and_reciprocal(double t) { return {::log1p(t), 1.0 / (1.0 + t)}; }
 LONGTAIL_HD float abs(float v) { return ::fabsf(v); }
 LONGTAIL_HD double abs(double v) { return ::fabs(v); }
 // max(NaN, 0) may be 0; the core always adds a NaN-propagating term (log1p(exp(-|x|))) to it.

@@ -57,13 +57,19 @@ inline int resolve_threads(int requested) {
 }
 
 /// Loads `count` (<= lane count) elements at stride `stride`, converted to Scalar; missing lanes
-/// are 0. `Contig` promises stride 1 and a full packet, read with one unaligned load.
+/// are 0. `Contig` promises stride 1 and a full packet: one unaligned load, or a fixed-length
+/// conversion loop the compiler vectorises (uint8 targets, float targets of double logits).
 template <class Scalar, bool Contig, class T>
 inline Packet<Scalar> load_lanes(const T* p, Index stride, int count) {
   constexpr int P = Packet<Scalar>::size;
   if constexpr (Contig && std::is_same_v<T, Scalar>) {
     (void)stride; (void)count;
     return Packet<Scalar>::load(p);
+  } else if constexpr (Contig) {
+    (void)stride; (void)count;
+    alignas(64) Scalar buf[P];
+    for (int k = 0; k < P; ++k) buf[k] = static_cast<Scalar>(p[k]);
+    return Packet<Scalar>::load(buf);
   } else {
     alignas(64) Scalar buf[P];
     for (int k = 0; k < P; ++k) buf[k] = k < count ? static_cast<Scalar>(p[k * stride]) : Scalar(0);
@@ -71,12 +77,17 @@ inline Packet<Scalar> load_lanes(const T* p, Index stride, int count) {
   }
 }
 
-/// Mask lanes as 1 (valid) / 0 (masked or padding).
-template <class Scalar, class T>
+/// Mask lanes as 1 (valid) / 0 (masked or padding); `Contig` as for load_lanes.
+template <class Scalar, bool Contig, class T>
 inline Packet<Scalar> load_mask(const T* p, Index stride, int count) {
   constexpr int P = Packet<Scalar>::size;
   alignas(64) Scalar buf[P];
-  for (int k = 0; k < P; ++k) buf[k] = (k < count && p[k * stride] != T(0)) ? Scalar(1) : Scalar(0);
+  if constexpr (Contig) {
+    (void)stride; (void)count;
+    for (int k = 0; k < P; ++k) buf[k] = p[k] != T(0) ? Scalar(1) : Scalar(0);
+  } else {
+    for (int k = 0; k < P; ++k) buf[k] = (k < count && p[k * stride] != T(0)) ? Scalar(1) : Scalar(0);
+  }
   return Packet<Scalar>::load(buf);
 }
 
@@ -160,7 +171,8 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
     auto vg = math(xv, tw.a, tw.b);
     if (m) {
       // Masked elements are ignored entirely, whatever their logits or targets hold.
-      const auto valid = load_mask<Scalar>(m + k0 * sm, sm, count) > zero;
+      const V mv = contig ? load_mask<Scalar, true>(m + k0, 1, P) : load_mask<Scalar, false>(m + k0 * sm, sm, count);
+      const auto valid = mv > zero;
       vg.value = select(valid, vg.value, zero);
       vg.grad = select(valid, vg.grad, zero);
     }
