@@ -6,7 +6,7 @@ Same as `longtail-train --arff ... --validation-fraction 0 --patience 0 --epochs
   - data: Mulan Delicious, official split (train ARFF for training, test ARFF for the metrics),
     read from the ARFF files by this script (sparse rows "{i v,...}"; labels = the last L
     attributes, L from the Mulan XML);
-  - model: Linear(F, 512) -> ReLU -> Linear(512, L), PyTorch's default initialisation;
+  - model: Linear(F, 512) -> ReLU (-> Dropout) -> Linear(512, L), PyTorch's default initialisation;
   - optimiser: Adam(lr 1e-3, betas 0.9/0.999, eps 1e-8, no weight decay), batch 256, a fresh
     shuffle every epoch, no early stopping;
   - loss: focal BCE gamma 3 with pos_weight_c = min((N - n_c) / n_c, 7) on the positive term,
@@ -119,6 +119,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--cap", type=float, default=7.0)
     ap.add_argument("--gamma", type=float, default=3.0)
+    ap.add_argument("--dropout", type=float, default=0.0, help="dropout after the ReLU (longtail-train --dropout)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--input", choices=["dense", "sparse"], default="dense",
@@ -144,7 +145,8 @@ def main():
     n, F = x_train.shape
     counts = y_train.sum(0)
     pos_weight = torch.from_numpy(np.minimum((n - np.maximum(counts, 1)) / np.maximum(counts, 1), args.cap).astype(np.float32))
-    model = torch.nn.Sequential(torch.nn.Linear(F, args.hidden), torch.nn.ReLU(), torch.nn.Linear(args.hidden, L))
+    model = torch.nn.Sequential(torch.nn.Linear(F, args.hidden), torch.nn.ReLU(), torch.nn.Dropout(args.dropout),
+                                torch.nn.Linear(args.hidden, L))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     X = torch.from_numpy(x_train)
     Y = torch.from_numpy(y_train)
@@ -164,7 +166,7 @@ def main():
                 lin1 = model[0]
                 xb = torch.index_select(X, 0, idx).to_sparse_csr()
                 h = torch.relu(torch.sparse.addmm(lin1.bias.expand(len(idx), -1), xb, lin1.weight.t()))
-                logits = model[2](h)
+                logits = model[3](model[2](h))
             loss = focal_pos_weight_loss(logits, yb, pos_weight, args.gamma)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -78,14 +78,17 @@ std::string format_summary(const TrainResult& r, const std::string& data_descrip
   os << "model:  MLP " << r.model.shape().to_string() << " (" << r.model.shape().parameter_count() << " parameters, "
      << (r.model.dense_input() ? "dense" : "sparse") << " input, GEMM: " << to_string(gemm_backend()) << ")\n";
   os << "loss:   " << r.loss_description << "\n";
-  std::snprintf(line, sizeof line,
-                "epochs: %d run, best %d (validation macro-F1 %.4f)%s; training %.3f s per epoch (%.3f s CPU); %.1f s in all\n",
-                r.epochs_done, r.best_epoch,
-                r.best_epoch > 0 && std::size_t(r.best_epoch) <= r.history.size() ? r.history[std::size_t(r.best_epoch - 1)].val_macro_f1
-                                                                                  : NAN,
-                r.early_stopped ? ", stopped early" : "", r.train_seconds_per_epoch, r.train_cpu_seconds_per_epoch, r.seconds);
+  const bool validated = r.validation.rows > 0;
+  char best[96] = "the last epoch is kept (no validation split)";
+  if (validated && r.best_epoch > 0 && std::size_t(r.best_epoch) <= r.history.size())
+    std::snprintf(best, sizeof best, "best %d (validation macro-F1 %.4f)", r.best_epoch,
+                  r.history[std::size_t(r.best_epoch - 1)].val_macro_f1);
+  std::snprintf(line, sizeof line, "epochs: %d run, %s%s; training %.3f s per epoch (%.3f s CPU); %.1f s in all\n",
+                r.epochs_done, best, r.early_stopped ? ", stopped early" : "", r.train_seconds_per_epoch,
+                r.train_cpu_seconds_per_epoch, r.seconds);
   os << line << "\n";
-  os << format_evaluation(r.validation) << "\n" << format_evaluation(r.test);
+  if (validated) os << format_evaluation(r.validation) << "\n";
+  os << format_evaluation(r.test);
   return os.str();
 }
 

@@ -216,7 +216,6 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
     state.history.push_back(rec);
     state.epochs_done = epoch;
     stopped = cfg.patience > 0 && state.epochs_without_improvement >= cfg.patience;
-    result.early_stopped = stopped;
     if (!cfg.checkpoint_path.empty()) {
       state.params = model.parameters();
       state.adam_steps = adam.steps();
@@ -224,7 +223,7 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
       state.adam_v = adam.second_moment();
       save_checkpoint(cfg.checkpoint_path, state);
     }
-    progress.epoch(rec, state.best_score, state.best_epoch, stopped);
+    progress.epoch(rec, state.best_score, state.best_epoch, stopped && epoch < cfg.epochs);
   }
   progress.finish();
 
@@ -247,7 +246,8 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
 
   result.best_epoch = state.best_epoch;
   result.epochs_done = state.epochs_done;
-  result.early_stopped = cfg.patience > 0 && state.epochs_without_improvement >= cfg.patience;
+  result.early_stopped =
+      cfg.patience > 0 && state.epochs_without_improvement >= cfg.patience && state.epochs_done < cfg.epochs;
   result.history = state.history;
   result.train_seconds_per_epoch = epochs_run ? train_time / epochs_run : 0.0;
   result.train_cpu_seconds_per_epoch = epochs_run ? train_cpu_time / epochs_run : 0.0;

@@ -52,6 +52,7 @@ TrainConfig tiny_config() {
   c.epochs = 12;
   c.patience = 0;
   c.adam.lr = 0.01;
+  c.dropout = 0.0;
   c.seed = 5;
   return c;
 }
