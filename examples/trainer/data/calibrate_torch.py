@@ -8,7 +8,8 @@ pos-weight + focal configuration) and prints test micro / macro / samples F1 at 
 with early stopping on validation macro-F1. It is a yardstick for choosing the generator's
 constants, not the project's trainer: the constants are frozen after a longtail-train run.
 
-Usage: /usr/bin/python3 calibrate_torch.py DIR [--hidden 512] [--epochs 30] [--config bce|cap7_g3]
+Usage: /usr/bin/python3 calibrate_torch.py DIR [--hidden 512] [--epochs 20] [--lr 1e-3] [--config bce|cap7_g3]
+(defaults = longtail-train's defaults: 512 hidden units, Adam 1e-3, batch 256, 20 epochs, patience 5)
 (Debian's python3 with python3-torch; one thread so timings do not disturb other work.)
 """
 import argparse
@@ -19,12 +20,12 @@ import torch
 
 
 def read_xmc(path):
+    """-> (indptr, indices, values) of the features as numpy CSR, and the dense 0/1 label matrix."""
     with open(path) as f:
         n, nf, nl = map(int, f.readline().split())
-        rows, cols, vals, lrows, lcols = [], [], [], [], []
+        indptr, indices, values, lrows, lcols = [0], [], [], [], []
         for r in range(n):
-            line = f.readline().rstrip("\n")
-            parts = line.split(" ")
+            parts = f.readline().rstrip("\n").split(" ")
             start = 0
             if parts and parts[0] and ":" not in parts[0]:
                 for l in parts[0].split(","):
@@ -32,16 +33,44 @@ def read_xmc(path):
                     lcols.append(int(l))
                 start = 1
             for tok in parts[start:]:
-                if not tok:
-                    continue
-                i, v = tok.split(":")
-                rows.append(r)
-                cols.append(int(i))
-                vals.append(float(v))
-    x = torch.sparse_coo_tensor(torch.tensor([rows, cols]), torch.tensor(vals, dtype=torch.float32), (n, nf)).coalesce()
+                if tok:
+                    i, v = tok.split(":")
+                    indices.append(int(i))
+                    values.append(float(v))
+            indptr.append(len(indices))
     y = torch.zeros(n, nl)
-    y[torch.tensor(lrows), torch.tensor(lcols)] = 1.0
-    return x.to_sparse_csr(), y
+    if lrows:
+        y[torch.tensor(lrows), torch.tensor(lcols)] = 1.0
+    return (np.array(indptr), np.array(indices, dtype=np.int64), np.array(values, dtype=np.float32), nf), y
+
+
+def bag(x, rows):
+    """EmbeddingBag inputs (indices, offsets, per-sample weights) for the given rows."""
+    indptr, indices, values, _ = x
+    starts, ends = indptr[rows], indptr[rows + 1]
+    idx = np.concatenate([indices[a:b] for a, b in zip(starts, ends)]) if len(rows) else np.zeros(0, np.int64)
+    val = np.concatenate([values[a:b] for a, b in zip(starts, ends)]) if len(rows) else np.zeros(0, np.float32)
+    offsets = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])
+    return torch.from_numpy(idx), torch.from_numpy(offsets.astype(np.int64)), torch.from_numpy(val)
+
+
+class Mlp(torch.nn.Module):
+    """Sparse input -> (EmbeddingBag = first linear layer on sparse rows) -> ReLU -> logits.
+    Initialised like torch.nn.Linear (uniform +-1/sqrt(fan_in), biases too)."""
+
+    def __init__(self, nf, hidden, nl):
+        super().__init__()
+        width = hidden if hidden > 0 else nl
+        self.first = torch.nn.EmbeddingBag(nf, width, mode="sum")
+        self.bias = torch.nn.Parameter(torch.empty(width))
+        bound = 1 / np.sqrt(nf)
+        torch.nn.init.uniform_(self.first.weight, -bound, bound)
+        torch.nn.init.uniform_(self.bias, -bound, bound)
+        self.out = torch.nn.Linear(hidden, nl) if hidden > 0 else None
+
+    def forward(self, b):
+        h = self.first(b[0], b[1], per_sample_weights=b[2]) + self.bias
+        return self.out(torch.relu(h)) if self.out is not None else h
 
 
 def f1_scores(y, pred):
@@ -61,12 +90,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
     ap.add_argument("--hidden", type=int, default=512)
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--patience", type=int, default=5)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--config", default="bce", help="bce | capC_gG (pos_weight=min(C, neg/pos), focal gamma G)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply all feature values (experiments)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
@@ -74,18 +104,17 @@ def main():
     xtr, ytr = read_xmc(a.dir + "/train.txt")
     xva, yva = read_xmc(a.dir + "/validation.txt")
     xte, yte = read_xmc(a.dir + "/test.txt")
-    nf, nl = xtr.shape[1], ytr.shape[1]
-    print(f"read {xtr.shape[0]}/{xva.shape[0]}/{xte.shape[0]} rows, {nf} features, {nl} labels in {time.time() - t0:.1f}s")
-    if a.hidden > 0:
-        model = torch.nn.Sequential(torch.nn.Linear(nf, a.hidden), torch.nn.ReLU(), torch.nn.Linear(a.hidden, nl))
-    else:
-        model = torch.nn.Linear(nf, nl)
+    if a.scale != 1.0:
+        xtr, xva, xte = [(x[0], x[1], x[2] * np.float32(a.scale), x[3]) for x in (xtr, xva, xte)]
+    nf, nl, n = xtr[3], ytr.shape[1], ytr.shape[0]
+    print(f"read {n}/{yva.shape[0]}/{yte.shape[0]} rows, {nf} features, {nl} labels in {time.time() - t0:.1f}s")
+    model = Mlp(nf, a.hidden, nl)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     pos = ytr.sum(0)
     gamma, pos_weight = 0.0, torch.ones(nl)
     if a.config != "bce":
         cap, g = a.config.split("_")
-        pos_weight = torch.clamp((ytr.shape[0] - pos) / pos.clamp(min=1), max=float(cap[3:]))
+        pos_weight = torch.clamp((n - pos) / pos.clamp(min=1), max=float(cap[3:]))
         gamma = float(g[1:])
 
     def loss_fn(logits, y):
@@ -101,19 +130,16 @@ def main():
 
     def predict(x):
         with torch.no_grad():
-            return torch.sigmoid(model(x))
+            return torch.sigmoid(model(bag(x, np.arange(len(x[0]) - 1))))
 
-    xtr_dense_rows = xtr.to_dense()  # small enough (rows x 5000) and lets us slice batches
     best, best_state, bad = -1.0, None, 0
-    n = xtr.shape[0]
     for epoch in range(a.epochs):
         perm = torch.randperm(n)
         total = 0.0
         for b in range(0, n, a.batch):
             idx = perm[b:b + a.batch]
-            xb = xtr_dense_rows[idx].to_sparse_csr()
             opt.zero_grad()
-            loss = loss_fn(model(xb), ytr[idx])
+            loss = loss_fn(model(bag(xtr, idx.numpy())), ytr[idx])
             loss.backward()
             opt.step()
             total += float(loss) * len(idx)

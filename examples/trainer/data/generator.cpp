@@ -18,7 +18,8 @@
 //     order); otherwise a topic of the document is chosen uniformly, climbs to its parent with
 //     probability parent_word_share (repeatedly), and emits one of that node's own words
 //     (Zipf(1) over its words_per_topic words; a fraction topic_word_overlap of them borrowed from
-//     siblings). Counts -> 1 + ln(count) -> x idf (fitted on train) -> L2 normalisation.
+//     siblings). Counts -> 1 + ln(count) -> x idf (fitted on train) -> rows scaled to L2 norm
+//     row_norm.
 
 #include "data/generator.hpp"
 
@@ -205,6 +206,7 @@ void GeneratorConfig::validate() const {
   if (!(parent_word_share >= 0 && parent_word_share < 1)) bad_config("parent_word_share", "in [0, 1)", parent_word_share);
   if (words_per_doc < 1 || words_per_doc > 100000) bad_config("words_per_doc", "in [1, 1e5]", words_per_doc);
   if (!(noise_rate >= 0 && noise_rate < 1)) bad_config("noise_rate", "in [0, 1)", noise_rate);
+  if (!(row_norm >= 0 && row_norm <= 1e6)) bad_config("row_norm", "in [0, 1e6]", row_norm);
   if (!(background_zipf_exponent >= 0 && background_zipf_exponent <= 4))
     bad_config("background_zipf_exponent", "in [0, 4]", background_zipf_exponent);
 }
@@ -309,7 +311,14 @@ Splits generate_corpus(const LabelSet& taxonomy, const GeneratorConfig& config) 
     d.feature_names = vocabulary;
     if (config.tfidf) {
       if (split == 0) idf = smooth_idf(d.features);
-      apply_tfidf(d.features, &idf, /*sublinear_tf=*/true);
+      if (config.row_norm > 0) {
+        apply_tfidf(d.features, &idf, /*sublinear_tf=*/true);  // unit L2 rows
+        if (config.row_norm != 1.0) d.features *= static_cast<float>(config.row_norm);
+      } else {
+        for (Eigen::Index r = 0; r < d.features.rows(); ++r)
+          for (SparseRowMatrix::InnerIterator it(d.features, r); it; ++it)
+            it.valueRef() = static_cast<float>((1 + det_log(it.value())) * idf[static_cast<std::size_t>(it.col())]);
+      }
     }
   }
   return out;
