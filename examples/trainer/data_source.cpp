@@ -151,6 +151,7 @@ GeneratorConfig generator_config(const DataOptions& o) {
     else if (key == "noise_rate") g.noise_rate = parse_double(key, value);
     else if (key == "background_zipf_exponent") g.background_zipf_exponent = parse_double(key, value);
     else if (key == "tfidf") g.tfidf = parse_int(key, value) != 0;
+    else if (key == "row_norm") g.row_norm = parse_double(key, value);
     else if (key == "topics_per_doc_weights") {
       std::size_t i = 0, start = 0;
       for (; i < 4; ++i) {
@@ -165,7 +166,7 @@ GeneratorConfig generator_config(const DataOptions& o) {
                                   "' (knobs: seed, head_topic_count, tail_topic_count, eval_fraction, "
                                   "eval_min_topic_count, topics_per_doc_weights, related_topic_prob, vocabulary_size, "
                                   "words_per_topic, topic_word_overlap, parent_word_share, words_per_doc, noise_rate, "
-                                  "background_zipf_exponent, tfidf)");
+                                  "background_zipf_exponent, tfidf, row_norm)");
     }
   }
   g.validate();
