@@ -164,7 +164,7 @@ const std::vector<Flag>& flags() {
          for (const auto& item : split_list("--hidden", v))
            o.train.hidden.push_back(Eigen::Index(integer("--hidden", item, 1, 1 << 20)));
        }},
-      {"--dropout", "P", "0.3", "dropout rate on hidden activations (inverted dropout)", "", kFit,
+      {"--dropout", "P", "0", "dropout rate on hidden activations (inverted dropout)", "", kFit,
        [](CliOptions& o, const std::string& v) { o.train.dropout = unit_open("--dropout", v); }},
       {"--input", "MODE", "auto", "first layer: sparse (axpy per non-zero), dense (GEMM), auto (dense when > 25% non-zero)", "",
        kFit,
@@ -176,14 +176,14 @@ const std::vector<Flag>& flags() {
        }},
 
       // ---- optimisation ----
-      {"--epochs", "N", "60", "maximum epochs", "Optimisation (Adam with decoupled weight decay = AdamW)", kFit,
+      {"--epochs", "N", "20", "maximum epochs", "Optimisation (Adam with decoupled weight decay = AdamW)", kFit,
        [](CliOptions& o, const std::string& v) { o.train.epochs = int(integer("--epochs", v, 1, 1000000)); }},
-      {"--patience", "N", "10", "early stopping: stop after N epochs without a better validation macro-F1 (0 = off); the best "
+      {"--patience", "N", "5", "early stopping: stop after N epochs without a better validation macro-F1 (0 = off); the best "
        "epoch's weights are kept", "", kFit,
        [](CliOptions& o, const std::string& v) { o.train.patience = int(integer("--patience", v, 0, 1000000)); }},
       {"--batch", "N", "256", "minibatch size", "", kFit,
        [](CliOptions& o, const std::string& v) { o.train.batch_size = integer("--batch", v, 1, 1 << 24); }},
-      {"--lr", "X", "0.002", "Adam learning rate", "", kFit,
+      {"--lr", "X", "0.001", "Adam learning rate", "", kFit,
        [](CliOptions& o, const std::string& v) { o.train.adam.lr = positive("--lr", v); }},
       {"--weight-decay", "X", "0", "decoupled weight decay (AdamW: w <- w (1 - lr wd) each step; weights only, not biases)", "",
        kFit, [](CliOptions& o, const std::string& v) { o.train.adam.weight_decay = non_negative("--weight-decay", v); }},

@@ -32,16 +32,12 @@ const char* to_string(InputMode m);
 
 struct TrainConfig {
   std::vector<Eigen::Index> hidden{512};  ///< empty: linear model
-  double dropout = 0.3;                   ///< on hidden activations, in [0, 1)
+  double dropout = 0.0;                   ///< on hidden activations, in [0, 1)
   InputMode input = InputMode::automatic; ///< automatic: dense when > 25% of the features are non-zero
-  AdamOptions adam = [] {
-    AdamOptions a;
-    a.lr = 0.002;  // the trainer's default (AdamOptions' own is PyTorch's 1e-3)
-    return a;
-  }();
+  AdamOptions adam;  ///< lr 1e-3 (PyTorch's default), betas 0.9 / 0.999, no weight decay
   Eigen::Index batch_size = 256;
-  int epochs = 60;
-  int patience = 10;  ///< stop after this many epochs without a better validation macro-F1; 0 = never
+  int epochs = 20;
+  int patience = 5;  ///< stop after this many epochs without a better validation macro-F1; 0 = never
   LossConfig loss;
   std::uint64_t seed = 1;
   int threads = 1;  ///< OpenMP threads of the sparse layer and the loss (GEMM threads: set_compute_threads)

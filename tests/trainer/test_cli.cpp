@@ -99,7 +99,7 @@ TEST_CASE("CLI: --help works for every command and mentions every flag's default
   const std::string train = help_text(Command::train);
   for (const char* flag : {"--lr", "--hidden", "--cap", "--gamma", "--patience", "--resume", "--arff", "--taxonomy"})
     CHECK_THAT(train, Catch::Contains(flag));
-  CHECK_THAT(train, Catch::Contains("[default: 0.002]"));
+  CHECK_THAT(train, Catch::Contains("[default: 0.001]"));
   CHECK_THAT(help_text(Command::sweep), Catch::Contains("--jobs"));
   CHECK_THAT(help_text(Command::predict), Catch::Contains("--top"));
 }
