@@ -15,7 +15,7 @@ int main() {
   Eigen::MatrixXf logits(4, 3);
   logits << 2.0f, -1.0f, -3.0f,
             0.5f, 1.5f, -2.0f,
-            -1.0f, -0.5f, 0.3f,
+            -1.0f, -0.5f, -0.3f,  // the rare label is missed here
             3.0f, -2.0f, -4.0f;
   Eigen::MatrixXf targets(4, 3);
   targets << 1, 0, 0,
