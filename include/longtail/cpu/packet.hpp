@@ -14,7 +14,10 @@
 
 #include "longtail/math/scalar_ops.hpp"
 
-#if defined(__AVX512F__)
+#include <cstdint>
+#include <cstring>
+
+#if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
 #endif
 
@@ -71,6 +74,33 @@ struct Packet {
   friend Packet max(Packet a, Packet b) { return raw(ei::pmax(a.v, b.v)); }
   friend Packet select(PacketMask<Scalar> m, Packet a, Packet b) { return raw(ei::pselect(m.bits, a.v, b.v)); }
 };
+
+/// One full packet of bytes (uint8 targets or masks) converted to Scalar. With AVX2 / AVX-512 one
+/// zero-extending load and one convert; the generic loop otherwise (the compiler's own version
+/// of it bounced through the stack, a store-forwarding stall per packet).
+template <class Scalar>
+inline Packet<Scalar> load_bytes_as(const std::uint8_t* p) {
+  using V = Packet<Scalar>;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<Scalar, float> && V::size == 16) {
+    return V::raw(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))));
+  } else if constexpr (std::is_same_v<Scalar, double> && V::size == 8) {
+    return V::raw(_mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))));
+  }
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_same_v<Scalar, float> && V::size == 8) {
+    return V::raw(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))));
+  } else if constexpr (std::is_same_v<Scalar, double> && V::size == 4) {
+    std::int32_t four;
+    std::memcpy(&four, p, 4);
+    return V::raw(_mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(four))));
+  }
+#endif
+  alignas(64) Scalar buf[V::size];
+  for (int k = 0; k < V::size; ++k) buf[k] = static_cast<Scalar>(p[k]);
+  return V::load(buf);
+}
 
 /// 1 / d for d in [1, 6] (what log1p_and_reciprocal_unit needs). A 512-bit double division is
 /// very slow on some cores (measured ~27 cycles a packet here, the largest cost of the whole

@@ -65,6 +65,9 @@ inline Packet<Scalar> load_lanes(const T* p, Index stride, int count) {
   if constexpr (Contig && std::is_same_v<T, Scalar>) {
     (void)stride; (void)count;
     return Packet<Scalar>::load(p);
+  } else if constexpr (Contig && std::is_same_v<T, std::uint8_t>) {
+    (void)stride; (void)count;
+    return load_bytes_as<Scalar>(p);
   } else if constexpr (Contig) {
     (void)stride; (void)count;
     alignas(64) Scalar buf[P];
@@ -82,7 +85,11 @@ template <class Scalar, bool Contig, class T>
 inline Packet<Scalar> load_mask(const T* p, Index stride, int count) {
   constexpr int P = Packet<Scalar>::size;
   alignas(64) Scalar buf[P];
-  if constexpr (Contig) {
+  if constexpr (Contig && sizeof(T) == 1 && !std::is_signed_v<T>) {  // uint8_t, bool, unsigned char
+    (void)stride; (void)count; (void)buf;
+    // Byte values 1..255 (bool: 1) become positive floats: "> 0" is "nonzero".
+    return load_bytes_as<Scalar>(reinterpret_cast<const std::uint8_t*>(p));
+  } else if constexpr (Contig) {
     (void)stride; (void)count;
     for (int k = 0; k < P; ++k) buf[k] = p[k] != T(0) ? Scalar(1) : Scalar(0);
   } else {
