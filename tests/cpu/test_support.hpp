@@ -14,6 +14,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -111,7 +112,7 @@ void require_bit_identical(const Eigen::DenseBase<A>& got, const Eigen::DenseBas
                   << " are not bit-identical");
 }
 
-template <class S>
+template <class S, class = std::enable_if_t<std::is_floating_point_v<S>>>
 void require_bit_identical(S got, S want, const std::string& what) {
   if (!same_bits(got, want)) FAIL(what << ": " << fmt(double(got)) << " vs " << fmt(double(want)) << " are not bit-identical");
 }
