@@ -61,7 +61,7 @@ TEST_CASE("masked elements are ignored, even NaN or infinite ones", "[mask]") {
     }
 }
 
-TEST_CASE("masking == leaving the elements out; mean divides by the unmasked count", "[mask]") {
+TEST_CASE("masking == leaving the elements out, and mean divides by the unmasked count", "[mask]") {
   // Masking whole columns 1, 4 and 6 must equal dropping them (per-class vectors dropped too).
   const Index rows = 10, cols = 8;
   const Mat<double> x = uniform(rows, cols, -5, 5, 81), y = bernoulli(rows, cols, 0.5, 82);

@@ -190,7 +190,7 @@ TEST_CASE("integer exponents (multiplied) == the same exponents through exp/log"
       }
 }
 
-TEST_CASE("focal with gamma 0 and no alpha is weighted BCE; asymmetric(g, g, 0) is focal(g)", "[math]") {
+TEST_CASE("focal with gamma 0 and no alpha is weighted BCE, and asymmetric(g, g, 0) is focal(g)", "[math]") {
   const Mat<double> x = uniform(17, 9, -12, 12, 121), y = uniform(17, 9, 0, 1, 122);
   const Eigen::ArrayXd w = class_vector(9, 0.2, 3, 123), pw = class_vector(9, 0.5, 8, 124);
   const MaskMat mask = random_mask(17, 9, 0.8, 125);
