@@ -119,9 +119,8 @@ inline void store_lanes(Packet<Scalar> v, Scalar* p, Index stride, int count) {
 /// evaluated in full packets, in the same lane, whatever the layout (contiguous or gathered),
 /// and the in-place case stays correct (stale lanes are never written back). Lines shorter than
 /// P are padded instead.
-template <bool RowLines, bool Contig, bool WantGrad, bool WantLoss, class Math, class Scalar, class TargetT,
-          class MaskT>
-double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, Index line) {
+template <bool RowLines, bool WantGrad, bool WantLoss, class Math, class Scalar, class TargetT, class MaskT>
+double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, Index line, bool contiguous) {
   using V = Packet<Scalar>;
   constexpr int P = V::size;
   const Index n = RowLines ? a.x.cols : a.x.rows;
@@ -146,7 +145,7 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
   // Loss value and scaled gradient of the `count` elements from k0 (count < P only when n < P:
   // the missing lanes are padding with x = y = 0 and coefficients 0).
   auto evaluate = [&](Index k0, int count) {
-    const bool contig = Contig && count == P;
+    const bool contig = contiguous && count == P;
     V xv, yv, cp, cn, sw;
     if (contig) {
       xv = load_lanes<Scalar, true>(x + k0, 1, P);
@@ -188,7 +187,7 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
   };
   // Writes lanes [first, P) of v to out[k0 + lane] (first > 0 only for the overlapping packet).
   auto write = [&](V v, Scalar* out, Index stride, Index k0, int first, int count) {
-    if (Contig && first == 0 && count == P) {
+    if (contiguous && first == 0 && count == P) {
       store_lanes<Scalar, true>(v, out + k0, 1, P);
     } else {
       alignas(64) Scalar buf[P];
@@ -221,9 +220,8 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
   return static_cast<double>(acc.sum());
 }
 
-template <bool RowLines, bool Contig, bool WantGrad, bool WantLoss, class Math, class Scalar, class TargetT,
-          class MaskT>
-double run_lines(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a) {
+template <bool RowLines, bool WantGrad, bool WantLoss, class Math, class Scalar, class TargetT, class MaskT>
+double run_lines(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, bool contig) {
   const Index lines = RowLines ? a.x.rows : a.x.cols;
   const Index n = RowLines ? a.x.cols : a.x.rows;
   if (lines == 0 || n == 0) return 0.0;
@@ -234,7 +232,7 @@ double run_lines(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a) 
     double s = 0.0;
     const Index end = std::min(lines, (b + 1) * lines_per_block);
     for (Index line = b * lines_per_block; line < end; ++line)
-      s += run_line<RowLines, Contig, WantGrad, WantLoss>(math, a, line);
+      s += run_line<RowLines, WantGrad, WantLoss>(math, a, line, contig);
     return s;
   };
   const int threads = static_cast<int>(std::min<Index>(a.threads, blocks));
@@ -261,12 +259,10 @@ double run_elementwise(const Math& math, const KernelArgs<Scalar, TargetT, MaskT
   };
   const bool contig = unit_inner(a.x) && unit_inner(a.y) && (!WantGrad || unit_inner(a.grad)) &&
                       (!WantLoss || unit_inner(a.loss)) && unit_inner(a.mask);
-  if (row_lines) {
-    return contig ? run_lines<true, true, WantGrad, WantLoss>(math, a)
-                  : run_lines<true, false, WantGrad, WantLoss>(math, a);
-  }
-  return contig ? run_lines<false, true, WantGrad, WantLoss>(math, a)
-                : run_lines<false, false, WantGrad, WantLoss>(math, a);
+  // Contiguity is a run-time flag (one predictable branch a packet), not a template parameter:
+  // it would double the instantiations of every loss.
+  return row_lines ? run_lines<true, WantGrad, WantLoss>(math, a, contig)
+                   : run_lines<false, WantGrad, WantLoss>(math, a, contig);
 }
 
 }  // namespace longtail::cpu::detail
