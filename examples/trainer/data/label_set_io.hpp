@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Label-set files: the names, parents and tiers that go with an XMC text file.
+
+#include <string>
+
+#include "dataset.hpp"
+
+namespace longtail_train {
+
+/// Writes a TSV with the header "index<TAB>parent<TAB>tier<TAB>name" and one row per label
+/// (parent -1 for roots; tier 0 when unknown). Throws data_error when a name contains a tab or
+/// a newline or the file cannot be written.
+void write_label_set_tsv(const LabelSet& labels, const std::string& path);
+
+/// Reads the file written by write_label_set_tsv (validates header, consecutive indices, parents
+/// in range and acyclic). Throws data_error naming file and line.
+LabelSet read_label_set_tsv(const std::string& path);
+
+}  // namespace longtail_train
