@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "commands.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+#include <thread>
+
+#include "data/dataset_io.hpp"
+#include "data/statistics.hpp"
+#include "report.hpp"
+#include "sweep.hpp"
+
+#ifndef LONGTAIL_TRAIN_VERSION
+#define LONGTAIL_TRAIN_VERSION "dev"
+#endif
+
+namespace longtail_train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+ProgressMode progress_mode(const CliOptions& o) { return o.progress ? *o.progress : auto_progress_mode(); }
+
+Splits load_data(const CliOptions& o) {
+  const auto t0 = Clock::now();
+  const std::string src = o.data.source();
+  Progress::print_line(src == "embedded" ? "longtail-train: generating the embedded IAB-like data set..."
+                                         : "longtail-train: reading the " + src + " data...");
+  Splits s = load_splits(o.data);
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  for (const Dataset* d : {&s.train, &s.validation, &s.test}) Progress::print_line("  " + format_stats(d->name, compute_stats(*d)));
+  char line[96];
+  std::snprintf(line, sizeof line, "  (%.1f s)", secs);
+  Progress::print_line(line);
+  return s;
+}
+
+const Dataset& pick_split(const Splits& s, const std::string& name) {
+  if (name == "train") return s.train;
+  if (name == "validation") return s.validation;
+  return s.test;
+}
+
+Mlp<float> model_from(const Checkpoint& c, const Dataset& d, const std::string& path, int threads) {
+  if (d.num_features() != c.shape.inputs || d.num_labels() != c.shape.outputs) {
+    std::ostringstream os;
+    os << path << ": the model " << c.shape.to_string() << " expects " << c.shape.inputs << " features and "
+       << c.shape.outputs << " labels, but " << d.name << " has " << d.num_features() << " and " << d.num_labels()
+       << " (pass the data flags it was trained with: " << c.data << ")";
+    throw std::invalid_argument(os.str());
+  }
+  Mlp<float> model(c.shape, c.dense_input);
+  model.set_threads(threads);
+  model.parameters() = c.best_params;
+  return model;
+}
+
+}  // namespace
+
+std::string version_text() {
+  return std::string("longtail-train ") + LONGTAIL_TRAIN_VERSION + " (GEMM: " + to_string(gemm_backend()) +
+         "; BLAS: " + blas_description() + ")";
+}
+
+int configure_compute(const CliOptions& o) {
+  const int threads = o.threads > 0 ? o.threads : hardware_threads();
+  if (o.gemm) set_gemm_backend(*o.gemm);
+  else set_gemm_backend(auto_gemm_backend());
+  set_compute_threads(threads);
+  return threads;
+}
+
+int run_train(const CliOptions& o) {
+  const auto t0 = Clock::now();
+  TrainConfig cfg = o.train;
+  cfg.threads = configure_compute(o);
+  const Splits data = load_data(o);
+  Progress::print_line("longtail-train: training " + cfg.loss.name() + " (" + cfg.loss.describe() + "), " +
+                       std::to_string(cfg.threads) + " thread(s), GEMM " + to_string(gemm_backend()));
+  Progress progress(progress_mode(o));
+  const TrainResult r = train_model(data, cfg, progress);
+  std::cout << format_summary(r, describe_data(data.train));
+  if (!o.out_dir.empty()) {
+    write_train_outputs(o.out_dir, r, describe_data(data.train));
+    std::cout << "\nwrote " << o.out_dir << "/result.json and " << o.out_dir << "/history.csv\n";
+  }
+  if (!cfg.checkpoint_path.empty()) std::cout << "checkpoint: " << cfg.checkpoint_path << "\n";
+  char line[128];
+  std::snprintf(line, sizeof line, "total time %.1f s\n", std::chrono::duration<double>(Clock::now() - t0).count());
+  std::cout << line;
+  return 0;
+}
+
+int run_sweep(const CliOptions& o) {
+  const auto t0 = Clock::now();
+  const std::vector<LossConfig> losses = sweep_losses(o);
+  const int hw = hardware_threads();
+  const int jobs = o.sweep.jobs > 0 ? o.sweep.jobs : std::min<int>(hw, int(losses.size()));
+  const int threads_per_job = configure_compute(o);
+  const Splits data = load_data(o);
+  Progress::print_line("longtail-train sweep: " + std::to_string(losses.size()) + " configurations, " +
+                       std::to_string(std::min<int>(jobs, int(losses.size()))) + " in parallel, " +
+                       std::to_string(threads_per_job) + " thread(s) each, GEMM " + to_string(gemm_backend()));
+  const SweepResult r = run_sweep(data, o.train, losses, o.sweep, jobs, threads_per_job, o.progress.value_or(ProgressMode::bar));
+  std::cout << "data: " << describe_data(data.train) << "\n";
+  std::cout << "model: MLP " << MlpShape{data.train.num_features(), o.train.hidden, data.train.num_labels()}.to_string()
+            << ", Adam lr " << o.train.adam.lr << ", batch " << o.train.batch_size << ", up to " << o.train.epochs
+            << " epochs, patience " << o.train.patience << ", seed " << o.train.seed << "\n";
+  std::cout << format_sweep_table(r);
+  const std::string dir = o.out_dir.empty() ? "sweep-results" : o.out_dir;
+  write_sweep_outputs(dir, r, describe_data(data.train));
+  char line[160];
+  std::snprintf(line, sizeof line, "\nwrote %s/sweep.csv and %s/sweep.json; total time %.1f s\n", dir.c_str(), dir.c_str(),
+                std::chrono::duration<double>(Clock::now() - t0).count());
+  std::cout << line;
+  return 0;
+}
+
+int run_eval(const CliOptions& o) {
+  const int threads = configure_compute(o);
+  const Checkpoint c = load_checkpoint(o.checkpoint);
+  if (!c.finished)
+    Progress::print_line("note: " + o.checkpoint + " is from an unfinished run (epoch " + std::to_string(c.epochs_done) +
+                         "): best weights so far, thresholds 0.5");
+  const Splits data = load_data(o);
+  const Dataset& d = pick_split(data, o.split);
+  const Mlp<float> model = model_from(c, d, o.checkpoint, threads);
+  const Eigen::ArrayXd thresholds =
+      c.thresholds.size() ? c.thresholds : Eigen::ArrayXd::Constant(c.shape.outputs, 0.5);
+  const Eigen::ArrayXd counts = c.train_label_counts.size() == c.shape.outputs ? c.train_label_counts
+                                                                                : label_counts(data.train.labels);
+  const SplitEvaluation e = evaluate_split(o.split, predict_probabilities(model, d.features), dense_targets(d.labels),
+                                           thresholds, counts, o.train.buckets);
+  std::cout << "checkpoint: " << o.checkpoint << " (" << c.setting("loss") << "; epoch " << c.best_epoch << " of "
+            << c.epochs_done << ")\n"
+            << "data: " << describe_data(d) << "\n\n"
+            << format_evaluation(e);
+  return 0;
+}
+
+int run_predict(const CliOptions& o) {
+  const int threads = configure_compute(o);
+  const Checkpoint c = load_checkpoint(o.checkpoint);
+  const Splits data = load_data(o);
+  const Dataset& d = pick_split(data, o.split);
+  const Mlp<float> model = model_from(c, d, o.checkpoint, threads);
+  const Eigen::ArrayXd thresholds =
+      c.thresholds.size() ? c.thresholds : Eigen::ArrayXd::Constant(c.shape.outputs, 0.5);
+  const std::vector<std::string>& names =
+      d.label_set.names.size() == std::size_t(c.shape.outputs) ? d.label_set.names : c.label_names;
+  auto label_name = [&](Eigen::Index j) { return std::size_t(j) < names.size() ? names[std::size_t(j)] : std::to_string(j); };
+  const Eigen::Index rows = std::min<Eigen::Index>(o.rows, d.rows());
+  // Only the printed rows are scored.
+  SparseRowMatrix head = d.features.topRows(rows);
+  head.makeCompressed();
+  const RowMatrix<float> p = predict_probabilities(model, head);
+  std::cout << "predict: " << o.checkpoint << " on " << d.name << " (first " << rows << " rows; score = probability, "
+            << "* = above the label's tuned threshold)\n";
+  std::vector<Eigen::Index> order(std::size_t(c.shape.outputs));
+  for (Eigen::Index i = 0; i < rows; ++i) {
+    std::iota(order.begin(), order.end(), Eigen::Index{0});
+    const std::size_t k = std::min<std::size_t>(std::size_t(o.top), order.size());
+    std::partial_sort(order.begin(), order.begin() + std::ptrdiff_t(k), order.end(),
+                      [&](Eigen::Index a, Eigen::Index b) { return p(i, a) > p(i, b); });
+    std::cout << "\nrow " << i << ":\n";
+    for (std::size_t r = 0; r < k; ++r) {
+      const Eigen::Index j = order[r];
+      char score[48];
+      std::snprintf(score, sizeof score, "  %.4f%s  ", p(i, j), p(i, j) > thresholds[j] ? "*" : " ");
+      std::cout << score << label_name(j) << "\n";
+    }
+    std::string truth;
+    for (SparseRowMatrix::InnerIterator it(d.labels, i); it; ++it) truth += (truth.empty() ? "" : "; ") + label_name(it.col());
+    std::cout << "  true: " << (truth.empty() ? "(none)" : truth) << "\n";
+  }
+  return 0;
+}
+
+int run_generate(const CliOptions& o) {
+  configure_compute(o);
+  const Splits data = load_data(o);
+  write_splits(data, o.out_dir);
+  std::cout << "wrote " << o.out_dir << "/{train,validation,test}.txt and " << o.out_dir << "/labels.tsv\n"
+            << "train on them with: longtail-train --data-dir " << o.out_dir << "\n";
+  return 0;
+}
+
+}  // namespace longtail_train

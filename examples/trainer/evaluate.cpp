@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "evaluate.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace longtail_train {
+
+Eigen::ArrayXd label_counts(const SparseRowMatrix& labels) {
+  Eigen::ArrayXd n = Eigen::ArrayXd::Zero(labels.cols());
+  for (Eigen::Index r = 0; r < labels.outerSize(); ++r)
+    for (SparseRowMatrix::InnerIterator it(labels, r); it; ++it)
+      if (it.value() > 0.5f) n[it.col()] += 1;
+  return n;
+}
+
+void gather_targets(const SparseRowMatrix& labels, const std::int64_t* rows, Eigen::Index count, RowMatrix<float>& out) {
+  out.setZero(count, labels.cols());
+  for (Eigen::Index i = 0; i < count; ++i)
+    for (SparseRowMatrix::InnerIterator it(labels, rows[i]); it; ++it) out(i, it.col()) = it.value();
+}
+
+RowMatrix<float> dense_targets(const SparseRowMatrix& labels) {
+  RowMatrix<float> out = RowMatrix<float>::Zero(labels.rows(), labels.cols());
+  for (Eigen::Index r = 0; r < labels.outerSize(); ++r)
+    for (SparseRowMatrix::InnerIterator it(labels, r); it; ++it) out(r, it.col()) = it.value();
+  return out;
+}
+
+RowMatrix<float> predict_probabilities(const Mlp<float>& model, const SparseRowMatrix& features) {
+  RowMatrix<float> p = model.predict_logits(features);
+  // sigmoid without overflow: 1 / (1 + exp(-x)) is fine in float for every x (exp(-x) -> inf
+  // gives 0, never NaN).
+  p = (1.0f + (-p.array()).exp()).inverse().matrix();
+  return p;
+}
+
+namespace {
+
+ThresholdedMetrics metrics_at(const RowMatrix<float>& p, const RowMatrix<float>& y, const Eigen::ArrayXd& thresholds,
+                              const Eigen::ArrayXd& train_counts, const longtail::metrics::FrequencyBuckets& b) {
+  ThresholdedMetrics m;
+  m.f1 = longtail::metrics::f1_scores(p, y, thresholds);
+  m.buckets = longtail::metrics::frequency_bucket_f1(m.f1.label_f1, train_counts, b);
+  return m;
+}
+
+}  // namespace
+
+SplitEvaluation evaluate_split(const std::string& split, const RowMatrix<float>& probabilities,
+                               const RowMatrix<float>& targets, const Eigen::ArrayXd& tuned_thresholds,
+                               const Eigen::ArrayXd& train_counts, const longtail::metrics::FrequencyBuckets& buckets) {
+  SplitEvaluation e;
+  e.split = split;
+  e.rows = probabilities.rows();
+  e.global = metrics_at(probabilities, targets, Eigen::ArrayXd::Constant(probabilities.cols(), 0.5), train_counts, buckets);
+  e.tuned = metrics_at(probabilities, targets, tuned_thresholds, train_counts, buckets);
+  return e;
+}
+
+Eigen::ArrayXd tune_thresholds(const RowMatrix<float>& validation_probabilities, const RowMatrix<float>& validation_targets) {
+  return longtail::metrics::tune_thresholds(validation_probabilities, validation_targets);
+}
+
+std::string format_evaluation(const SplitEvaluation& e) {
+  std::ostringstream os;
+  char line[256];
+  const std::string title = e.split + " (" + std::to_string(e.rows) + " rows)";
+  std::snprintf(line, sizeof line, "%-28s %8s  %8s  %10s | %5s  %6s  %5s\n", title.c_str(), "micro-F1", "macro-F1",
+                "samples-F1", "head", "medium", "tail");
+  os << line;
+  auto row = [&](const char* name, const ThresholdedMetrics& m) {
+    std::snprintf(line, sizeof line, "  %-26s %8.4f  %8.4f  %10.4f | %5.3f  %6.3f  %5.3f\n", name, m.f1.micro.f1,
+                  m.f1.macro.f1, m.f1.samples.f1, m.buckets[0].macro_f1, m.buckets[1].macro_f1, m.buckets[2].macro_f1);
+    os << line;
+  };
+  row("threshold 0.5", e.global);
+  row("per-label (tuned on val.)", e.tuned);
+  const auto& b = e.global.buckets;
+  std::snprintf(line, sizeof line,
+                "  buckets by training positives: head >= %g (%lld labels), medium %g-%g (%lld), tail < %g (%lld)\n",
+                b[0].min_count, static_cast<long long>(b[0].labels), b[1].min_count, b[1].max_count - 1,
+                static_cast<long long>(b[1].labels), b[2].max_count, static_cast<long long>(b[2].labels));
+  os << line;
+  return os.str();
+}
+
+}  // namespace longtail_train

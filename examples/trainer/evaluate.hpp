@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Evaluation with longtail::metrics: the F1 family at a global threshold and at per-label
+// thresholds tuned on the validation split, and macro-F1 per training-frequency bucket.
+//
+// Scores are probabilities sigmoid(logit); the global threshold is 0.5 on them (a label is
+// predicted when p > 0.5). Tuned thresholds maximise each label's F1 on the validation split
+// (longtail::metrics::tune_thresholds); labels without a validation positive keep 0.5.
+// Buckets by training positives n_c (library defaults, --buckets MEDIUM,HEAD):
+//   tail n_c < 20,  medium 20 <= n_c < 100,  head n_c >= 100.
+
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "longtail/metrics.hpp"
+
+#include "dataset.hpp"
+#include "mlp.hpp"
+
+namespace longtail_train {
+
+/// Positives per label (column) of a label matrix.
+Eigen::ArrayXd label_counts(const SparseRowMatrix& labels);
+
+/// Dense 0/1 float targets of rows `rows[0 .. count)` of a label matrix into `out` (resized).
+void gather_targets(const SparseRowMatrix& labels, const std::int64_t* rows, Eigen::Index count, RowMatrix<float>& out);
+/// Dense targets of every row.
+RowMatrix<float> dense_targets(const SparseRowMatrix& labels);
+
+/// sigmoid(logits) of every row of `features`.
+RowMatrix<float> predict_probabilities(const Mlp<float>& model, const SparseRowMatrix& features);
+
+/// The metrics of one split at one set of thresholds.
+struct ThresholdedMetrics {
+  longtail::metrics::F1Scores f1;
+  std::vector<longtail::metrics::BucketF1> buckets;  ///< head, medium, tail
+};
+
+struct SplitEvaluation {
+  std::string split;             ///< "test", "validation", ...
+  Eigen::Index rows = 0;
+  ThresholdedMetrics global;     ///< threshold 0.5 on probabilities
+  ThresholdedMetrics tuned;      ///< per-label thresholds tuned on validation
+};
+
+/// Evaluates probabilities against targets at 0.5 and at `tuned_thresholds`.
+SplitEvaluation evaluate_split(const std::string& split, const RowMatrix<float>& probabilities,
+                               const RowMatrix<float>& targets, const Eigen::ArrayXd& tuned_thresholds,
+                               const Eigen::ArrayXd& train_counts, const longtail::metrics::FrequencyBuckets& buckets);
+
+/// Per-label thresholds maximising validation F1 (fallback 0.5 for labels without positives).
+Eigen::ArrayXd tune_thresholds(const RowMatrix<float>& validation_probabilities, const RowMatrix<float>& validation_targets);
+
+/// Multi-line human-readable report of a split's metrics.
+std::string format_evaluation(const SplitEvaluation& e);
+
+}  // namespace longtail_train

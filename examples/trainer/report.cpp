@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "report.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+#include <unistd.h>
+
+#include "gemm.hpp"
+
+namespace longtail_train {
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += char(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+namespace {
+
+std::string metrics_json(const ThresholdedMetrics& m) {
+  std::ostringstream os;
+  os << "{\"micro_f1\": " << json_number(m.f1.micro.f1) << ", \"macro_f1\": " << json_number(m.f1.macro.f1)
+     << ", \"samples_f1\": " << json_number(m.f1.samples.f1) << ", \"micro_precision\": " << json_number(m.f1.micro.precision)
+     << ", \"micro_recall\": " << json_number(m.f1.micro.recall) << ", \"macro_f1_by_bucket\": {";
+  for (std::size_t i = 0; i < m.buckets.size(); ++i) {
+    const auto& b = m.buckets[i];
+    os << (i ? ", " : "") << json_string(b.name) << ": {\"labels\": " << b.labels << ", \"min_count\": "
+       << json_number(b.min_count) << ", \"max_count\": " << json_number(b.max_count)
+       << ", \"macro_f1\": " << json_number(b.macro_f1) << "}";
+  }
+  os << "}}";
+  return os.str();
+}
+
+}  // namespace
+
+std::string evaluation_json(const SplitEvaluation& e) {
+  std::ostringstream os;
+  os << "{\"split\": " << json_string(e.split) << ", \"rows\": " << e.rows << ", \"threshold_0.5\": " << metrics_json(e.global)
+     << ", \"tuned_thresholds\": " << metrics_json(e.tuned) << "}";
+  return os.str();
+}
+
+std::string format_summary(const TrainResult& r, const std::string& data_description) {
+  std::ostringstream os;
+  char line[256];
+  os << "\n== " << r.name << " ==\n";
+  os << "data:   " << data_description << "\n";
+  os << "model:  MLP " << r.model.shape().to_string() << " (" << r.model.shape().parameter_count() << " parameters, "
+     << (r.model.dense_input() ? "dense" : "sparse") << " input, GEMM: " << to_string(gemm_backend()) << ")\n";
+  os << "loss:   " << r.loss_description << "\n";
+  const bool validated = r.validation.rows > 0;
+  char best[96] = "the last epoch is kept (no validation split)";
+  if (validated && r.best_epoch > 0 && std::size_t(r.best_epoch) <= r.history.size())
+    std::snprintf(best, sizeof best, "best %d (validation macro-F1 %.4f)", r.best_epoch,
+                  r.history[std::size_t(r.best_epoch - 1)].val_macro_f1);
+  std::snprintf(line, sizeof line, "epochs: %d run, %s%s; training %.3f s per epoch (%.3f s CPU); %.1f s in all\n",
+                r.epochs_done, best, r.early_stopped ? ", stopped early" : "", r.train_seconds_per_epoch,
+                r.train_cpu_seconds_per_epoch, r.seconds);
+  os << line << "\n";
+  if (validated) os << format_evaluation(r.validation) << "\n";
+  os << format_evaluation(r.test);
+  return os.str();
+}
+
+void make_directories(const std::string& directory) {
+  std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec) throw std::runtime_error(directory + ": cannot create directory (" + ec.message() + ")");
+}
+
+void write_file_atomically(const std::string& path, const std::string& contents) {
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw std::runtime_error(path + ": cannot write (" + std::strerror(errno) + ")");
+  const bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
+  if (std::fclose(f) != 0 || !ok) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error(path + ": cannot write (" + std::strerror(errno) + ")");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error(path + ": cannot rename the temporary file (" + std::strerror(errno) + ")");
+  }
+}
+
+void write_train_outputs(const std::string& directory, const TrainResult& r, const std::string& data_description) {
+  make_directories(directory);
+  std::ostringstream js;
+  js << "{\n  \"configuration\": " << json_string(r.name) << ",\n  \"loss\": " << json_string(r.loss_description)
+     << ",\n  \"data\": " << json_string(data_description) << ",\n  \"model\": " << json_string(r.model.shape().to_string())
+     << ",\n  \"epochs_run\": " << r.epochs_done << ",\n  \"best_epoch\": " << r.best_epoch
+     << ",\n  \"early_stopped\": " << (r.early_stopped ? "true" : "false")
+     << ",\n  \"train_seconds_per_epoch\": " << json_number(r.train_seconds_per_epoch)
+     << ",\n  \"train_cpu_seconds_per_epoch\": " << json_number(r.train_cpu_seconds_per_epoch)
+     << ",\n  \"seconds\": " << json_number(r.seconds) << ",\n  \"validation\": " << evaluation_json(r.validation)
+     << ",\n  \"test\": " << evaluation_json(r.test) << "\n}\n";
+  write_file_atomically(directory + "/result.json", js.str());
+  std::ostringstream csv;
+  csv << "epoch,train_loss,val_micro_f1,val_macro_f1,seconds,train_seconds,train_cpu_seconds\n";
+  for (const auto& e : r.history) {
+    char line[200];
+    std::snprintf(line, sizeof line, "%d,%.8g,%.6f,%.6f,%.3f,%.3f,%.3f\n", e.epoch, e.train_loss, e.val_micro_f1,
+                  e.val_macro_f1, e.seconds, e.train_seconds, e.train_cpu_seconds);
+    csv << line;
+  }
+  write_file_atomically(directory + "/history.csv", csv.str());
+}
+
+}  // namespace longtail_train

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sweep.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "report.hpp"
+
+namespace longtail_train {
+namespace {
+
+double headline_of(const SweepEntry& e, const SweepOptions& o) {
+  const auto& m = o.tuned ? e.test.tuned.f1 : e.test.global.f1;
+  if (o.metric == "micro") return m.micro.f1;
+  if (o.metric == "samples") return m.samples.f1;
+  return m.macro.f1;
+}
+
+const SweepEntry* find_entry(const SweepResult& r, const std::string& name) {
+  for (const auto& e : r.entries)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+std::string improvement(double f1, double base) {
+  if (!(base > 0)) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.1f%%", 100.0 * (f1 - base) / base);
+  return buf;
+}
+
+}  // namespace
+
+SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& losses,
+                      const SweepOptions& options, int jobs, int threads_per_job, ProgressMode progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  SweepResult result;
+  result.baseline = options.baseline;
+  result.metric = std::string(options.metric) + "-F1 " + (options.tuned ? "at tuned per-label thresholds" : "at threshold 0.5");
+  result.jobs = std::max(1, std::min<int>(jobs, int(losses.size())));
+  result.threads_per_job = threads_per_job;
+  result.entries.resize(losses.size());
+
+  std::atomic<std::size_t> next{0};
+  std::atomic<int> finished{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  auto worker = [&] {
+    for (std::size_t i = next++; i < losses.size(); i = next++) {
+      {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (error) return;
+      }
+      try {
+        TrainConfig cfg = base;
+        cfg.loss = losses[i];
+        cfg.threads = threads_per_job;
+        cfg.checkpoint_path.clear();
+        cfg.resume_path.clear();
+        const std::string name = cfg.loss.name();
+        if (progress != ProgressMode::quiet) Progress::print_line("sweep: start  " + name);
+        // One bar cannot show several jobs: per-epoch lines (prefixed) when asked, else quiet.
+        Progress p(progress == ProgressMode::lines ? ProgressMode::lines : ProgressMode::quiet, "[" + name + "] ");
+        TrainResult r = train_model(data, cfg, p);
+        SweepEntry& e = result.entries[i];
+        e.loss = cfg.loss;
+        e.name = name;
+        e.validation = std::move(r.validation);
+        e.test = std::move(r.test);
+        e.best_epoch = r.best_epoch;
+        e.epochs_done = r.epochs_done;
+        e.early_stopped = r.early_stopped;
+        e.seconds = r.seconds;
+        e.train_seconds_per_epoch = r.train_seconds_per_epoch;
+        e.headline = headline_of(e, options);
+        char line[256];
+        std::snprintf(line, sizeof line, "sweep: done   %-24s [%d/%zu]  %s %.4f  (best epoch %d of %d, %.0f s)", name.c_str(),
+                      ++finished, losses.size(), result.metric.c_str(), e.headline, e.best_epoch, e.epochs_done, e.seconds);
+        if (progress != ProgressMode::quiet) Progress::print_line(line);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int j = 1; j < result.jobs; ++j) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+
+  std::stable_sort(result.entries.begin(), result.entries.end(),
+                   [](const SweepEntry& a, const SweepEntry& b) { return a.headline > b.headline; });
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+std::string format_sweep_table(const SweepResult& r) {
+  std::ostringstream os;
+  const SweepEntry* base = find_entry(r, r.baseline);
+  const double base_f1 = base ? base->headline : NAN;
+  char line[512];
+  os << "\nTest " << r.metric << ", improvement relative to " << r.baseline << " (" << r.entries.size()
+     << " configurations, " << r.jobs << " in parallel, " << Progress::format_duration(r.seconds) << "):\n\n";
+  std::snprintf(line, sizeof line, "%-4s %-26s %7s %12s | %7s %7s %7s %7s | %6s %6s %6s | %5s %7s\n", "rank", "configuration", "F1",
+                "improvement", "micro", "macro", "samples", "macro*", "head", "medium", "tail", "epoch", "time");
+  os << line;
+  os << std::string(std::strlen(line) - 1, '-') << "\n";
+  int rank = 0;
+  for (const auto& e : r.entries) {
+    const auto& g = e.test.global;
+    std::snprintf(line, sizeof line, "%-4d %-26s %7.4f %12s | %7.4f %7.4f %7.4f %7.4f | %6.3f %6.3f %6.3f | %2d/%-2d %7s\n", ++rank,
+                  e.name.c_str(), e.headline, e.name == r.baseline ? "(baseline)" : improvement(e.headline, base_f1).c_str(),
+                  g.f1.micro.f1, g.f1.macro.f1, g.f1.samples.f1, e.test.tuned.f1.macro.f1, g.buckets[0].macro_f1,
+                  g.buckets[1].macro_f1, g.buckets[2].macro_f1, e.best_epoch, e.epochs_done,
+                  Progress::format_duration(e.seconds).c_str());
+    os << line;
+  }
+  if (!r.entries.empty()) {
+    const auto& b = r.entries.front().test.global.buckets;
+    std::snprintf(line, sizeof line,
+                  "\nmicro / macro / samples: test F1 at threshold 0.5; macro*: macro-F1 at per-label thresholds tuned on "
+                  "validation;\nhead / medium / tail: macro-F1 at 0.5 of labels with >= %g / %g-%g / < %g training positives "
+                  "(%lld / %lld / %lld labels); epoch: best / run.\n",
+                  b[0].min_count, b[1].min_count, b[1].max_count - 1, b[2].max_count, static_cast<long long>(b[0].labels),
+                  static_cast<long long>(b[1].labels), static_cast<long long>(b[2].labels));
+    os << line;
+  }
+  return os.str();
+}
+
+void write_sweep_outputs(const std::string& directory, const SweepResult& r, const std::string& data_description) {
+  make_directories(directory);
+  const SweepEntry* base = find_entry(r, r.baseline);
+  const double base_f1 = base ? base->headline : NAN;
+  std::ostringstream csv;
+  csv << "rank,configuration,f1,improvement_pct,micro_f1,macro_f1,samples_f1,micro_f1_tuned,macro_f1_tuned,samples_f1_tuned,"
+         "head_macro_f1,medium_macro_f1,tail_macro_f1,head_macro_f1_tuned,medium_macro_f1_tuned,tail_macro_f1_tuned,"
+         "best_epoch,epochs_run,seconds,train_seconds_per_epoch,loss\n";
+  int rank = 0;
+  for (const auto& e : r.entries) {
+    const auto& g = e.test.global;
+    const auto& t = e.test.tuned;
+    const double imp = base_f1 > 0 ? 100.0 * (e.headline - base_f1) / base_f1 : NAN;
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "%d,%s,%.6f,%s,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%d,%d,%.2f,%.4f,", ++rank,
+                  e.name.c_str(), e.headline, std::isfinite(imp) ? std::to_string(imp).c_str() : "", g.f1.micro.f1,
+                  g.f1.macro.f1, g.f1.samples.f1, t.f1.micro.f1, t.f1.macro.f1, t.f1.samples.f1, g.buckets[0].macro_f1,
+                  g.buckets[1].macro_f1, g.buckets[2].macro_f1, t.buckets[0].macro_f1, t.buckets[1].macro_f1,
+                  t.buckets[2].macro_f1, e.best_epoch, e.epochs_done, e.seconds, e.train_seconds_per_epoch);
+    std::string desc = e.loss.describe();
+    std::string quoted = "\"";
+    for (char c : desc) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    csv << line << quoted << "\"\n";
+  }
+  write_file_atomically(directory + "/sweep.csv", csv.str());
+
+  std::ostringstream js;
+  js << "{\n  \"data\": " << json_string(data_description) << ",\n  \"metric\": " << json_string(r.metric)
+     << ",\n  \"baseline\": " << json_string(r.baseline) << ",\n  \"seconds\": " << json_number(r.seconds)
+     << ",\n  \"jobs\": " << r.jobs << ",\n  \"configurations\": [";
+  rank = 0;
+  for (const auto& e : r.entries) {
+    const double imp = base_f1 > 0 ? 100.0 * (e.headline - base_f1) / base_f1 : NAN;
+    js << (rank ? "," : "");
+    js << "\n    {\"rank\": " << ++rank << ", \"configuration\": " << json_string(e.name)
+       << ", \"f1\": " << json_number(e.headline) << ", \"improvement_pct\": " << json_number(imp)
+       << ", \"loss\": " << json_string(e.loss.describe()) << ", \"best_epoch\": " << e.best_epoch
+       << ", \"epochs_run\": " << e.epochs_done << ", \"seconds\": " << json_number(e.seconds)
+       << ", \"train_seconds_per_epoch\": " << json_number(e.train_seconds_per_epoch)
+       << ",\n     \"validation\": " << evaluation_json(e.validation) << ",\n     \"test\": " << evaluation_json(e.test) << "}";
+  }
+  js << "\n  ]\n}\n";
+  write_file_atomically(directory + "/sweep.json", js.str());
+}
+
+}  // namespace longtail_train

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The grid search of the write-up: every loss configuration trained with the same model, data,
+// optimiser and seed; the table sorted by the headline F1 with the improvement over a baseline
+// configuration; CSV and JSON files. Configurations run in parallel (--jobs threads, each job
+// single-threaded by default: on a small machine several single-threaded trainings use the
+// cores better than one multi-threaded training of small GEMMs).
+
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "trainer.hpp"
+
+namespace longtail_train {
+
+struct SweepEntry {
+  LossConfig loss;
+  std::string name;
+  // Results (the model itself is not kept).
+  SplitEvaluation validation, test;
+  int best_epoch = 0, epochs_done = 0;
+  bool early_stopped = false;
+  double seconds = 0, train_seconds_per_epoch = 0;
+  double headline = 0;  ///< the table's F1
+};
+
+struct SweepResult {
+  std::vector<SweepEntry> entries;  ///< sorted by headline F1, best first
+  std::string baseline;
+  std::string metric;   ///< "macro-F1 at threshold 0.5", ...
+  double seconds = 0;
+  int jobs = 1, threads_per_job = 1;
+};
+
+/// Trains every configuration of `losses` with `base` (loss replaced), `jobs` at a time.
+/// progress: quiet = silent; bar = a line when each configuration starts and ends; lines = also
+/// one line per epoch of every job (prefixed with the configuration's name).
+SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& losses,
+                      const SweepOptions& options, int jobs, int threads_per_job, ProgressMode progress);
+
+/// The table in the write-up's form (configuration, F1, improvement) plus the other metrics.
+std::string format_sweep_table(const SweepResult& result);
+
+/// sweep.csv and sweep.json into `directory` (created if needed).
+void write_sweep_outputs(const std::string& directory, const SweepResult& result, const std::string& data_description);
+
+}  // namespace longtail_train

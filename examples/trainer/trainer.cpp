@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "trainer.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "rng.hpp"
+
+namespace longtail_train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+/// CPU time of the whole process (all threads): on a machine shared with other work it measures
+/// the cost of an epoch better than wall time.
+double process_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+std::string num(double v) {
+  std::ostringstream os;
+  os.precision(9);
+  os << v;
+  return os.str();
+}
+
+void check_compatible(const Dataset& train, const Dataset& other, const char* split) {
+  if (other.num_features() != train.num_features() || other.num_labels() != train.num_labels()) {
+    std::ostringstream os;
+    os << split << " split '" << other.name << "' has " << other.num_features() << " features and "
+       << other.num_labels() << " labels but train has " << train.num_features() << " and " << train.num_labels();
+    throw std::invalid_argument(os.str());
+  }
+}
+
+double density(const SparseRowMatrix& m) {
+  const double cells = double(m.rows()) * double(m.cols());
+  return cells > 0 ? double(m.nonZeros()) / cells : 0.0;
+}
+
+}  // namespace
+
+const char* to_string(InputMode m) {
+  switch (m) {
+    case InputMode::automatic: return "auto";
+    case InputMode::sparse: return "sparse";
+    case InputMode::dense: return "dense";
+  }
+  return "?";
+}
+
+std::string describe_data(const Dataset& d) {
+  std::ostringstream os;
+  os << d.name << ": " << d.rows() << " rows x " << d.num_features() << " features, " << d.num_labels() << " labels";
+  return os.str();
+}
+
+void TrainConfig::validate() const {
+  auto bad = [](const std::string& what) { throw std::invalid_argument(what); };
+  for (auto h : hidden)
+    if (h <= 0) bad("--hidden sizes must be > 0 (got " + std::to_string(h) + ")");
+  if (!(dropout >= 0 && dropout < 1)) bad("--dropout must be in [0, 1) (got " + num(dropout) + ")");
+  if (batch_size <= 0) bad("--batch must be > 0 (got " + std::to_string(batch_size) + ")");
+  if (epochs <= 0) bad("--epochs must be > 0 (got " + std::to_string(epochs) + ")");
+  if (patience < 0) bad("--patience must be >= 0 (got " + std::to_string(patience) + ")");
+  if (threads < 1) bad("threads must be >= 1 (got " + std::to_string(threads) + ")");
+  adam.validate();
+}
+
+std::vector<std::pair<std::string, std::string>> TrainConfig::resume_settings(const Splits& data) const {
+  std::ostringstream h;
+  for (std::size_t i = 0; i < hidden.size(); ++i) h << (i ? "," : "") << hidden[i];
+  return {{"--hidden", hidden.empty() ? "0" : h.str()},
+          {"--dropout", num(dropout)},
+          {"--input", to_string(input)},
+          {"--lr", num(adam.lr)},
+          {"--beta1", num(adam.beta1)},
+          {"--beta2", num(adam.beta2)},
+          {"--adam-eps", num(adam.eps)},
+          {"--weight-decay", num(adam.weight_decay)},
+          {"--batch", std::to_string(batch_size)},
+          {"--seed", std::to_string(seed)},
+          {"loss", loss.describe()},
+          {"train data", describe_data(data.train)},
+          {"validation data", describe_data(data.validation)}};
+}
+
+TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& progress) {
+  const auto t_call = Clock::now();
+  cfg.validate();
+  const Dataset& train = data.train;
+  check_compatible(train, data.validation, "validation");
+  check_compatible(train, data.test, "test");
+  if (train.rows() == 0) throw std::invalid_argument("the training split '" + train.name + "' has no rows");
+  if (!train.features.isCompressed() || !data.validation.features.isCompressed() || !data.test.features.isCompressed())
+    throw std::invalid_argument("feature matrices must be compressed (makeCompressed())");
+
+  TrainResult result;
+  result.name = cfg.loss.name();
+  result.loss_description = cfg.loss.describe();
+  result.train_counts = label_counts(train.labels);
+
+  const bool dense_input =
+      cfg.input == InputMode::dense || (cfg.input == InputMode::automatic && density(train.features) > 0.25);
+  const MlpShape shape{train.num_features(), cfg.hidden, train.num_labels()};
+  Mlp<float> model(shape, dense_input);
+  model.set_threads(cfg.threads);
+  model.init(cfg.seed);
+  Adam<float> adam(cfg.adam, shape.parameter_count());
+  const TrainingLoss loss(cfg.loss, result.train_counts, train.rows(), cfg.threads);
+  const RowMatrix<float> val_targets = dense_targets(data.validation.labels);
+  const bool has_validation = data.validation.rows() > 0;
+
+  Checkpoint state;
+  state.settings = cfg.resume_settings(data);
+  state.data = describe_data(train);
+  state.shape = shape;
+  state.dense_input = dense_input;
+  state.best_params = model.parameters();
+  state.label_names = train.label_set.names;
+  if (state.label_names.size() != std::size_t(shape.outputs)) state.label_names.clear();
+  state.train_label_counts = result.train_counts;
+
+  if (!cfg.resume_path.empty()) {
+    Checkpoint saved = load_checkpoint(cfg.resume_path);
+    for (const auto& [key, value] : state.settings) {
+      const std::string was = saved.setting(key);
+      if (was != value)
+        throw std::invalid_argument("--resume " + cfg.resume_path + ": the checkpoint was trained with " + key + " = '" +
+                                    was + "' but this run has '" + value + "'");
+    }
+    if (!(saved.shape == shape) || saved.dense_input != dense_input)
+      throw std::invalid_argument("--resume " + cfg.resume_path + ": model " + saved.shape.to_string() +
+                                  " does not match " + shape.to_string());
+    model.parameters() = saved.params;
+    adam.restore(saved.adam_steps, saved.adam_m, saved.adam_v);
+    state.epochs_done = saved.epochs_done;
+    state.best_params = saved.best_params;
+    state.best_epoch = saved.best_epoch;
+    state.best_score = saved.best_score;
+    state.epochs_without_improvement = saved.epochs_without_improvement;
+    state.history = saved.history;
+    // A finished run that stopped early stays stopped; one that ran out of epochs continues when
+    // --epochs is larger now.
+    if (saved.finished && cfg.patience > 0 && saved.epochs_without_improvement >= cfg.patience)
+      state.epochs_done = std::max(state.epochs_done, cfg.epochs);
+  }
+
+  const Eigen::Index n = train.rows();
+  const Eigen::Index batches = (n + cfg.batch_size - 1) / cfg.batch_size;
+  MlpWorkspace<float> ws;
+  Eigen::VectorXf grad;
+  RowMatrix<float> targets;
+  double train_time = 0, train_cpu_time = 0;
+  int epochs_run = 0;
+  bool stopped = state.epochs_done >= cfg.epochs;
+  progress.start(state.epochs_done + 1, cfg.epochs, batches);
+  for (int epoch = state.epochs_done + 1; epoch <= cfg.epochs && !stopped; ++epoch) {
+    const auto t_epoch = Clock::now();
+    const double cpu_epoch = process_cpu_seconds();
+    const auto order = prng::shuffled_indices(n, prng::derive_seed(cfg.seed, std::uint64_t(prng::RngStream::shuffle), std::uint64_t(epoch)));
+    double loss_sum = 0;
+    for (Eigen::Index b = 0; b < batches; ++b) {
+      const Eigen::Index start = b * cfg.batch_size, count = std::min(cfg.batch_size, n - start);
+      const RowBatch<float> x{&train.features, order.data() + start, count};
+      const DropoutSpec dropout{cfg.dropout, prng::derive_seed(cfg.seed, std::uint64_t(prng::RngStream::dropout), std::uint64_t(epoch),
+                                                         std::uint64_t(b))};
+      model.forward(x, ws, &dropout);
+      gather_targets(train.labels, x.rows, count, targets);
+      const float l = loss.forward_backward(ws.logits(), targets, ws.logit_grad());
+      if (!std::isfinite(l)) {
+        std::ostringstream os;
+        os << "training diverged: the loss is " << l << " at epoch " << epoch << ", batch " << b + 1
+           << " (try a smaller --lr)";
+        throw std::runtime_error(os.str());
+      }
+      model.backward(x, ws, grad);
+      adam.step(model.parameters(), grad, model.segments());
+      loss_sum += l;
+      progress.batch(epoch, b, loss_sum / double(b + 1));
+    }
+    const double epoch_train_seconds = seconds_since(t_epoch);
+    const double epoch_train_cpu = process_cpu_seconds() - cpu_epoch;
+    train_time += epoch_train_seconds;
+    train_cpu_time += epoch_train_cpu;
+    ++epochs_run;
+
+    EpochRecord rec;
+    rec.epoch = epoch;
+    rec.train_loss = loss_sum / double(batches);
+    bool improved = true;  // without validation the latest epoch is the best
+    if (has_validation) {
+      const auto f1 = longtail::metrics::f1_scores(predict_probabilities(model, data.validation.features), val_targets, 0.5);
+      rec.val_macro_f1 = f1.macro.f1;
+      rec.val_micro_f1 = f1.micro.f1;
+      improved = rec.val_macro_f1 > state.best_score;
+    }
+    if (improved) {
+      state.best_score = has_validation ? rec.val_macro_f1 : 0.0;
+      state.best_epoch = epoch;
+      state.best_params = model.parameters();
+      state.epochs_without_improvement = 0;
+    } else {
+      ++state.epochs_without_improvement;
+    }
+    rec.seconds = seconds_since(t_epoch);
+    rec.train_seconds = epoch_train_seconds;
+    rec.train_cpu_seconds = epoch_train_cpu;
+    state.history.push_back(rec);
+    state.epochs_done = epoch;
+    stopped = cfg.patience > 0 && state.epochs_without_improvement >= cfg.patience;
+    if (!cfg.checkpoint_path.empty()) {
+      state.params = model.parameters();
+      state.adam_steps = adam.steps();
+      state.adam_m = adam.first_moment();
+      state.adam_v = adam.second_moment();
+      save_checkpoint(cfg.checkpoint_path, state);
+    }
+    progress.epoch(rec, state.best_score, state.best_epoch, stopped && epoch < cfg.epochs);
+  }
+  progress.finish();
+
+  // Final model: the best epoch's weights; thresholds tuned on validation with them.
+  state.params = model.parameters();
+  state.adam_steps = adam.steps();
+  state.adam_m = adam.first_moment();
+  state.adam_v = adam.second_moment();
+  model.parameters() = state.best_params;
+  const RowMatrix<float> val_probs = predict_probabilities(model, data.validation.features);
+  result.thresholds = has_validation ? tune_thresholds(val_probs, val_targets)
+                                     : Eigen::ArrayXd::Constant(shape.outputs, 0.5);
+  result.validation = evaluate_split("validation", val_probs, val_targets, result.thresholds, result.train_counts,
+                                     cfg.buckets);
+  result.test = evaluate_split("test", predict_probabilities(model, data.test.features), dense_targets(data.test.labels),
+                               result.thresholds, result.train_counts, cfg.buckets);
+  state.thresholds = result.thresholds;
+  state.finished = true;
+  if (!cfg.checkpoint_path.empty()) save_checkpoint(cfg.checkpoint_path, state);
+
+  result.best_epoch = state.best_epoch;
+  result.epochs_done = state.epochs_done;
+  result.early_stopped =
+      cfg.patience > 0 && state.epochs_without_improvement >= cfg.patience && state.epochs_done < cfg.epochs;
+  result.history = state.history;
+  result.train_seconds_per_epoch = epochs_run ? train_time / epochs_run : 0.0;
+  result.train_cpu_seconds_per_epoch = epochs_run ? train_cpu_time / epochs_run : 0.0;
+  result.model = std::move(model);
+  result.seconds = seconds_since(t_call);
+  return result;
+}
+
+}  // namespace longtail_train

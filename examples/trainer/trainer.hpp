@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The training loop: minibatch Adam on the MLP with one of the library's losses, validation
+// macro-F1 after every epoch, early stopping that keeps the best epoch's weights, per-label
+// thresholds tuned on validation at the end, checkpoints after every epoch and --resume.
+//
+// Reproducibility: the initial weights, each epoch's shuffle and each batch's dropout masks come
+// from generators derived from (seed, epoch, batch) (rng.hpp), so a run resumed from the
+// checkpoint of epoch k continues bit for bit like the uninterrupted run (same thread count and
+// GEMM backend; a different BLAS or thread count may change the last bits of sums).
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "longtail/metrics.hpp"
+
+#include "adam.hpp"
+#include "checkpoint.hpp"
+#include "dataset.hpp"
+#include "evaluate.hpp"
+#include "loss.hpp"
+#include "mlp.hpp"
+#include "progress.hpp"
+
+namespace longtail_train {
+
+/// How the first layer reads the features: sparse axpys, a dense GEMM, or chosen by density.
+enum class InputMode { automatic, sparse, dense };
+const char* to_string(InputMode m);
+
+struct TrainConfig {
+  std::vector<Eigen::Index> hidden{512};  ///< empty: linear model
+  double dropout = 0.3;                   ///< on hidden activations, in [0, 1)
+  InputMode input = InputMode::automatic; ///< automatic: dense when > 25% of the features are non-zero
+  AdamOptions adam = [] {
+    AdamOptions a;
+    a.lr = 0.002;  // the trainer's default (AdamOptions' own is PyTorch's 1e-3)
+    return a;
+  }();
+  Eigen::Index batch_size = 256;
+  int epochs = 60;
+  int patience = 10;  ///< stop after this many epochs without a better validation macro-F1; 0 = never
+  LossConfig loss;
+  std::uint64_t seed = 1;
+  int threads = 1;  ///< OpenMP threads of the sparse layer and the loss (GEMM threads: set_compute_threads)
+  std::string checkpoint_path;  ///< written after every epoch and at the end ("" = none)
+  std::string resume_path;      ///< continue from this checkpoint ("" = fresh start)
+  longtail::metrics::FrequencyBuckets buckets;
+
+  /// Throws std::invalid_argument naming the flag.
+  void validate() const;
+  /// The settings a resumed run must share with the checkpoint, as (flag, value).
+  std::vector<std::pair<std::string, std::string>> resume_settings(const Splits& data) const;
+};
+
+struct TrainResult {
+  std::string name;         ///< the loss configuration's name (LossConfig::name)
+  std::string loss_description;
+  Mlp<float> model;         ///< the best epoch's weights
+  Eigen::ArrayXd thresholds;    ///< tuned on validation
+  Eigen::ArrayXd train_counts;  ///< positives per label in the training split
+  int best_epoch = 0;
+  int epochs_done = 0;
+  bool early_stopped = false;
+  std::vector<EpochRecord> history;  ///< every epoch so far (including those before a resume)
+  SplitEvaluation validation, test;
+  double seconds = 0;                ///< wall time of this call
+  double train_seconds_per_epoch = 0;  ///< mean minibatch wall time of the epochs run in this call
+  double train_cpu_seconds_per_epoch = 0;  ///< the same in process CPU time (all threads)
+};
+
+/// Trains on data.train, selects on data.validation, reports on data.validation and data.test.
+TrainResult train_model(const Splits& data, const TrainConfig& config, Progress& progress);
+
+/// "embedded-iab/train: 12345 rows x 5000 features, 698 labels"
+std::string describe_data(const Dataset& d);
+
+}  // namespace longtail_train
