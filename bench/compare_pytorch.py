@@ -96,19 +96,18 @@ def active_blas():
                 paths.append(path)
     if not paths:
         return "no BLAS library mapped (torch.__config__: %s)" % blas_info_from_config()
-    described = []
+    config = None
     for path in paths:
-        real = os.path.realpath(path)
-        text = real if real == path else "%s -> %s" % (path, real)
         try:
             lib = ctypes.CDLL(path)
             get_config = lib.openblas_get_config
             get_config.restype = ctypes.c_char_p
-            text += " [%s, %d threads]" % (get_config().decode(), lib.openblas_get_num_threads())
+            config = "%s, %d threads" % (get_config().decode(), lib.openblas_get_num_threads())
+            break
         except (OSError, AttributeError):
-            pass
-        described.append(text)
-    return "; ".join(described) + " (torch.__config__: %s)" % blas_info_from_config()
+            continue
+    files = ", ".join(p if os.path.realpath(p) == p else "%s -> %s" % (p, os.path.realpath(p)) for p in paths)
+    return "%s [%s] (torch.__config__: %s)" % (config or "not OpenBLAS", files, blas_info_from_config())
 
 
 def blas_info_from_config():
@@ -127,7 +126,7 @@ def asl_loss(x, y, gamma_pos=0.0, gamma_neg=4.0, clip=0.05, eps=1e-8):
     p_neg = (1 - p + clip).clamp(max=1)  # 1 - p_m, p_m = max(p - clip, 0)
     loss_pos = y * torch.log(p.clamp(min=eps))
     loss_neg = (1 - y) * torch.log(p_neg.clamp(min=eps))
-    pt = p * y + (1 - p_neg) * (1 - y)
+    pt = p * y + p_neg * (1 - y)  # p_t: p for positives, 1 - p_m for negatives
     focus = torch.pow(1 - pt, gamma_pos * y + gamma_neg * (1 - y))
     return -((loss_pos + loss_neg) * focus).mean()
 
