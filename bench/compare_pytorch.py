@@ -60,6 +60,8 @@ def parse_args():
     p.add_argument("--dtypes", nargs="+", default=list(DTYPES), choices=DTYPES)
     p.add_argument("--runs", type=int, default=11, help="timed PyTorch runs per case (median)")
     p.add_argument("--warmup", type=int, default=3, help="untimed PyTorch runs first")
+    p.add_argument("--budget", type=float, default=10.0,
+                   help="seconds of timed PyTorch runs per case; past it, stop after at least 3 runs")
     p.add_argument("--repetitions", type=int, default=5, help="C++ --benchmark_repetitions (median)")
     p.add_argument("--min-time", type=float, default=0.2, help="C++ --benchmark_min_time per repetition, seconds")
     p.add_argument("--no-u8", action="store_true", help="leave out the uint8-target rows")
@@ -162,45 +164,42 @@ def summarise(times_ms):
     return {"median_ms": med, "spread_pct": spread, "n": len(s), "min_ms": s[0], "max_ms": s[-1]}
 
 
-def run_pytorch(args):
+def run_pytorch(args, rows, dtype, threads):
+    """PyTorch timings of one (shape, dtype, threads) group: {key: summary}."""
     import torch
     results = {}
-    for rows in args.shapes:
-        for dtype in args.dtypes:
-            tdtype = torch.float32 if dtype == "f32" else torch.float64
-            gen = torch.Generator().manual_seed(2024)
-            x0 = torch.randn(rows, COLS, generator=gen, dtype=torch.float64) * LOGIT_STDDEV
-            y = (torch.rand(rows, COLS, generator=gen, dtype=torch.float64) < POSITIVE_RATE).to(tdtype)
-            x = x0.to(tdtype).requires_grad_(True)
-            w = torch.empty(COLS, dtype=tdtype).uniform_(0.5, 5.0, generator=gen)
-            pw = torch.empty(COLS, dtype=tdtype).uniform_(1.0, 20.0, generator=gen)
-            g = torch.empty_like(x0, dtype=tdtype)
-            for threads in args.threads:
-                torch.set_num_threads(threads)
-                for loss in (ROOFLINE,) + LOSSES:
-                    if loss == ROOFLINE:
-                        xd = x.detach()
+    tdtype = torch.float32 if dtype == "f32" else torch.float64
+    gen = torch.Generator().manual_seed(2024)
+    x0 = torch.randn(rows, COLS, generator=gen, dtype=torch.float64) * LOGIT_STDDEV
+    y = (torch.rand(rows, COLS, generator=gen, dtype=torch.float64) < POSITIVE_RATE).to(tdtype)
+    x = x0.to(tdtype).requires_grad_(True)
+    w = torch.empty(COLS, dtype=tdtype).uniform_(0.5, 5.0, generator=gen)
+    pw = torch.empty(COLS, dtype=tdtype).uniform_(1.0, 20.0, generator=gen)
+    g = torch.empty_like(x0, dtype=tdtype)
+    torch.set_num_threads(threads)
+    for loss in (ROOFLINE,) + LOSSES:
+        if loss == ROOFLINE:
+            xd = x.detach()
 
-                        def step():
-                            torch.add(xd, y, out=g)
-                    else:
-                        forward = pytorch_case(loss, x, y, w, pw)
+            def step():
+                torch.add(xd, y, out=g)
+        else:
+            forward = pytorch_case(loss, x, y, w, pw)
 
-                        def step(forward=forward):
-                            x.grad = None  # zero_grad(set_to_none=True): autograd allocates the gradient
-                            forward().backward()
-                    times = []
-                    for i in range(args.warmup + args.runs):
-                        t0 = time.perf_counter()
-                        step()
-                        t1 = time.perf_counter()
-                        if i >= args.warmup:
-                            times.append((t1 - t0) * 1e3)
-                    results[(rows, loss, dtype, dtype, threads)] = summarise(times)
-                    print("  pytorch %-13s %s %5dx%d threads %d: %9.3f ms" %
-                          (loss, dtype, rows, COLS, threads, results[(rows, loss, dtype, dtype, threads)]["median_ms"]),
-                          file=sys.stderr)
-            del x, y, g, x0
+            def step(forward=forward):
+                x.grad = None  # zero_grad(set_to_none=True): autograd allocates the gradient
+                forward().backward()
+        for _ in range(args.warmup):
+            step()
+        times, started = [], time.perf_counter()
+        while len(times) < args.runs and (len(times) < 3 or time.perf_counter() - started < args.budget):
+            t0 = time.perf_counter()
+            step()
+            times.append((time.perf_counter() - t0) * 1e3)
+        key = (rows, loss, dtype, dtype, threads)
+        results[key] = summarise(times)
+        print("  pytorch  %-13s %s %5dx%d threads %d: %9.3f ms" % (loss, dtype, rows, COLS, threads,
+                                                                   results[key]["median_ms"]), file=sys.stderr)
     return results
 
 
@@ -220,14 +219,14 @@ def find_bench(path):
     return max(candidates, key=os.path.getmtime)
 
 
-def run_cpp(args, bench):
-    ytypes = "|".join(["f32", "f64"] + ([] if args.no_u8 else ["u8"]))
-    name_filter = r"^(fused|roofline)/[^/]+/(%s)/y:(%s)/(%s)x%d/threads:(%s)(/|$)" % (
-        "|".join(args.dtypes), ytypes, "|".join(str(r) for r in args.shapes), COLS,
-        "|".join(str(t) for t in args.threads))
+def run_cpp(args, bench, rows, dtype, threads):
+    """The C++ benchmarks of one (shape, dtype, threads) group (the u8-target variants go with f32),
+    repetitions in random order so that load drift hits the roofline and the losses alike."""
+    ytypes = dtype + ("" if args.no_u8 or dtype != "f32" else "|u8")
+    name_filter = r"^(fused|roofline)/[^/]+/%s/y:(%s)/%dx%d/threads:%d(/|$)" % (dtype, ytypes, rows, COLS, threads)
     cmd = [bench, "--benchmark_format=json", "--benchmark_repetitions=%d" % args.repetitions,
-           "--benchmark_min_time=%g" % args.min_time, "--benchmark_filter=" + name_filter]
-    print("  running: %s" % " ".join("'%s'" % c if "|" in c else c for c in cmd), file=sys.stderr)
+           "--benchmark_min_time=%g" % args.min_time, "--benchmark_enable_random_interleaving=true",
+           "--benchmark_filter=" + name_filter]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         sys.exit("compare_pytorch.py: %s failed (exit %d):\n%s" % (bench, proc.returncode, proc.stderr))
@@ -247,6 +246,9 @@ def run_cpp(args, bench):
     results = {key: summarise(times) for key, times in per_run.items()}
     for key, ms in medians.items():  # aggregates only (no single runs reported): take its median
         results.setdefault(key, {"median_ms": ms, "spread_pct": float("nan"), "n": args.repetitions})
+    for key, r in sorted(results.items(), key=lambda kv: (kv[0][1] != ROOFLINE, kv[0][1], kv[0][3])):
+        print("  longtail %-13s %s y:%s %5dx%d threads %d: %9.3f ms" % (key[1], key[2], key[3], key[0], COLS, key[4],
+                                                                        r["median_ms"]), file=sys.stderr)
     return results, report.get("context", {}), cmd
 
 
@@ -347,15 +349,21 @@ def main():
         "machine: %s, %d logical CPUs, load average %.2f %.2f %.2f at start" % (cpu_model(), os.cpu_count(), *load),
         "PyTorch %s, torchvision %s, BLAS: %s" % (torch.__version__, torchvision.__version__, active_blas()),
         "longtail: %s" % os.path.relpath(bench, REPO_ROOT),
-        "PyTorch: median of %d runs after %d warm-up; longtail: median of %d repetitions (min time %gs each)"
-        % (args.runs, args.warmup, args.repetitions, args.min_time),
+        "PyTorch: median of %d runs (at least 3 within %gs) after %d warm-up; longtail: median of %d repetitions "
+        "(min time %gs each)" % (args.runs, args.budget, args.warmup, args.repetitions, args.min_time),
     ]
     print("\n".join(info), file=sys.stderr)
 
-    print("C++ benchmark ...", file=sys.stderr)
-    cpp_results, context, cmd = run_cpp(args, bench)
-    print("PyTorch ...", file=sys.stderr)
-    torch_results = run_pytorch(args)
+    # Group by group (shape, dtype, threads): C++ then PyTorch, so that each pair of figures is
+    # measured within seconds of each other on a machine whose load drifts.
+    cpp_results, torch_results, context, cmd = {}, {}, {}, None
+    for rows in args.shapes:
+        for dtype in args.dtypes:
+            for threads in args.threads:
+                r, ctx, c = run_cpp(args, bench, rows, dtype, threads)
+                cpp_results.update(r)
+                context, cmd = context or ctx, cmd or c
+                torch_results.update(run_pytorch(args, rows, dtype, threads))
     end_load = os.getloadavg()
 
     rows = build_rows(args, torch_results, cpp_results)
@@ -381,7 +389,7 @@ def main():
 
     if args.json_out:
         with open(args.json_out, "w") as f:
-            json.dump({"info": info, "cpp_command": cmd, "rows": rows}, f, indent=1)
+            json.dump({"info": info, "cpp_command_first_group": cmd, "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":
