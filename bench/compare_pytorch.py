@@ -59,7 +59,7 @@ def parse_args():
     p.add_argument("--threads", type=int, nargs="+", default=list(THREADS))
     p.add_argument("--dtypes", nargs="+", default=list(DTYPES), choices=DTYPES)
     p.add_argument("--runs", type=int, default=11, help="timed PyTorch runs per case (median)")
-    p.add_argument("--warmup", type=int, default=3, help="untimed PyTorch runs first")
+    p.add_argument("--warmup", type=int, default=3, help="untimed PyTorch runs first (at least 1; fewer once --budget/2 seconds are spent)")
     p.add_argument("--budget", type=float, default=10.0,
                    help="seconds of timed PyTorch runs per case; past it, stop after at least 3 runs")
     p.add_argument("--repetitions", type=int, default=5, help="C++ --benchmark_repetitions (median)")
@@ -189,7 +189,10 @@ def run_pytorch(args, rows, dtype, threads):
             def step(forward=forward):
                 x.grad = None  # zero_grad(set_to_none=True): autograd allocates the gradient
                 forward().backward()
-        for _ in range(args.warmup):
+        warm_start = time.perf_counter()
+        for i in range(args.warmup):  # at least one warm-up run; no more once half the budget is spent
+            if i > 0 and time.perf_counter() - warm_start > args.budget / 2:
+                break
             step()
         times, started = [], time.perf_counter()
         while len(times) < args.runs and (len(times) < 3 or time.perf_counter() - started < args.budget):
