@@ -134,7 +134,6 @@ def asl_loss(x, y, gamma_pos=0.0, gamma_neg=4.0, clip=0.05, eps=1e-8):
 
 
 def pytorch_case(loss, x, y, w, pw):
-    import torch
     import torch.nn.functional as F
     from torchvision.ops import sigmoid_focal_loss
     if loss == "weighted_bce":
