@@ -64,6 +64,9 @@ def parse_args():
                    help="seconds of timed PyTorch runs per case; past it, stop after at least 3 runs")
     p.add_argument("--repetitions", type=int, default=5, help="C++ --benchmark_repetitions (median)")
     p.add_argument("--min-time", type=float, default=0.2, help="C++ --benchmark_min_time per repetition, seconds")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="wall: wall-clock times everywhere; cpu: process CPU time for the 1-thread rows (robust to "
+                        "time-slicing on a loaded machine), wall-clock for more threads")
     p.add_argument("--no-u8", action="store_true", help="leave out the uint8-target rows")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for README.md)")
     p.add_argument("--json-out", help="also write all measurements to this JSON file")
@@ -193,15 +196,18 @@ def run_pytorch(args, rows, dtype, threads):
             if i > 0 and time.perf_counter() - warm_start > args.budget / 2:
                 break
             step()
-        times, started = [], time.perf_counter()
-        while len(times) < args.runs and (len(times) < 3 or time.perf_counter() - started < args.budget):
-            t0 = time.perf_counter()
+        wall, cpu, started = [], [], time.perf_counter()
+        while len(wall) < args.runs and (len(wall) < 3 or time.perf_counter() - started < args.budget):
+            t0, c0 = time.perf_counter(), time.process_time()
             step()
-            times.append((time.perf_counter() - t0) * 1e3)
+            c1, t1 = time.process_time(), time.perf_counter()
+            wall.append((t1 - t0) * 1e3)
+            cpu.append((c1 - c0) * 1e3)
         key = (rows, loss, dtype, dtype, threads)
-        results[key] = summarise(times)
-        print("  pytorch  %-13s %s %5dx%d threads %d: %9.3f ms" % (loss, dtype, rows, COLS, threads,
-                                                                   results[key]["median_ms"]), file=sys.stderr)
+        results[key] = {"wall": summarise(wall), "cpu": summarise(cpu)}
+        print("  pytorch  %-13s %s %5dx%d threads %d: %9.3f ms wall, %9.3f ms CPU" % (
+            loss, dtype, rows, COLS, threads, results[key]["wall"]["median_ms"], results[key]["cpu"]["median_ms"]),
+            file=sys.stderr)
     return results
 
 
@@ -240,17 +246,19 @@ def run_cpp(args, bench, rows, dtype, threads):
             continue
         key = (int(m["rows"]), ROOFLINE if m["kind"] == "roofline" else m["loss"], m["dtype"], m["ytype"],
                int(m["threads"]))
-        ms = b["real_time"] * TIME_UNIT_MS[b["time_unit"]]
+        ms = {"wall": b["real_time"] * TIME_UNIT_MS[b["time_unit"]], "cpu": b["cpu_time"] * TIME_UNIT_MS[b["time_unit"]]}
         if b.get("run_type", "iteration") == "iteration":
             per_run.setdefault(key, []).append(ms)
         elif b.get("aggregate_name") == "median":
             medians[key] = ms
-    results = {key: summarise(times) for key, times in per_run.items()}
+    results = {key: {clock: summarise([m[clock] for m in runs]) for clock in ("wall", "cpu")}
+               for key, runs in per_run.items()}
     for key, ms in medians.items():  # aggregates only (no single runs reported): take its median
-        results.setdefault(key, {"median_ms": ms, "spread_pct": float("nan"), "n": args.repetitions})
+        results.setdefault(key, {clock: {"median_ms": ms[clock], "spread_pct": float("nan"), "n": args.repetitions}
+                                 for clock in ("wall", "cpu")})
     for key, r in sorted(results.items(), key=lambda kv: (kv[0][1] != ROOFLINE, kv[0][1], kv[0][3])):
-        print("  longtail %-13s %s y:%s %5dx%d threads %d: %9.3f ms" % (key[1], key[2], key[3], key[0], COLS, key[4],
-                                                                        r["median_ms"]), file=sys.stderr)
+        print("  longtail %-13s %s y:%s %5dx%d threads %d: %9.3f ms wall, %9.3f ms CPU (main thread)" % (
+            key[1], key[2], key[3], key[0], COLS, key[4], r["wall"]["median_ms"], r["cpu"]["median_ms"]), file=sys.stderr)
     return results, report.get("context", {}), cmd
 
 
@@ -266,14 +274,18 @@ def build_rows(args, torch_results, cpp_results):
                     ytype = yt or dtype
                     for threads in args.threads:
                         key = (shape, loss, dtype, ytype, threads)
-                        cpp = cpp_results.get(key)
-                        if cpp is None:
+                        if key not in cpp_results:
                             continue
-                        torch_r = torch_results.get(key)
-                        roof = cpp_results.get((shape, ROOFLINE, dtype, ytype, threads))
+                        # CPU time only where it measures all the work: one thread (the C++ figure is
+                        # the main thread's CPU time, blind to OpenMP workers).
+                        clock = "cpu" if args.clock == "cpu" and threads == 1 else "wall"
+                        cpp = cpp_results[key][clock]
+                        torch_r = torch_results[key][clock] if key in torch_results else None
+                        roof_key = (shape, ROOFLINE, dtype, ytype, threads)
+                        roof = cpp_results[roof_key][clock] if roof_key in cpp_results else None
                         rows.append({
                             "shape": "%dx%d" % (shape, COLS), "rows": shape, "loss": loss, "dtype": dtype,
-                            "ytype": ytype, "threads": threads,
+                            "ytype": ytype, "threads": threads, "clock": clock,
                             "pytorch_ms": torch_r["median_ms"] if torch_r else None,
                             "pytorch_spread_pct": torch_r["spread_pct"] if torch_r else None,
                             "longtail_ms": cpp["median_ms"], "longtail_spread_pct": cpp["spread_pct"],
@@ -285,7 +297,7 @@ def build_rows(args, torch_results, cpp_results):
     return rows
 
 
-HEADER = ["shape", "loss", "dtype", "targets", "threads", "PyTorch ms", "±%", "longtail ms", "±%",
+HEADER = ["shape", "loss", "dtype", "targets", "threads", "clock", "PyTorch ms", "±%", "longtail ms", "±%",
           "speed-up", "% roofline", "Gelem/s"]
 
 
@@ -293,7 +305,7 @@ def fmt_row(r):
     def num(v, f):
         return "—" if v is None or v != v else f % v
     return [r["shape"], "roofline (x+y)" if r["loss"] == ROOFLINE else r["loss"], r["dtype"], r["ytype"],
-            str(r["threads"]), num(r["pytorch_ms"], "%.3f"), num(r["pytorch_spread_pct"], "%.0f"),
+            str(r["threads"]), r["clock"], num(r["pytorch_ms"], "%.3f"), num(r["pytorch_spread_pct"], "%.0f"),
             num(r["longtail_ms"], "%.3f"), num(r["longtail_spread_pct"], "%.0f"), num(r["speedup"], "%.1fx"),
             num(r["roofline_pct"], "%.0f%%"), num(r["gelem_per_s"], "%.2f")]
 
@@ -302,12 +314,12 @@ def print_table(rows, markdown):
     cells = [fmt_row(r) for r in rows]
     if markdown:
         print("| " + " | ".join(HEADER) + " |")
-        print("|" + "|".join("---" if i < 5 else "---:" for i in range(len(HEADER))) + "|")
+        print("|" + "|".join("---" if i < 6 else "---:" for i in range(len(HEADER))) + "|")
         for c in cells:
             print("| " + " | ".join(c) + " |")
         return
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(HEADER)]
-    line = lambda c: "  ".join(v.ljust(w) if i < 5 else v.rjust(w) for i, (v, w) in enumerate(zip(c, widths)))
+    line = lambda c: "  ".join(v.ljust(w) if i < 6 else v.rjust(w) for i, (v, w) in enumerate(zip(c, widths)))
     print(line(HEADER))
     print("  ".join("-" * w for w in widths))
     prev = None
@@ -386,6 +398,8 @@ def main():
     print_table(rows, args.markdown)
     check_targets(rows, args.markdown)
     print()
+    print("clock: wall = wall-clock time; cpu = CPU time of the process (PyTorch) / of the benchmark thread "
+          "(longtail), used for 1-thread rows with --clock cpu.")
     print("speed-up = PyTorch ms / longtail ms; % roofline = longtail elements/s / C++ roofline (x+y, same bytes) "
           "elements/s; ±% = interquartile range / median of the timed runs.")
 
