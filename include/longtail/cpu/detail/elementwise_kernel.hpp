@@ -25,6 +25,7 @@
 
 #include "longtail/cpu/detail/strided_view.hpp"
 #include "longtail/cpu/packet.hpp"
+#include "longtail/math/value_grad.hpp"
 
 namespace longtail::cpu::detail {
 
