@@ -69,6 +69,8 @@ namespace detail {
 inline void check_shape(std::int64_t rows, std::int64_t cols) {
   if (rows < 0) longtail::detail::fail("batch.rows must be >= 0 (got ", rows, ")");
   if (cols < 0) longtail::detail::fail("batch.cols must be >= 0 (got ", cols, ")");
+  if (cols > std::numeric_limits<std::int32_t>::max())
+    longtail::detail::fail("batch.cols must be < 2^31 labels (got ", cols, ")");
   if (cols > 0 && rows > std::numeric_limits<std::int64_t>::max() / cols)
     longtail::detail::fail("batch has ", rows, "x", cols, " elements, more than a 64-bit index can address");
 }

@@ -69,23 +69,31 @@ struct TileParams {
   std::int64_t n = 0;
   std::int64_t words_per_row = 0;        // packed_bits targets
   FastDivmod cols{};                     // flat index -> (row, column)
+  std::uint32_t cols32 = 1;              // cols (< 2^31, checked on the host)
   float keep = 1.0f, shift = 0.0f;       // label smoothing: y_s = y * keep + shift
   float alpha_pos = 1.0f, alpha_neg = 1.0f;
   bool vector_ok = false;                // every pointer aligned for Pack access
-};
+  bool weighted = false;                 // per-class or per-sample weights present
 
-/// Moves (i, j) to the next element in row-major order.
-LONGTAIL_HD void advance(std::uint64_t& i, std::uint64_t& j, std::uint64_t cols) {
-  if (++j == cols) {
-    j = 0;
-    ++i;
+  /// Row and column of flat index e.
+  LONGTAIL_HD void row_col(std::int64_t e, std::uint64_t& i, std::uint32_t& j) const {
+    std::uint64_t r;
+    cols.divmod(static_cast<std::uint64_t>(e), i, r);
+    j = static_cast<std::uint32_t>(r);
   }
-}
+  /// Moves (i, j) to the next element in row-major order.
+  LONGTAIL_HD void advance(std::uint64_t& i, std::uint32_t& j) const {
+    if (++j == cols32) {
+      j = 0;
+      ++i;
+    }
+  }
+};
 
 /// Targets of `count` consecutive elements starting at (i, j) from bit-packed rows. Consecutive
 /// elements mostly share a word: it is re-read only when the element moves to another word.
 template <int V, class P>
-LONGTAIL_HD void load_packed_bits(const P& p, std::uint64_t i, std::uint64_t j, int count, float (&y)[V]) {
+LONGTAIL_HD void load_packed_bits(const P& p, std::uint64_t i, std::uint32_t j, int count, float (&y)[V]) {
   std::uint64_t current = ~std::uint64_t(0);
   std::uint32_t word = 0;
 LONGTAIL_UNROLL
@@ -97,23 +105,62 @@ LONGTAIL_UNROLL
         current = w;
       }
       y[k] = static_cast<float>((word >> (j & 31u)) & 1u);
-      advance(i, j, p.cols.divisor);
+      p.advance(i, j);
     }
   }
 }
 
 /// The loss and gradient of one element, through the math core: per-class coefficients
 /// (math::class_coefficients), smoothed target and sample weight (math::term_weights), then the
-/// loss functor. Same operations in the same order as the CPU kernel.
-template <class Math, class T, class Target>
+/// loss functor. Same operations in the same order as the CPU kernel. Without per-class and
+/// per-sample weights (Weighted = false) the coefficients are the constants the CPU uses then,
+/// class_coefficients(1, 1, alpha+, alpha-) and a sample weight of 1, and (i, j) is not needed.
+template <bool Weighted, class Math, class T, class Target>
 LONGTAIL_HD math::ValueGrad<float> evaluate(const Math& math, const TileParams<T, Target>& p, float x, float y,
-                                            std::uint64_t i, std::uint64_t j) {
-  const float w = p.weight ? load_shared_ro(p.weight + j) : 1.0f;
-  const float pw = p.pos_weight ? load_shared_ro(p.pos_weight + j) : 1.0f;
+                                            std::uint64_t i, std::uint32_t j) {
+  float w = 1.0f, pw = 1.0f, sw = 1.0f;
+  if constexpr (Weighted) {
+    if (p.weight) w = load_shared_ro(p.weight + j);
+    if (p.pos_weight) pw = load_shared_ro(p.pos_weight + j);
+    if (p.sample_weight) sw = load_shared_ro(p.sample_weight + i);
+  }
   const auto coef = math::class_coefficients<float>(w, pw, p.alpha_pos, p.alpha_neg);
-  const float sw = p.sample_weight ? load_shared_ro(p.sample_weight + i) : 1.0f;
   const auto tw = math::term_weights<float>(y, p.keep, p.shift, coef.pos, coef.neg, sw);
   return math(x, tw.a, tw.b);
+}
+
+template <class T, int V, int U>
+struct VectorTile {
+  Pack<T, V> x[U];
+  float y[U][V];
+  Pack<std::uint8_t, V> mask[U];
+};
+
+/// The math and the stores of a loaded vector tile; returns the lane's loss sum.
+template <bool Weighted, class Math, class T, class Target, int V, int U>
+LONGTAIL_HD float compute_vector_tile(const Math& math, const TileParams<T, Target>& p, float grad_scale,
+                                      std::int64_t begin, int lane, const VectorTile<T, V, U>& t) {
+  float acc = 0.0f;
+LONGTAIL_UNROLL
+  for (int u = 0; u < U; ++u) {
+    const std::int64_t e = begin + static_cast<std::int64_t>(u * kWarpSize + lane) * V;
+    std::uint64_t i = 0;
+    std::uint32_t j = 0;
+    if constexpr (Weighted) p.row_col(e, i, j);
+    Pack<T, V> g, l;
+LONGTAIL_UNROLL
+    for (int k = 0; k < V; ++k) {
+      math::ValueGrad<float> vg = evaluate<Weighted>(math, p, to_float(t.x[u].v[k]), t.y[u][k], i, j);
+      if (p.mask && t.mask[u].v[k] == 0) vg = {0.0f, 0.0f};  // masked: ignored whatever x and y hold
+      acc += vg.value;
+      g.v[k] = from_float<T>(vg.grad * grad_scale);
+      l.v[k] = from_float<T>(vg.value);
+      if constexpr (Weighted) p.advance(i, j);
+    }
+    if (p.grad) store_pack<T, V>(p.grad + e, g);
+    if (p.loss) store_pack<T, V>(p.loss + e, l);
+  }
+  return acc;
 }
 
 /// Lane `lane`'s share of tile `tile`: writes its gradients / per-element losses and returns the
@@ -126,59 +173,43 @@ LONGTAIL_HD float lane_tile(const Math& math, const TileParams<T, Target>& p, fl
   constexpr int U = kElemsPerLane / V;
   constexpr bool kBits = std::is_same_v<Target, packed_bits>;
   const std::int64_t begin = tile * kTileElems;
-  float acc = 0.0f;
 
   if (p.vector_ok && begin + kTileElems <= p.n) {
     // ---- vector path: all loads first (U independent 16-byte loads per array in flight), then
-    // the math and the stores ----
-    Pack<T, V> xs[U];
-    float ys[U][V];
-    Pack<std::uint8_t, V> ms[U];
+    // the math and the stores; a warp-uniform branch picks the code without weight loads and
+    // index arithmetic when there are no weights ----
+    VectorTile<T, V, U> t;
 LONGTAIL_UNROLL
     for (int u = 0; u < U; ++u) {
       const std::int64_t e = begin + static_cast<std::int64_t>(u * kWarpSize + lane) * V;
-      xs[u] = load_pack<T, V>(p.x + e);
+      t.x[u] = load_pack<T, V>(p.x + e);
       if constexpr (kBits) {
-        std::uint64_t i, j;
-        p.cols.divmod(static_cast<std::uint64_t>(e), i, j);
-        load_packed_bits<V>(p, i, j, V, ys[u]);
+        std::uint64_t i;
+        std::uint32_t j;
+        p.row_col(e, i, j);
+        load_packed_bits<V>(p, i, j, V, t.y[u]);
       } else {
-        const Pack<Target, V> t = load_pack<Target, V>(p.y + e);
+        const Pack<target_storage_t<Target>, V> y = load_pack<target_storage_t<Target>, V>(p.y + e);
 LONGTAIL_UNROLL
-        for (int k = 0; k < V; ++k) ys[u][k] = to_float(t.v[k]);
+        for (int k = 0; k < V; ++k) t.y[u][k] = to_float(y.v[k]);
       }
-      if (p.mask) ms[u] = load_pack<std::uint8_t, V>(p.mask + e);
+      if (p.mask) t.mask[u] = load_pack<std::uint8_t, V>(p.mask + e);
     }
-LONGTAIL_UNROLL
-    for (int u = 0; u < U; ++u) {
-      const std::int64_t e = begin + static_cast<std::int64_t>(u * kWarpSize + lane) * V;
-      std::uint64_t i, j;
-      p.cols.divmod(static_cast<std::uint64_t>(e), i, j);
-      Pack<T, V> g, l;
-LONGTAIL_UNROLL
-      for (int k = 0; k < V; ++k) {
-        math::ValueGrad<float> vg = evaluate(math, p, to_float(xs[u].v[k]), ys[u][k], i, j);
-        if (p.mask && ms[u].v[k] == 0) vg = {0.0f, 0.0f};  // masked: ignored whatever x and y hold
-        acc += vg.value;
-        g.v[k] = from_float<T>(vg.grad * grad_scale);
-        l.v[k] = from_float<T>(vg.value);
-        advance(i, j, p.cols.divisor);
-      }
-      if (p.grad) store_pack<T, V>(p.grad + e, g);
-      if (p.loss) store_pack<T, V>(p.loss + e, l);
-    }
-    return acc;
+    return p.weighted ? compute_vector_tile<true>(math, p, grad_scale, begin, lane, t)
+                      : compute_vector_tile<false>(math, p, grad_scale, begin, lane, t);
   }
 
   // ---- scalar path: same elements in the same order, one at a time, bounds-checked (not
   // unrolled: it runs for one tile per launch unless a pointer is unaligned) ----
+  float acc = 0.0f;
 LONGTAIL_NO_UNROLL
   for (int u = 0; u < U; ++u) {
     const std::int64_t e0 = begin + static_cast<std::int64_t>(u * kWarpSize + lane) * V;
     if (e0 >= p.n) break;  // later chunks of this lane start even further
     const int count = p.n - e0 < V ? static_cast<int>(p.n - e0) : V;
-    std::uint64_t i, j;
-    p.cols.divmod(static_cast<std::uint64_t>(e0), i, j);
+    std::uint64_t i;
+    std::uint32_t j;
+    p.row_col(e0, i, j);
 LONGTAIL_NO_UNROLL
     for (int k = 0; k < count; ++k) {
       const std::int64_t e = e0 + k;
@@ -189,12 +220,12 @@ LONGTAIL_NO_UNROLL
       } else {
         y = to_float(p.y[e]);
       }
-      math::ValueGrad<float> vg = evaluate(math, p, to_float(p.x[e]), y, i, j);
+      math::ValueGrad<float> vg = evaluate<true>(math, p, to_float(p.x[e]), y, i, j);
       if (p.mask && p.mask[e] == 0) vg = {0.0f, 0.0f};
       acc += vg.value;
       if (p.grad) p.grad[e] = from_float<T>(vg.grad * grad_scale);
       if (p.loss) p.loss[e] = from_float<T>(vg.value);
-      advance(i, j, p.cols.divisor);
+      p.advance(i, j);
     }
   }
   return acc;

@@ -14,6 +14,22 @@
 namespace longtail::cuda {
 namespace detail {
 
+/// Focal loss with gamma 2 on both sides and no margin (the common case), with the exponents
+/// known to the compiler: math::ipow(v, n) takes n at run time and compiles to a loop with an
+/// unrolled body and a remainder; with n = 2 fixed after inlining it is the two multiplies
+/// (1 * v) * v. Same math-core function, same operations in the same order: the results are
+/// bit-identical to FocalBCEMath<float, true, true, false> with int_pos = int_neg = 2.
+struct FocalGamma2Math {
+  math::FocalBCEMath<float, true, true, false> core;
+
+  LONGTAIL_HD math::ValueGrad<float> operator()(float x, float a, float b) const {
+    math::FocalBCEMath<float, true, true, false> m = core;
+    m.int_pos = 2;
+    m.int_neg = 2;
+    return m(x, a, b);
+  }
+};
+
 struct FocalBCESpec {
   using Options = FocalBCEOptions;
   static constexpr const char* name = "FocalBCE";
@@ -26,10 +42,18 @@ struct FocalBCESpec {
   }
 
   /// Picks the math-core instantiation as the CPU does: integer or real exponent on each side,
-  /// margin or not (8 kernels per storage combination).
+  /// margin or not (8 kernels per storage combination), plus the gamma = 2 focal loss with its
+  /// exponent fixed at compile time (FocalGamma2Math, a 9th kernel).
   template <class F>
   static cudaError_t visit_math(const Options& o, F&& f) {
     const GammaSpec pos = GammaSpec::from(o.gamma_pos), neg = GammaSpec::from(o.gamma_neg);
+    if (pos.is_integer && neg.is_integer && pos.integer == 2 && neg.integer == 2 && !(o.margin > 0)) {
+      FocalGamma2Math m;
+      m.core.gamma_pos = m.core.gamma_neg = 2.0f;
+      m.core.margin = static_cast<float>(o.margin);
+      m.core.int_pos = m.core.int_neg = 2;
+      return f(m);
+    }
     auto make = [&](auto int_pos, auto int_neg, auto margin) {
       math::FocalBCEMath<float, decltype(int_pos)::value, decltype(int_neg)::value, decltype(margin)::value> m;
       m.gamma_pos = static_cast<float>(pos.value);

@@ -125,6 +125,7 @@ TileParams<T, Target> make_tile_params(const LossSetup& setup, const ClassWeight
   p.n = batch.elements();
   p.words_per_row = words_per_row(batch.cols);
   p.cols = FastDivmod::make(batch.cols > 0 ? static_cast<std::uint64_t>(batch.cols) : 1u);
+  p.cols32 = batch.cols > 0 ? static_cast<std::uint32_t>(batch.cols) : 1u;
   p.keep = setup.keep;
   p.shift = setup.shift;
   p.alpha_pos = setup.alpha_pos;
@@ -133,6 +134,7 @@ TileParams<T, Target> make_tile_params(const LossSetup& setup, const ClassWeight
                 (!p.loss || is_aligned(p.loss, pack_alignment<T, V>())) &&
                 (kBits || is_aligned(p.y, pack_alignment<target_storage_t<Target>, V>())) &&
                 (!p.mask || is_aligned(p.mask, pack_alignment<std::uint8_t, V>()));
+  p.weighted = p.weight || p.pos_weight || p.sample_weight;
   return p;
 }
 

@@ -68,9 +68,10 @@ __global__ void verify(const __half* grad, std::uint64_t n, Math math, lc::detai
   unsigned long long bad = 0;
   for (std::uint64_t e = blockIdx.x * std::uint64_t(blockDim.x) + threadIdx.x; e < n;
        e += std::uint64_t(gridDim.x) * blockDim.x) {
-    std::uint64_t i, j;
-    p.cols.divmod(e, i, j);
-    const auto vg = lc::detail::evaluate(math, p, pattern_logit(e), static_cast<float>(pattern_bit(i, j)), i, j);
+    std::uint64_t i;
+    std::uint32_t j;
+    p.row_col(static_cast<std::int64_t>(e), i, j);
+    const auto vg = lc::detail::evaluate<false>(math, p, pattern_logit(e), static_cast<float>(pattern_bit(i, j)), i, j);
     loss += vg.value;
     const float got = __half2float(grad[e]);
     if (!(fabsf(got - vg.grad) <= ldexpf(1.0f, -10) * fabsf(vg.grad) + ldexpf(1.0f, -24))) ++bad;
