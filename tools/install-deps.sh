@@ -3,7 +3,7 @@
 # Usage: tools/install-deps.sh [--with-python]   (python: PyTorch etc. for the golden files and
 # the PyTorch comparisons; not needed to build or test).
 set -euo pipefail
-pkgs=(cmake g++ make libeigen3-dev catch2 libbenchmark-dev libopenblas-dev)
+pkgs=(cmake g++ make pkg-config libeigen3-dev catch2 libbenchmark-dev libopenblas-dev)
 if [[ "${1:-}" == "--with-python" ]]; then
   pkgs+=(python3-torch python3-torchvision python3-numpy python3-sklearn libopenblas0-pthread)
 fi

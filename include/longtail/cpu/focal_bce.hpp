@@ -32,32 +32,28 @@ class FocalBCE : public ElementwiseLoss<FocalBCE<Scalar>, Scalar> {
   const Options& options() const { return options_; }
 
  private:
-  // Picks the math-core instantiation: integer or real exponent on each side, margin or not.
+  // Picks the math-core instantiation: integer exponents on both sides (repeated
+  // multiplication) or real ones (exp / log; a side whose gamma happens to be an integer is then
+  // evaluated exactly the same way, to within rounding), margin or not. Four instantiations, not
+  // eight: each one is a whole family of kernels, and compile time matters to users too.
   template <class F>
   decltype(auto) visit_math(F&& f) const {
-    return dispatch<>(f);
-  }
-
-  template <int Level = 0, bool IntPos = false, bool IntNeg = false, class F>
-  decltype(auto) dispatch(F& f) const {
-    if constexpr (Level == 0) {
-      return pos_.is_integer ? dispatch<1, true>(f) : dispatch<1, false>(f);
-    } else if constexpr (Level == 1) {
-      return neg_.is_integer ? dispatch<2, IntPos, true>(f) : dispatch<2, IntPos, false>(f);
-    } else {
-      using V = detail::Packet<Scalar>;
-      auto make = [&](auto margin_tag) {
-        constexpr bool Margin = decltype(margin_tag)::value;
-        math::FocalBCEMath<V, IntPos, IntNeg, Margin> m;
-        m.gamma_pos = V(Scalar(pos_.value));
-        m.gamma_neg = V(Scalar(neg_.value));
-        m.margin = V(Scalar(options_.margin));
-        m.int_pos = pos_.integer;
-        m.int_neg = neg_.integer;
-        return f(m);
-      };
-      return options_.margin > 0 ? make(std::true_type{}) : make(std::false_type{});
-    }
+    using V = detail::Packet<Scalar>;
+    auto make = [&](auto int_tag, auto margin_tag) {
+      constexpr bool Int = decltype(int_tag)::value;
+      constexpr bool Margin = decltype(margin_tag)::value;
+      math::FocalBCEMath<V, Int, Int, Margin> m;
+      m.gamma_pos = V(Scalar(pos_.value));
+      m.gamma_neg = V(Scalar(neg_.value));
+      m.margin = V(Scalar(options_.margin));
+      m.int_pos = pos_.integer;
+      m.int_neg = neg_.integer;
+      return f(m);
+    };
+    const bool integer = pos_.is_integer && neg_.is_integer;
+    if (options_.margin > 0)
+      return integer ? make(std::true_type{}, std::true_type{}) : make(std::false_type{}, std::true_type{});
+    return integer ? make(std::true_type{}, std::false_type{}) : make(std::false_type{}, std::false_type{});
   }
 
   Options options_;

@@ -14,7 +14,10 @@
 
 #include "longtail/math/scalar_ops.hpp"
 
-#if defined(__AVX512F__)
+#include <cstdint>
+#include <cstring>
+
+#if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
 #endif
 
@@ -64,13 +67,68 @@ struct Packet {
   friend PacketMask<Scalar> operator>=(Packet a, Packet b) { return {ei::pcmp_le(b.v, a.v)}; }
   friend PacketMask<Scalar> operator>(Packet a, Packet b) { return {ei::pcmp_lt(b.v, a.v)}; }
 
-  friend Packet exp(Packet a) { return raw(ei::pexp(a.v)); }
+  friend Packet exp(Packet a) { return exp_packet(a); }
   friend Packet log(Packet a) { return raw(ei::plog(a.v)); }
   friend math::Log1pReciprocal<Packet> log1p_and_reciprocal(Packet t) { return log1p_and_reciprocal_unit(t); }
   friend Packet abs(Packet a) { return raw(ei::pabs(a.v)); }
   friend Packet max(Packet a, Packet b) { return raw(ei::pmax(a.v, b.v)); }
   friend Packet select(PacketMask<Scalar> m, Packet a, Packet b) { return raw(ei::pselect(m.bits, a.v, b.v)); }
 };
+
+/// exp. float: Eigen's pexp (Cephes-style, ~1 ulp). double: Eigen's pexp_double evaluates a Pade
+/// approximant with a division, and 512-bit double division is very slow on some cores (~27
+/// cycles a packet measured here), so doubles use a division-free form: n = round(x / ln 2),
+/// r = x - n ln 2 in two parts (|r| <= 0.347), e^r by its Taylor polynomial to degree 13 (the
+/// first omitted term is below 4e-18 relative), then the exact scaling by 2^n (Eigen's pldexp).
+/// Arguments are clamped to [-745, 709.78] like pexp's (underflow to 0, overflow to inf stay).
+template <class Scalar>
+inline Packet<Scalar> exp_packet(Packet<Scalar> x) {
+  using V = Packet<Scalar>;
+  if constexpr (std::is_same_v<Scalar, double>) {
+    const V one(1.0);
+    x = V::raw(ei::pmin(ei::pmax(x.v, V(-745.1332191019412).v), V(709.782712893384).v));
+    const V n = V::raw(ei::pfloor((x * V(1.4426950408889634) + V(0.5)).v));
+    V r = x - n * V(6.93145751953125e-1);
+    r = r - n * V(1.42860682030941723212e-6);
+    // Horner over 1/k!, k = 13 .. 2, then 1 + r (1 + r p).
+    constexpr double inv_fact[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
+                                     1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800,
+                                     1.0 / 479001600, 1.0 / 6227020800.0};
+    V p(inv_fact[13]);
+    for (int k = 12; k >= 1; --k) p = p * r + V(inv_fact[k]);
+    p = p * r + one;
+    return V::raw(ei::pldexp(p.v, n.v));
+  } else {
+    return V::raw(ei::pexp(x.v));
+  }
+}
+
+/// One full packet of bytes (uint8 targets or masks) converted to Scalar. With AVX2 / AVX-512 one
+/// zero-extending load and one convert; the generic loop otherwise (the compiler's own version
+/// of it bounced through the stack, a store-forwarding stall per packet).
+template <class Scalar>
+inline Packet<Scalar> load_bytes_as(const std::uint8_t* p) {
+  using V = Packet<Scalar>;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<Scalar, float> && V::size == 16) {
+    return V::raw(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))));
+  } else if constexpr (std::is_same_v<Scalar, double> && V::size == 8) {
+    return V::raw(_mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))));
+  }
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_same_v<Scalar, float> && V::size == 8) {
+    return V::raw(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))));
+  } else if constexpr (std::is_same_v<Scalar, double> && V::size == 4) {
+    std::int32_t four;
+    std::memcpy(&four, p, 4);
+    return V::raw(_mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(four))));
+  }
+#endif
+  alignas(64) Scalar buf[V::size];
+  for (int k = 0; k < V::size; ++k) buf[k] = static_cast<Scalar>(p[k]);
+  return V::load(buf);
+}
 
 /// 1 / d for d in [1, 6] (what log1p_and_reciprocal_unit needs). A 512-bit double division is
 /// very slow on some cores (measured ~27 cycles a packet here, the largest cost of the whole

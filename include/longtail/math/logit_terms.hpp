@@ -20,7 +20,7 @@ struct LogitTerms {
 
 template <class V>
 LONGTAIL_HD LogitTerms<V> logit_terms(V x) {
-  const V zero(0), one(1);
+  const V zero(0);
   const V t = exp(-abs(x));          // exp(-|x|) in (0, 1]
   const auto lr = log1p_and_reciprocal(t);
   const V r = lr.reciprocal;         // 1 / (1 + t) = sigmoid(|x|) in [1/2, 1)

@@ -65,6 +65,9 @@ inline Packet<Scalar> load_lanes(const T* p, Index stride, int count) {
   if constexpr (Contig && std::is_same_v<T, Scalar>) {
     (void)stride; (void)count;
     return Packet<Scalar>::load(p);
+  } else if constexpr (Contig && std::is_same_v<T, std::uint8_t>) {
+    (void)stride; (void)count;
+    return load_bytes_as<Scalar>(p);
   } else if constexpr (Contig) {
     (void)stride; (void)count;
     alignas(64) Scalar buf[P];
@@ -82,7 +85,11 @@ template <class Scalar, bool Contig, class T>
 inline Packet<Scalar> load_mask(const T* p, Index stride, int count) {
   constexpr int P = Packet<Scalar>::size;
   alignas(64) Scalar buf[P];
-  if constexpr (Contig) {
+  if constexpr (Contig && sizeof(T) == 1 && !std::is_signed_v<T>) {  // uint8_t, bool, unsigned char
+    (void)stride; (void)count; (void)buf;
+    // Byte values 1..255 (bool: 1) become positive floats: "> 0" is "nonzero".
+    return load_bytes_as<Scalar>(reinterpret_cast<const std::uint8_t*>(p));
+  } else if constexpr (Contig) {
     (void)stride; (void)count;
     for (int k = 0; k < P; ++k) buf[k] = p[k] != T(0) ? Scalar(1) : Scalar(0);
   } else {
@@ -112,9 +119,8 @@ inline void store_lanes(Packet<Scalar> v, Scalar* p, Index stride, int count) {
 /// evaluated in full packets, in the same lane, whatever the layout (contiguous or gathered),
 /// and the in-place case stays correct (stale lanes are never written back). Lines shorter than
 /// P are padded instead.
-template <bool RowLines, bool Contig, bool WantGrad, bool WantLoss, class Math, class Scalar, class TargetT,
-          class MaskT>
-double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, Index line) {
+template <bool RowLines, bool WantGrad, bool WantLoss, class Math, class Scalar, class TargetT, class MaskT>
+double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, Index line, bool contiguous) {
   using V = Packet<Scalar>;
   constexpr int P = V::size;
   const Index n = RowLines ? a.x.cols : a.x.rows;
@@ -139,7 +145,7 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
   // Loss value and scaled gradient of the `count` elements from k0 (count < P only when n < P:
   // the missing lanes are padding with x = y = 0 and coefficients 0).
   auto evaluate = [&](Index k0, int count) {
-    const bool contig = Contig && count == P;
+    const bool contig = contiguous && count == P;
     V xv, yv, cp, cn, sw;
     if (contig) {
       xv = load_lanes<Scalar, true>(x + k0, 1, P);
@@ -181,7 +187,7 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
   };
   // Writes lanes [first, P) of v to out[k0 + lane] (first > 0 only for the overlapping packet).
   auto write = [&](V v, Scalar* out, Index stride, Index k0, int first, int count) {
-    if (Contig && first == 0 && count == P) {
+    if (contiguous && first == 0 && count == P) {
       store_lanes<Scalar, true>(v, out + k0, 1, P);
     } else {
       alignas(64) Scalar buf[P];
@@ -214,9 +220,8 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
   return static_cast<double>(acc.sum());
 }
 
-template <bool RowLines, bool Contig, bool WantGrad, bool WantLoss, class Math, class Scalar, class TargetT,
-          class MaskT>
-double run_lines(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a) {
+template <bool RowLines, bool WantGrad, bool WantLoss, class Math, class Scalar, class TargetT, class MaskT>
+double run_lines(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, bool contig) {
   const Index lines = RowLines ? a.x.rows : a.x.cols;
   const Index n = RowLines ? a.x.cols : a.x.rows;
   if (lines == 0 || n == 0) return 0.0;
@@ -227,7 +232,7 @@ double run_lines(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a) 
     double s = 0.0;
     const Index end = std::min(lines, (b + 1) * lines_per_block);
     for (Index line = b * lines_per_block; line < end; ++line)
-      s += run_line<RowLines, Contig, WantGrad, WantLoss>(math, a, line);
+      s += run_line<RowLines, WantGrad, WantLoss>(math, a, line, contig);
     return s;
   };
   const int threads = static_cast<int>(std::min<Index>(a.threads, blocks));
@@ -254,12 +259,10 @@ double run_elementwise(const Math& math, const KernelArgs<Scalar, TargetT, MaskT
   };
   const bool contig = unit_inner(a.x) && unit_inner(a.y) && (!WantGrad || unit_inner(a.grad)) &&
                       (!WantLoss || unit_inner(a.loss)) && unit_inner(a.mask);
-  if (row_lines) {
-    return contig ? run_lines<true, true, WantGrad, WantLoss>(math, a)
-                  : run_lines<true, false, WantGrad, WantLoss>(math, a);
-  }
-  return contig ? run_lines<false, true, WantGrad, WantLoss>(math, a)
-                : run_lines<false, false, WantGrad, WantLoss>(math, a);
+  // Contiguity is a run-time flag (one predictable branch a packet), not a template parameter:
+  // it would double the instantiations of every loss.
+  return row_lines ? run_lines<true, WantGrad, WantLoss>(math, a, contig)
+                   : run_lines<false, WantGrad, WantLoss>(math, a, contig);
 }
 
 }  // namespace longtail::cpu::detail

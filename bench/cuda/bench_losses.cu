@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: Apache-2.0
+// GPU benchmarks: fused forward+backward of focal BCE (gamma 2, alpha 0.25) and weighted BCE per
+// storage type at 4096x698, 65536x698 and (16-bit logits) 1,048,576x698, each beside a copy
+// kernel that moves the same bytes (reads the logits and the targets, writes the gradient) in the
+// same binary. Times are cudaEvent times of one call (manual time); "bytes_per_second" is the
+// memory traffic the call needs at minimum divided by that time, so the ratio of a loss to its
+// copy row is the fraction of the card's achievable bandwidth the loss reaches.
+//
+// The headline combination (float logits, uint8 targets) runs through the public functors; the
+// others call detail::launch_elementwise with the math functors the public API dispatches to for
+// these options (FocalGamma2Math, WeightedBCEMath), which keeps the compile time down.
+//
+// Usage: longtail_cuda_bench [--benchmark_filter=...] [--benchmark_format=json]. Without a GPU
+// every benchmark reports "no CUDA device" and the binary exits 0.
+
+#include <benchmark/benchmark.h>
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <type_traits>
+
+#include "longtail/cuda.cuh"
+
+namespace lc = longtail::cuda;
+
+namespace {
+
+const char* storage_name(float*) { return "float"; }
+const char* storage_name(__half*) { return "half"; }
+const char* storage_name(__nv_bfloat16*) { return "bf16"; }
+const char* storage_name(std::uint8_t*) { return "uint8"; }
+const char* storage_name(lc::packed_bits*) { return "bits"; }
+template <class S>
+const char* name_of() {
+  return storage_name(static_cast<S*>(nullptr));
+}
+
+bool gpu_present() {
+  int count = 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+
+#define BENCH_CUDA(expr)                                                                   \
+  do {                                                                                     \
+    const cudaError_t bench_err_ = (expr);                                                 \
+    if (bench_err_ != cudaSuccess) {                                                       \
+      state.SkipWithError((std::string(#expr) + ": " + cudaGetErrorString(bench_err_)).c_str()); \
+      return;                                                                              \
+    }                                                                                      \
+  } while (0)
+
+__device__ __forceinline__ std::uint64_t hash(std::uint64_t v) {
+  v ^= v >> 33;
+  v *= 0xff51afd7ed558ccdull;
+  v ^= v >> 33;
+  v *= 0xc4ceb9fe1a85ec53ull;
+  return v ^ (v >> 33);
+}
+
+/// Logits uniform in [-6, 6); targets 1 with probability ~0.3 (bits: ~0.5).
+template <class T, class Word>
+__global__ void fill(T* x, Word* y, std::uint64_t n, std::uint64_t target_words) {
+  const std::uint64_t stride = std::uint64_t(gridDim.x) * blockDim.x;
+  for (std::uint64_t e = blockIdx.x * std::uint64_t(blockDim.x) + threadIdx.x; e < n; e += stride)
+    x[e] = lc::detail::from_float<T>(static_cast<float>(hash(e) % 12000) / 1000.0f - 6.0f);
+  for (std::uint64_t k = blockIdx.x * std::uint64_t(blockDim.x) + threadIdx.x; k < target_words; k += stride) {
+    const std::uint64_t h = hash(k + 0x9e3779b97f4a7c15ull);
+    if constexpr (std::is_same_v<Word, std::uint32_t>) y[k] = static_cast<std::uint32_t>(h);
+    else y[k] = static_cast<Word>(h % 10 < 3 ? 1 : 0);
+  }
+}
+
+/// The copy reference: reads x_bytes and y_bytes, writes x_bytes (16-byte accesses, grid sized
+/// like the loss kernel). The XOR of the targets is kept live through an impossible store.
+__global__ void copy_same_bytes(const uint4* x, uint4* g, std::uint64_t x16, const uint4* y, std::uint64_t y16,
+                                unsigned* sink) {
+  const std::uint64_t stride = std::uint64_t(gridDim.x) * blockDim.x;
+  for (std::uint64_t k = blockIdx.x * std::uint64_t(blockDim.x) + threadIdx.x; k < x16; k += stride) g[k] = x[k];
+  unsigned acc = 0;
+  for (std::uint64_t k = blockIdx.x * std::uint64_t(blockDim.x) + threadIdx.x; k < y16; k += stride) {
+    const uint4 v = y[k];
+    acc ^= v.x ^ v.y ^ v.z ^ v.w;
+  }
+  if (acc == 0x9e3779b9u) *sink = acc;
+}
+
+/// Device buffers of one benchmark.
+template <class T, class Target>
+struct Buffers {
+  using Word = lc::target_storage_t<Target>;
+  T* x = nullptr;
+  T* grad = nullptr;
+  Word* y = nullptr;
+  float* loss = nullptr;
+  void* ws = nullptr;
+  unsigned* sink = nullptr;
+  std::size_t ws_bytes = 0, x_bytes = 0, y_bytes = 0;
+  std::int64_t rows, cols;
+
+  Buffers(std::int64_t r, std::int64_t c) : rows(r), cols(c) {}
+  std::uint64_t n() const { return static_cast<std::uint64_t>(rows * cols); }
+  std::uint64_t target_words() const {
+    return std::is_same_v<Target, lc::packed_bits> ? static_cast<std::uint64_t>(rows * lc::words_per_row(cols)) : n();
+  }
+  cudaError_t allocate() {
+    x_bytes = n() * sizeof(T);
+    y_bytes = target_words() * sizeof(Word);
+    ws_bytes = lc::workspace_size(rows, cols);
+    cudaError_t err;
+    if ((err = cudaMalloc(&x, x_bytes)) || (err = cudaMalloc(&grad, x_bytes)) || (err = cudaMalloc(&y, y_bytes)) ||
+        (err = cudaMalloc(&loss, sizeof(float))) || (err = cudaMalloc(&ws, ws_bytes)) ||
+        (err = cudaMalloc(&sink, sizeof(unsigned))))
+      return err;
+    fill<<<1024, 256>>>(x, y, n(), target_words());
+    return cudaDeviceSynchronize();
+  }
+  ~Buffers() {
+    cudaFree(x);
+    cudaFree(grad);
+    cudaFree(y);
+    cudaFree(loss);
+    cudaFree(ws);
+    cudaFree(sink);
+  }
+  /// Minimum traffic of a fused call: logits and targets read, gradient written.
+  double bytes() const { return static_cast<double>(2 * x_bytes + y_bytes); }
+};
+
+/// Times `call` with cudaEvents, one call per iteration, after two warm-up calls.
+template <class Call>
+void time_calls(benchmark::State& state, double bytes, Call&& call) {
+  cudaEvent_t start, stop;
+  BENCH_CUDA(cudaEventCreate(&start));
+  BENCH_CUDA(cudaEventCreate(&stop));
+  for (int k = 0; k < 2; ++k) BENCH_CUDA(call());
+  BENCH_CUDA(cudaDeviceSynchronize());
+  for (auto _ : state) {
+    BENCH_CUDA(cudaEventRecord(start));
+    BENCH_CUDA(call());
+    BENCH_CUDA(cudaEventRecord(stop));
+    BENCH_CUDA(cudaEventSynchronize(stop));
+    float ms = 0.0f;
+    BENCH_CUDA(cudaEventElapsedTime(&ms, start, stop));
+    state.SetIterationTime(ms / 1e3);
+  }
+  state.counters["bytes_per_second"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["bytes"] = bytes;
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+}
+
+enum class Loss { focal, weighted };
+
+template <class T, class Target>
+void bench_loss(benchmark::State& state, Loss loss, std::int64_t rows, std::int64_t cols, bool via_functor) {
+  if (!gpu_present()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  Buffers<T, Target> b(rows, cols);
+  BENCH_CUDA(b.allocate());
+  const lc::Batch<T, Target> batch{b.x, b.y, rows, cols};
+  const lc::Workspace ws{b.ws, b.ws_bytes};
+  const auto focal_options = longtail::FocalBCEOptions::focal(2.0, 0.25);
+  const longtail::WeightedBCEOptions weighted_options;
+  std::function<cudaError_t()> call;
+  if (via_functor) {
+    if (loss == Loss::focal) {
+      lc::FocalBCE<T> f(focal_options);
+      call = [=] { return f.forward_backward(batch, b.loss, b.grad, ws); };
+    } else {
+      lc::WeightedBCE<T> f(weighted_options);
+      call = [=] { return f.forward_backward(batch, b.loss, b.grad, ws); };
+    }
+  } else {
+    const lc::Outputs<T> out{b.loss, b.grad};
+    if (loss == Loss::focal) {
+      lc::detail::FocalGamma2Math m;
+      m.core.gamma_pos = m.core.gamma_neg = 2.0f;
+      m.core.margin = 0.0f;
+      m.core.int_pos = m.core.int_neg = 2;
+      const auto setup = lc::detail::FocalBCESpec::setup(focal_options);
+      call = [=] { return lc::detail::launch_elementwise(m, setup, lc::ClassWeights{}, batch, out, ws, cudaStream_t{}); };
+    } else {
+      const auto setup = lc::detail::WeightedBCESpec::setup(weighted_options);
+      call = [=] {
+        return lc::detail::launch_elementwise(longtail::math::WeightedBCEMath{}, setup, lc::ClassWeights{}, batch, out,
+                                              ws, cudaStream_t{});
+      };
+    }
+  }
+  time_calls(state, b.bytes(), call);
+}
+
+template <class T, class Target>
+void bench_copy(benchmark::State& state, std::int64_t rows, std::int64_t cols) {
+  if (!gpu_present()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  Buffers<T, Target> b(rows, cols);
+  BENCH_CUDA(b.allocate());
+  int device = 0, sms = 0;
+  BENCH_CUDA(cudaGetDevice(&device));
+  BENCH_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  const int blocks = sms * 8;
+  // Sizes here are multiples of 16 bytes (cols = 698, rows multiples of 8; bits: 88-byte rows x
+  // rows that are multiples of 4); a tail would only be left out.
+  time_calls(state, b.bytes(), [&] {
+    copy_same_bytes<<<blocks, 256>>>(reinterpret_cast<const uint4*>(b.x), reinterpret_cast<uint4*>(b.grad),
+                                     b.x_bytes / 16, reinterpret_cast<const uint4*>(b.y), b.y_bytes / 16, b.sink);
+    return cudaGetLastError();
+  });
+}
+
+template <class T, class Target>
+void register_combo(std::int64_t rows, std::int64_t cols, bool via_functor) {
+  const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);
+  const std::string types = std::string(name_of<T>()) + "/" + name_of<Target>() + "/" + shape;
+  for (Loss loss : {Loss::focal, Loss::weighted}) {
+    const std::string name = std::string(loss == Loss::focal ? "focal_fwd_bwd/" : "weighted_fwd_bwd/") + types;
+    benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) { bench_loss<T, Target>(s, loss, rows, cols, via_functor); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+  }
+  benchmark::RegisterBenchmark(("copy_same_bytes/" + types).c_str(),
+                               [=](benchmark::State& s) { bench_copy<T, Target>(s, rows, cols); })
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (gpu_present()) {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
+      benchmark::AddCustomContext("cuda_device", prop.name);
+      benchmark::AddCustomContext("cuda_sms", std::to_string(prop.multiProcessorCount));
+    }
+  } else {
+    benchmark::AddCustomContext("cuda_device", "none");
+  }
+  for (std::int64_t rows : {std::int64_t(4096), std::int64_t(65536)}) {
+    register_combo<float, std::uint8_t>(rows, 698, true);
+    register_combo<float, float>(rows, 698, false);
+    register_combo<__half, std::uint8_t>(rows, 698, false);
+    register_combo<__half, lc::packed_bits>(rows, 698, false);
+    register_combo<__nv_bfloat16, std::uint8_t>(rows, 698, false);
+  }
+  register_combo<__half, std::uint8_t>(1048576, 698, false);
+  register_combo<__half, lc::packed_bits>(1048576, 698, false);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// longtail's CUDA losses (nvcc only; CMake target longtail::cuda). Umbrella header.
+//
+//   #include <longtail/cuda.cuh>
+//   namespace lc = longtail::cuda;
+//   lc::FocalBCE<__half> loss(longtail::FocalBCEOptions::focal(2.0, 0.25));
+//   lc::Batch<__half, lc::packed_bits> batch{d_logits, d_label_bits, rows, cols};
+//   std::size_t bytes = lc::workspace_size(rows, cols);        // cudaMalloc once, reuse
+//   loss.forward_backward(batch, d_loss, d_grad, {d_workspace, bytes}, stream);
+//
+// What it computes: exactly the CPU functors' losses (longtail::cpu::FocalBCE / WeightedBCE,
+// same options, same conventions), through the same math-core functions (include/longtail/math,
+// __host__ __device__ under nvcc): per-class weight and pos_weight (ClassWeights), alpha, integer
+// and real gamma, ASL margin, label smoothing, mask, per-sample weights, Reduction none / sum /
+// mean (mean over unmasked elements; 0 when none is valid).
+//
+// API (CUB / tiny-cuda-nn style):
+//   - Raw launchers focal_bce() and weighted_bce() (focal_bce.cuh, weighted_bce.cuh):
+//     (d_workspace, workspace_bytes&, options, classes, batch, outputs, stream) -> cudaError_t,
+//     noexcept. d_workspace == nullptr is a size query. Bad arguments: cudaErrorInvalidValue,
+//     nothing launched.
+//   - Functors FocalBCE<T>, WeightedBCE<T> (device_loss.cuh): forward, backward,
+//     forward_backward, forward_elements, evaluate; they throw longtail::invalid_argument naming
+//     the bad argument (as the CPU functors) and return the launch status.
+//   - No allocation, no synchronisation (except options.execution.check_inputs, a debugging aid
+//     that copies inputs to the host to check their values), the stream last.
+// Storage (storage.cuh): logits/gradients float, __half, __nv_bfloat16; targets float, __half,
+// uint8_t, packed_bits; math and accumulation in float; Outputs::grad_scale for loss scaling.
+// Layout: dense row-major rows x cols, 64-bit element indices (cols < 2^31), any pointer
+// alignment (16-byte aligned pointers take the vectorised path).
+// Determinism (elementwise_tile.cuh): the loss and every gradient are bit-identical across runs,
+// streams and grid sizes on a device: the work is cut into tiles and units fixed by the element
+// count, every sum is a fixed tree or sequence, and no atomics are used. The grid is sized to
+// the device (SMs x resident blocks, queried once per device) and only decides who computes
+// which unit, never the order of an addition.
+
+#include "longtail/options.hpp"
+#include "longtail/storage.cuh"
+#include "longtail/arguments.cuh"
+#include "longtail/launch.cuh"
+#include "longtail/focal_bce.cuh"
+#include "longtail/weighted_bce.cuh"

@@ -1,0 +1,63 @@
+# Builds and runs one CMake consumer project from scratch (cmake -P script, run by CTest).
+#   -DMODE=find_package      configure longtail alone (no tests/benchmarks/examples/CUDA), install
+#                            it into WORK_DIR/prefix, then build find_package/ against that prefix
+#   -DMODE=add_subdirectory  build add_subdirectory/ with LONGTAIL_SOURCE_DIR = the source tree
+#   -DLONGTAIL_SOURCE_DIR=<longtail source tree>  -DWORK_DIR=<scratch dir, wiped first>
+#   optional: -DGENERATOR, -DMAKE_PROGRAM, -DCXX_COMPILER, -DEIGEN3_DIR (forwarded to every configure)
+# Everything is local: no network access is needed.
+
+foreach(var MODE LONGTAIL_SOURCE_DIR WORK_DIR)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "run_consumer.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+
+set(common_args -DCMAKE_BUILD_TYPE=Release)
+if(GENERATOR)
+  list(APPEND common_args -G "${GENERATOR}")
+endif()
+if(MAKE_PROGRAM)
+  list(APPEND common_args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+endif()
+if(CXX_COMPILER)
+  list(APPEND common_args "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
+endif()
+if(EIGEN3_DIR)
+  list(APPEND common_args "-DEigen3_DIR=${EIGEN3_DIR}")
+endif()
+
+function(step name)
+  message(STATUS "[${MODE}] ${name}: ${ARGN}")
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "[${MODE}] ${name} failed (${rc})")
+  endif()
+endfunction()
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+get_filename_component(here "${CMAKE_CURRENT_LIST_FILE}" DIRECTORY)
+
+if(MODE STREQUAL "find_package")
+  set(prefix "${WORK_DIR}/prefix")
+  step("configure longtail" "${CMAKE_COMMAND}" -S "${LONGTAIL_SOURCE_DIR}" -B "${WORK_DIR}/longtail-build" ${common_args}
+       -DLONGTAIL_BUILD_TESTS=OFF -DLONGTAIL_BUILD_BENCHMARKS=OFF -DLONGTAIL_BUILD_EXAMPLES=OFF
+       -DLONGTAIL_INSTALL=ON -DLONGTAIL_CUDA=OFF "-DCMAKE_INSTALL_PREFIX=${prefix}")
+  step("install longtail" "${CMAKE_COMMAND}" --install "${WORK_DIR}/longtail-build" --prefix "${prefix}")
+  foreach(f include/longtail/longtail.hpp include/longtail/cpu/focal_bce.hpp)
+    if(NOT EXISTS "${prefix}/${f}")
+      message(FATAL_ERROR "[${MODE}] the install lacks ${f}")
+    endif()
+  endforeach()
+  step("configure consumer" "${CMAKE_COMMAND}" -S "${here}/find_package" -B "${WORK_DIR}/build" ${common_args}
+       "-DCMAKE_PREFIX_PATH=${prefix}" "-DEXPECTED_PREFIX=${prefix}" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+elseif(MODE STREQUAL "add_subdirectory")
+  # CUDA off: a CPU-only consumer should not pay for CUDA compiler detection.
+  step("configure consumer" "${CMAKE_COMMAND}" -S "${here}/add_subdirectory" -B "${WORK_DIR}/build" ${common_args}
+       "-DLONGTAIL_SOURCE_DIR=${LONGTAIL_SOURCE_DIR}" -DLONGTAIL_CUDA=OFF)
+else()
+  message(FATAL_ERROR "run_consumer.cmake: MODE must be find_package or add_subdirectory (got '${MODE}')")
+endif()
+
+step("build consumer" "${CMAKE_COMMAND}" --build "${WORK_DIR}/build")
+step("run consumer" "${WORK_DIR}/build/consumer")

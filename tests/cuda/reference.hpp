@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The CPU reference for the CUDA tests: problems in plain float arrays, evaluated by the
+// longtail::cpu functors. Compiled by the host compiler only (reference.cpp): the CPU functors
+// instantiate the math core on SIMD packets, which nvcc rejects in a .cu file because the core's
+// functions are __host__ __device__ there.
+
+#include <cstdint>
+#include <vector>
+
+#include "longtail/options.hpp"
+
+namespace longtail_test {
+
+/// A problem in float (already rounded to the storage types it will be run in), row-major.
+struct Problem {
+  std::int64_t rows = 0, cols = 0;
+  std::vector<float> x, y;
+  std::vector<std::uint8_t> mask;                        // empty: none
+  std::vector<float> sample_weight, weight, pos_weight;  // empty: none
+  std::int64_t n() const { return rows * cols; }
+};
+
+/// Outputs of one evaluation, in float.
+struct Result {
+  float loss = 0.0f;
+  std::vector<float> grad;      // empty when not computed
+  std::vector<float> elements;  // empty when not computed
+};
+
+/// forward_backward (and forward_elements when want_elements) of longtail::cpu::FocalBCE<float> /
+/// WeightedBCE<float> with the problem's optional inputs.
+Result cpu_reference(const longtail::FocalBCEOptions& options, const Problem& p, bool want_elements);
+Result cpu_reference(const longtail::WeightedBCEOptions& options, const Problem& p, bool want_elements);
+
+}  // namespace longtail_test

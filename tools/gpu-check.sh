@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The one GPU check of longtail's CUDA kernels, for a machine with a CUDA device:
+#   1. configure + build the CUDA tests and benchmarks (deps from .deps/, see
+#      ../shared/tools/device-deps.sh; the system's when .deps/ is absent)
+#   2. the GPU tests (all of them, including the 4.3e9-element 64-bit test)
+#   3. compute-sanitizer memcheck and racecheck on the GPU tests (without the [large] and [big]
+#      cases, which would take minutes under instrumentation)
+#   4. the GPU benchmarks (JSON) and 5. the PyTorch comparison (eager, torch.compile)
+# then one summary: each step's status and time, and the issue's targets computed from the
+# benchmark JSON. Logs go to $OUT (when set) or ./gpu-check-logs. Budget: under 6 minutes; later
+# steps get what is left and the PyTorch step stops starting torch.compile rows when time runs
+# short.
+#
+# Usage: tools/gpu-check.sh [--build-only]
+#   --build-only   steps 1 only (a dry run on a machine without a GPU)
+# Environment: LONGTAIL_GPU_ARCH (default: the device's compute capability, else 90),
+#              LONGTAIL_GPU_BUDGET (seconds, default 345), PYTHON (default: python3 with torch).
+set -uo pipefail
+
+start=$(date +%s)
+budget=${LONGTAIL_GPU_BUDGET:-345}
+build_only=0
+[[ "${1:-}" == "--build-only" ]] && build_only=1
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+logs=${OUT:-$root/gpu-check-logs}
+mkdir -p "$logs"
+build=$root/build-gpu
+summary=()
+
+elapsed() { echo $(( $(date +%s) - start )); }
+left() { echo $(( budget - $(elapsed) )); }
+# step NAME TIMEOUT LOG COMMAND...: runs with a timeout, records status and seconds.
+step() {
+  local name=$1 limit=$2 log=$3
+  shift 3
+  if (( limit < 5 )); then
+    summary+=("$(printf '%-22s %-8s %5s  %s' "$name" SKIPPED - 'no time left')")
+    return 1
+  fi
+  local t0=$(date +%s)
+  timeout --signal=TERM --kill-after=10 "$limit" "$@" >"$logs/$log" 2>&1
+  local rc=$?
+  local status=PASS
+  (( rc == 124 || rc == 137 )) && status=TIMEOUT
+  (( rc != 0 && rc != 124 && rc != 137 )) && status="FAIL($rc)"
+  summary+=("$(printf '%-22s %-8s %4ss  %s' "$name" "$status" $(( $(date +%s) - t0 )) "$log")")
+  echo "[$(elapsed)s] $name: $status (log: $logs/$log)"
+  return $rc
+}
+
+# ---- 1. build ------------------------------------------------------------------------------------
+deps=$root/.deps/usr
+cmake_args=(-DCMAKE_BUILD_TYPE=Release -DLONGTAIL_CUDA=ON -DLONGTAIL_BUILD_EXAMPLES=OFF -DLONGTAIL_INSTALL=OFF)
+if [[ -d "$deps" ]]; then
+  cmake_args+=(-DCMAKE_PREFIX_PATH="$deps" -DEigen3_DIR="$deps/share/eigen3/cmake")
+  export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+arch=${LONGTAIL_GPU_ARCH:-}
+if [[ -z "$arch" ]] && command -v nvidia-smi >/dev/null; then
+  arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d ' .')
+fi
+arch=${arch:-90}
+nvidia-smi >"$logs/nvidia-smi.txt" 2>&1 || echo "no nvidia-smi / no driver" >"$logs/nvidia-smi.txt"
+jobs=$(nproc)
+step configure 120 configure.log cmake -S . -B "$build" "${cmake_args[@]}" -DCMAKE_CUDA_ARCHITECTURES="$arch"
+build_limit=$(( $(left) < 240 ? $(left) : 240 ))
+(( build_only )) && build_limit=7200  # a dry run on a slow machine: no budget
+step build $build_limit build.log \
+  cmake --build "$build" -j"$jobs" --target longtail_cuda_tests longtail_cuda_bench
+built=$?
+tests=$build/tests/cuda/longtail_cuda_tests
+bench=$build/bench/cuda/longtail_cuda_bench
+
+if (( build_only )); then
+  printf '\n==== gpu-check (build only, sm_%s) ====\n' "$arch"
+  printf '%s\n' "${summary[@]}"
+  exit $built
+fi
+
+# ---- 2-5. run ------------------------------------------------------------------------------------
+sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
+python=${PYTHON:-}
+if [[ -z "$python" ]]; then
+  for p in python3 /usr/bin/python3 python; do
+    if command -v "$p" >/dev/null && "$p" -c 'import torch' 2>/dev/null; then python=$p; break; fi
+  done
+fi
+if (( built == 0 )); then
+  step "gpu tests" $(( $(left) < 120 ? $(left) : 120 )) tests.log "$tests" --durations yes
+  if [[ -n "$sanitizer" ]]; then
+    step memcheck $(( $(left) - 150 < 75 ? $(left) - 150 : 75 )) memcheck.log \
+      "$sanitizer" --tool memcheck --error-exitcode 99 --print-limit 20 "$tests" '[cuda]~[large]~[big]~[host]'
+    step racecheck $(( $(left) - 130 < 40 ? $(left) - 130 : 40 )) racecheck.log \
+      "$sanitizer" --tool racecheck --error-exitcode 99 --print-limit 20 "$tests" '[cuda][gpu]~[large]~[big]~[parity]'
+  else
+    summary+=("$(printf '%-22s %-8s %5s  %s' sanitizers SKIPPED - 'compute-sanitizer not found')")
+  fi
+  step benchmarks $(( $(left) - 70 < 100 ? $(left) - 70 : 100 )) bench.log \
+    "$bench" --benchmark_min_time=0.1 --benchmark_out="$logs/bench.json" --benchmark_out_format=json
+  if [[ -n "$python" ]]; then
+    compile_budget=$(( $(left) - 45 ))
+    step "pytorch compare" $(( $(left) - 5 )) pytorch.log \
+      "$python" bench/compare_pytorch_cuda.py --longtail-json "$logs/bench.json" --json "$logs/pytorch.json" \
+      --budget-seconds $(( compile_budget > 10 ? compile_budget : 10 )) --repeats 20
+  else
+    summary+=("$(printf '%-22s %-8s %5s  %s' 'pytorch compare' SKIPPED - 'no python with torch')")
+  fi
+fi
+
+# ---- summary -------------------------------------------------------------------------------------
+printf '\n==== gpu-check summary (%ss, sm_%s, %s) ====\n' "$(elapsed)" "$arch" \
+  "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)"
+printf '%s\n' "${summary[@]}"
+[[ -f "$logs/tests.log" ]] && grep -E "^(All tests passed|test cases:)" "$logs/tests.log" | tail -1
+for tool in memcheck racecheck; do
+  [[ -f "$logs/$tool.log" ]] && echo "$tool: $(grep -E 'ERROR SUMMARY' "$logs/$tool.log" | tail -1)"
+done
+if [[ -f "$logs/bench.json" && -n "$python" ]]; then
+  "$python" - "$logs/bench.json" <<'EOF'
+import json, sys
+data = json.load(open(sys.argv[1]))
+rate = {b["name"].replace("/manual_time", ""): b.get("bytes_per_second") for b in data["benchmarks"]
+        if not b.get("error_occurred") and b.get("run_type") == "iteration"}
+print(f"device: {data['context'].get('cuda_device', '?')}")
+print(f"{'benchmark':46} {'GB/s':>8} {'copy GB/s':>10} {'of copy':>8}")
+for name, r in rate.items():
+    if name.startswith("copy_same_bytes") or r is None:
+        continue
+    copy = rate.get("copy_same_bytes/" + name.split("/", 1)[1])
+    frac = f"{r / copy:7.1%}" if copy else "      -"
+    mark = ""
+    if name.startswith("focal_fwd_bwd/float/uint8/") and copy:
+        mark = "  target >= 80%: " + ("met" if r / copy >= 0.8 else "NOT met")
+    print(f"{name:46} {r / 1e9:8.1f} {copy / 1e9 if copy else float('nan'):10.1f} {frac:>8}{mark}")
+EOF
+fi
+if [[ -f "$logs/pytorch.json" && -n "$python" ]]; then
+  "$python" - "$logs/pytorch.json" <<'EOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))["rows"]
+for r in rows:
+    if r["loss"] == "focal" and r["rows"] == 65536 and r["ratio"]:
+        need = {"eager": 10, "compile": 3}.get(r["variant"])
+        verdict = f"  target >= {need}x: " + ("met" if r["ratio"] >= need else "NOT met") if need else ""
+        print(f"65536x698 focal vs PyTorch {r['variant']}: longtail is {r['ratio']:.1f}x faster{verdict}")
+EOF
+fi
+echo "logs: $logs"
+failed=0
+for line in "${summary[@]}"; do [[ "$line" == *FAIL* || "$line" == *TIMEOUT* ]] && failed=1; done
+exit $failed
