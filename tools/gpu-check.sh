@@ -15,7 +15,8 @@
 # Usage: tools/gpu-check.sh [--build-only]
 #   --build-only   steps 1 only (a dry run on a machine without a GPU)
 # Environment: LONGTAIL_GPU_ARCH (default: the device's compute capability, else 90),
-#              LONGTAIL_GPU_BUDGET (seconds, default 345), PYTHON (default: python3 with torch).
+#              LONGTAIL_GPU_BUDGET (seconds, default 345), PYTHON (default: python3 with torch),
+#              COMPUTE_SANITIZER (default: on PATH or in $CUDA_HOME/bin; skipped if absent).
 set -uo pipefail
 
 start=$(date +%s)
@@ -80,7 +81,9 @@ if (( build_only )); then
 fi
 
 # ---- 2-5. run ------------------------------------------------------------------------------------
-sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
+sanitizer=${COMPUTE_SANITIZER:-$(command -v compute-sanitizer ||
+  ls "${CUDA_HOME:-/usr/local/cuda}"/bin/compute-sanitizer /usr/local/cuda*/bin/compute-sanitizer \
+     /opt/nvidia/*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1)}
 python=${PYTHON:-}
 if [[ -z "$python" ]]; then
   for p in python3 /usr/bin/python3 python; do

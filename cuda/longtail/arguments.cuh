@@ -58,7 +58,9 @@ struct Outputs {
   float grad_scale = 1.0f;
 };
 
-/// Caller-provided device scratch memory (see workspace_size()).
+/// Caller-provided device scratch memory (see workspace_size()). A call uses it until its last
+/// kernel has run: calls that may overlap (different streams) need separate workspaces; calls in
+/// one stream can share one.
 struct Workspace {
   void* d_ptr = nullptr;
   std::size_t bytes = 0;

@@ -19,7 +19,8 @@
 // Vector path: a full tile whose pointers are all aligned for 16-byte access (the host checks
 // once: `vector_ok`) loads every chunk first (U independent 16-byte loads in flight per array),
 // then computes and stores. Scalar path: the last, partial tile, or any tile when a pointer is
-// unaligned; it visits the same elements in the same order, so both paths give the same bits.
+// unaligned; it visits the same elements in the same order, so the loss is summed in the same
+// order (the tests check both paths against the CPU, aligned and unaligned).
 
 #include <cstdint>
 #include <type_traits>

@@ -154,6 +154,35 @@ TEST_CASE("cuda float: loss scaling multiplies the gradient only", "[cuda][gpu]"
   }
 }
 
+TEST_CASE("cuda float: the raw launchers (size query, launch) agree with the functors bitwise", "[cuda][gpu]") {
+  LONGTAIL_REQUIRE_GPU();
+  ProblemSpec spec;
+  spec.rows = 333;
+  spec.cols = 698;
+  spec.mask = true;
+  spec.pos_weight = true;
+  const Problem p = make_problem<float, std::uint8_t>(spec);
+  const auto o = longtail::FocalBCEOptions::asymmetric(1.0, 4.0, 0.05);
+  const Result via_functor = gpu_run<lc::FocalBCE, float, std::uint8_t>(o, p);
+  const Result via_launcher = gpu_evaluate<float, std::uint8_t>(
+      p, RunOptions{}, [&](const auto& batch, const auto& classes, const auto& out, const auto& ws) {
+        std::size_t bytes = 0;
+        const cudaError_t query = lc::focal_bce(nullptr, bytes, o, classes, batch, out);
+        if (query != cudaSuccess || bytes != ws.bytes) return cudaErrorUnknown;
+        return lc::focal_bce(ws.d_ptr, bytes, o, classes, batch, out);
+      });
+  CHECK(bits_of(via_functor.loss) == bits_of(via_launcher.loss));
+  CHECK(std::memcmp(via_functor.grad.data(), via_launcher.grad.data(), via_functor.grad.size() * sizeof(float)) == 0);
+  check_loss("raw launcher vs CPU", via_launcher.loss, cpu_reference(o, p, false).loss);
+  const auto w = longtail::WeightedBCEOptions{};
+  const Result weighted = gpu_evaluate<float, std::uint8_t>(
+      p, RunOptions{}, [&](const auto& batch, const auto& classes, const auto& out, const auto& ws) {
+        std::size_t bytes = ws.bytes;
+        return lc::weighted_bce(ws.d_ptr, bytes, w, classes, batch, out);
+      });
+  check_loss("weighted raw launcher vs CPU", weighted.loss, cpu_reference(w, p, false).loss);
+}
+
 // ---- determinism ------------------------------------------------------------------------------
 
 TEST_CASE("cuda float: the loss and gradients are bit-identical across runs and grid sizes", "[cuda][gpu][determinism]") {
