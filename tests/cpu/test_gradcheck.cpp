@@ -88,8 +88,10 @@ TEST_CASE("gradient == central finite differences for every loss and option", "[
         for (Eigen::Index k = 0; k < x.size(); ++k)
           if (!mask.data()[k]) REQUIRE(grad.data()[k] == 0.0);
 
-      // Single-element perturbations of the reduced loss itself (forward(), not forward_elements).
-      for (auto [i, j] : {std::pair<Eigen::Index, Eigen::Index>{0, 0}, {3, 4}, {8, 10}, {5, 1}}) {
+      // Single-element perturbations of the reduced loss itself (forward(), not forward_elements):
+      // ties the reduction (sum, or mean's divisor) to backward(). Two elements, one masked
+      // when a mask is on, keep the cost low.
+      for (auto [i, j] : {std::pair<Eigen::Index, Eigen::Index>{0, 0}, {5, 7}}) {
         const double h = 1e-4 * std::max(1.0, std::abs(x(i, j)));
         auto f_at = [&](double k) {
           Mat<double> xk = x;
