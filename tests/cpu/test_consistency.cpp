@@ -63,7 +63,8 @@ TEMPLATE_TEST_CASE("fused forward_backward == forward + backward, bit for bit", 
           const double n = use_mask ? double(p.mask.template cast<int>().sum()) : double(p.x.size());
           const double total = elements.template cast<double>().sum();
           const double want = r == Reduction::mean ? total / n : total;
-          require_close(double(l_forward), want, std::is_same_v<S, float> ? 1e-5 : 1e-13, 0, "reduced vs sum of elements");
+          require_close(double(l_forward), want, std::is_same_v<S, float> ? 1e-5 : 1e-13, 0,
+                        "reduced vs sum of elements");
         });
       });
     }
@@ -78,10 +79,12 @@ TEMPLATE_TEST_CASE("reductions: none returns the sum, mean = sum / unmasked coun
   for (const LossConfig& c : all_configs()) {
     INFO(c.label);
     auto run = [&](Reduction r, Mat<S>& grad) {
-      return with_loss<S>(c, r, 0.0, p.w, p.pw, [&](const auto& loss) { return loss.forward_backward(p.x, p.y, grad, p.mask, p.sw); });
+      return with_loss<S>(c, r, 0.0, p.w, p.pw,
+                          [&](const auto& loss) { return loss.forward_backward(p.x, p.y, grad, p.mask, p.sw); });
     };
     Mat<S> g_none(p.x.rows(), p.x.cols()), g_sum(p.x.rows(), p.x.cols()), g_mean(p.x.rows(), p.x.cols());
-    const S l_none = run(Reduction::none, g_none), l_sum = run(Reduction::sum, g_sum), l_mean = run(Reduction::mean, g_mean);
+    const S l_none = run(Reduction::none, g_none), l_sum = run(Reduction::sum, g_sum),
+            l_mean = run(Reduction::mean, g_mean);
     require_bit_identical(l_none, l_sum, "none vs sum (loss)");
     require_bit_identical(g_none, g_sum, "none vs sum (grad)");
     // mean = sum / n: the library divides the double sum, so both sides round once.
@@ -139,7 +142,8 @@ TEMPLATE_TEST_CASE("thread count changes no bit of the loss or the gradient", "[
         return with_loss<S>(
             c, r, 0.05, p.w, p.pw,
             [&](const auto& loss) {
-              return with_optional(mask_p, &p.sw, [&](const auto& m, const auto& w) { return loss.forward_backward(x, y, grad, m, w); });
+              return with_optional(
+                  mask_p, &p.sw, [&](const auto& m, const auto& w) { return loss.forward_backward(x, y, grad, m, w); });
             },
             threads);
       };

@@ -33,14 +33,14 @@ void require_close_scaled(const Eigen::DenseBase<A>& got, const Mat<double>& wan
     for (Eigen::Index j = 0; j < got.cols(); ++j) {
       const double g = double(got(i, j)), w = want(i, j);
       if (!(std::abs(g - w) <= rel * scale(i, j) + floor))
-        FAIL(what << "(" << i << ", " << j << "): got " << fmt(g) << ", want " << fmt(w) << " (|diff| " << fmt(std::abs(g - w))
-                  << " > " << rel << " * " << fmt(scale(i, j)) << " + " << floor << ")");
+        FAIL(what << "(" << i << ", " << j << "): got " << fmt(g) << ", want " << fmt(w) << " (|diff| "
+                  << fmt(std::abs(g - w)) << " > " << rel << " * " << fmt(scale(i, j)) << " + " << floor << ")");
     }
 }
 
 template <class S>
-Outputs<S> run_sum(const LossConfig& c, double smoothing, const Eigen::Array<S, -1, 1>& w, const Eigen::Array<S, -1, 1>& pw,
-                   const Mat<S>& x, const Mat<S>& y, const Vec<S>* sw) {
+Outputs<S> run_sum(const LossConfig& c, double smoothing, const Eigen::Array<S, -1, 1>& w,
+                   const Eigen::Array<S, -1, 1>& pw, const Mat<S>& x, const Mat<S>& y, const Vec<S>* sw) {
   Outputs<S> out{Mat<S>(x.rows(), x.cols()), Mat<S>(x.rows(), x.cols())};
   with_loss<S>(c, Reduction::sum, smoothing, w, pw, [&](const auto& loss) {
     with_optional((const MaskMat*)nullptr, sw, [&](const auto& m, const auto& s) {
@@ -90,7 +90,8 @@ TEST_CASE("values and gradients == long-double reference on a grid of logits", "
     // rounding is ~2e-5 relative at g * |x| ~ 360 (float eps 6e-8), plus the smoothed target's
     // 1 - y_s (cancellation, ~2e-7). The floor is float's denormal range.
     const Vec<float> swf = sw.cast<float>();
-    const auto gotf = run_sum<float>(c, smoothing, w.cast<float>(), pw.cast<float>(), x.cast<float>(), y.cast<float>(), &swf);
+    const auto gotf =
+        run_sum<float>(c, smoothing, w.cast<float>(), pw.cast<float>(), x.cast<float>(), y.cast<float>(), &swf);
     require_close_scaled(gotf.loss, want_loss, loss_scale, 5e-5, 1e-37, "float loss");
     require_close_scaled(gotf.grad, want_grad, grad_scale, 5e-5, 1e-37, "float grad");
   }
@@ -133,8 +134,10 @@ TEMPLATE_TEST_CASE("extreme logits |x| up to 1e4: finite and equal to the analyt
         const auto r = reference_element(c, in);
         const Mat<double> one_loss = Mat<double>::Constant(1, 1, double(r.value_scale));
         const Mat<double> one_grad = Mat<double>::Constant(1, 1, double(r.grad_scale));
-        require_close_scaled(got.loss.block(i, j, 1, 1), Mat<double>::Constant(1, 1, double(r.value)), one_loss, rel, floor, "loss");
-        require_close_scaled(got.grad.block(i, j, 1, 1), Mat<double>::Constant(1, 1, double(r.grad)), one_grad, rel, floor, "grad");
+        require_close_scaled(got.loss.block(i, j, 1, 1), Mat<double>::Constant(1, 1, double(r.value)), one_loss, rel,
+                             floor, "loss");
+        require_close_scaled(got.grad.block(i, j, 1, 1), Mat<double>::Constant(1, 1, double(r.grad)), one_grad, rel,
+                             floor, "grad");
       }
       // The analytic limits at |x| = 1e4, written out (no smoothing: hard targets).
       if (std::abs(xs[std::size_t(j)]) == 1e4 && smoothing == 0.0) {
@@ -150,7 +153,8 @@ TEMPLATE_TEST_CASE("extreme logits |x| up to 1e4: finite and equal to the analyt
             require_close(double(got.loss(1, j)), 1e4 * b, lim_rel, 0, "loss(y=0, x=+1e4)");
             require_close(double(got.grad(1, j)), b, lim_rel, 0, "grad(y=0, x=+1e4)");
           } else {  // p_m = 1 - m, CE = -log(m): bounded loss, flat
-            require_close(double(got.loss(1, j)), std::pow(1 - m, gn) * -std::log(m) * b, 10 * lim_rel, 0, "loss(y=0, x=+1e4)");
+            require_close(double(got.loss(1, j)), std::pow(1 - m, gn) * -std::log(m) * b, 10 * lim_rel, 0,
+                          "loss(y=0, x=+1e4)");
             CHECK(std::abs(double(got.grad(1, j))) <= floor);
           }
         } else {
