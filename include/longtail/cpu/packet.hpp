@@ -8,6 +8,8 @@
 //   log1p   Eigen's generic_plog1p (log(u) * t / (u - 1), u = 1 + t; the Kahan trick), ~2 ulp
 // The whole library only needs log1p on t = exp(-|x|) in (0, 1].
 
+#include <type_traits>
+
 #include <Eigen/Core>
 
 #include "longtail/math/scalar_ops.hpp"
@@ -58,7 +60,17 @@ struct Packet {
   friend PacketMask<Scalar> operator>=(Packet a, Packet b) { return {ei::pcmp_le(b.v, a.v)}; }
   friend PacketMask<Scalar> operator>(Packet a, Packet b) { return {ei::pcmp_lt(b.v, a.v)}; }
 
-  friend Packet exp(Packet a) { return raw(ei::pexp(a.v)); }
+  // Eigen's pexp clamps its argument at -88.723 (float) / -709.784 (double) and returns
+  // exp(clamp), ~2.9e-39 / ~5.6e-309, for anything below instead of underflowing to 0. The core
+  // multiplies terms derived from exp(-|x|) by |x| (p * softplus(-x) in the focal gradient), so
+  // that floor became an O(1) gradient error for |x| > ~1e31 (float) / ~1e292 (double). Below the
+  // clamp return 0, as libm does (to within denormals); NaN compares false and stays NaN.
+  friend Packet exp(Packet a) {
+    const Raw e = ei::pexp(a.v);
+    const Raw below =
+        ei::pcmp_lt(a.v, ei::pset1<Raw>(std::is_same_v<Scalar, float> ? Scalar(-88.72f) : Scalar(-709.78)));
+    return raw(ei::pselect(below, ei::pset1<Raw>(Scalar(0)), e));
+  }
   friend Packet log(Packet a) { return raw(ei::plog(a.v)); }
   friend Packet log1p(Packet a) { return raw(ei::generic_plog1p(a.v)); }
   friend Packet abs(Packet a) { return raw(ei::pabs(a.v)); }
