@@ -92,8 +92,9 @@ inline std::vector<GoldenCase> load_golden(const std::string& path) {
           return {};
         }
         if (fields[k].size() != n)
-          bad(path, lineno, cur.name + ": field '" + k + "' has " + std::to_string(fields[k].size()) + " values, want " +
-                                std::to_string(n));
+          bad(path, lineno,
+              cur.name + ": field '" + k + "' has " + std::to_string(fields[k].size()) + " values, want " +
+                  std::to_string(n));
         return fields[k];
       };
       if (cur.kind.empty()) bad(path, lineno, cur.name + ": missing kind");

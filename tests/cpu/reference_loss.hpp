@@ -33,7 +33,9 @@ struct RefElementInputs {
   long double weight = 1, pos_weight = 1, sample_weight = 1, label_smoothing = 0;
 };
 
-inline long double ref_softplus(long double t) { return t > 0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t)); }
+inline long double ref_softplus(long double t) {
+  return t > 0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t));
+}
 
 /// x^g with 0^0 = 1 and x^(g-1) never formed for g = 0 (callers multiply it by g).
 inline long double ref_pow(long double base, long double g) { return g == 0 ? 1.0L : std::pow(base, g); }
@@ -70,7 +72,8 @@ inline RefValueGrad reference_element(const LossConfig& c, const RefElementInput
   const long double ys = in.y * (1.0L - in.label_smoothing) + in.label_smoothing / 2.0L;
   const long double a = in.sample_weight * in.weight * a_pos * in.pos_weight * ys;
   const long double b = in.sample_weight * in.weight * a_neg * (1.0L - ys);
-  return {a * lp + b * ln, a * dlp + b * dln, std::abs(a * lp) + std::abs(b * ln), std::abs(a * dlp) + std::abs(b * dln)};
+  return {a * lp + b * ln, a * dlp + b * dln, std::abs(a * lp) + std::abs(b * ln),
+          std::abs(a * dlp) + std::abs(b * dln)};
 }
 
 }  // namespace lt_test

@@ -52,15 +52,20 @@ TEST_CASE("option errors name the field and the value", "[errors][options]") {
       FocalBCE<double> f(o);
     };
   };
-  require_error(focal([](O& o) { o.gamma_pos = -1; }), "longtail: FocalBCEOptions.gamma_pos must be a finite number >= 0 (got -1)");
-  require_error(focal([](O& o) { o.gamma_neg = -0.5; }), "longtail: FocalBCEOptions.gamma_neg must be a finite number >= 0 (got -0.5)");
-  require_error(focal([](O& o) { o.gamma_pos = kNaN; }), "longtail: FocalBCEOptions.gamma_pos must be a finite number >= 0 (got nan)");
-  require_error(focal([](O& o) { o.gamma_neg = kInf; }), "longtail: FocalBCEOptions.gamma_neg must be a finite number >= 0 (got inf)");
+  require_error(focal([](O& o) { o.gamma_pos = -1; }),
+                "longtail: FocalBCEOptions.gamma_pos must be a finite number >= 0 (got -1)");
+  require_error(focal([](O& o) { o.gamma_neg = -0.5; }),
+                "longtail: FocalBCEOptions.gamma_neg must be a finite number >= 0 (got -0.5)");
+  require_error(focal([](O& o) { o.gamma_pos = kNaN; }),
+                "longtail: FocalBCEOptions.gamma_pos must be a finite number >= 0 (got nan)");
+  require_error(focal([](O& o) { o.gamma_neg = kInf; }),
+                "longtail: FocalBCEOptions.gamma_neg must be a finite number >= 0 (got inf)");
   require_error(focal([](O& o) { o.alpha = 1.5; }), "longtail: FocalBCEOptions.alpha must be in [0, 1] (got 1.5)");
   require_error(focal([](O& o) { o.alpha = -0.25; }), "longtail: FocalBCEOptions.alpha must be in [0, 1] (got -0.25)");
   require_error(focal([](O& o) { o.alpha = kNaN; }), "longtail: FocalBCEOptions.alpha must be in [0, 1] (got nan)");
   require_error(focal([](O& o) { o.margin = 1.0; }), "longtail: FocalBCEOptions.margin must be in [0, 1) (got 1)");
-  require_error(focal([](O& o) { o.margin = -0.01; }), "longtail: FocalBCEOptions.margin must be in [0, 1) (got -0.01)");
+  require_error(focal([](O& o) { o.margin = -0.01; }),
+                "longtail: FocalBCEOptions.margin must be in [0, 1) (got -0.01)");
   require_error(focal([](O& o) { o.label_smoothing = 1.0; }),
                 "longtail: FocalBCEOptions.label_smoothing must be in [0, 1) (got 1)");
   require_error(focal([](O& o) { o.label_smoothing = -0.1; }),
@@ -109,7 +114,8 @@ TEST_CASE("per-class vector errors name the vector, the index and the value", "[
   require_error([&] { WeightedBCE<double> f({}, Eigen::ArrayXd(), bad); },
                 "longtail: WeightedBCE: pos_weight[2] must be finite and >= 0 (got -1)");
   bad[2] = kNaN;
-  require_error([&] { WeightedBCE<double> f({}, bad); }, "longtail: WeightedBCE: weight[2] must be finite and >= 0 (got nan)");
+  require_error([&] { WeightedBCE<double> f({}, bad); },
+                "longtail: WeightedBCE: weight[2] must be finite and >= 0 (got nan)");
   Eigen::ArrayXf badf = Eigen::ArrayXf::Ones(3);
   badf[0] = std::numeric_limits<float>::infinity();
   require_error([&] { FocalBCE<float> f({}, Eigen::ArrayXf(), badf); },
@@ -152,15 +158,19 @@ TEST_CASE("shape errors name the argument and both shapes", "[errors][shapes]") 
 
   const Vec<double> sw4 = Vec<double>::Ones(4);
   const Mat<double> sw_mat = Mat<double>::Ones(3, 2);
-  require_error([&] { f.forward(x, y, longtail::none, sw4); },
-                "longtail: sample_weight has shape 4x1 but must be a vector of length 3 (one weight per row of logits)");
-  require_error([&] { w.backward(x, y, g, longtail::none, sw4.transpose()); },
-                "longtail: sample_weight has shape 1x4 but must be a vector of length 3 (one weight per row of logits)");
-  require_error([&] { f.forward(x, y, longtail::none, sw_mat); },
-                "longtail: sample_weight has shape 3x2 but must be a vector of length 3 (one weight per row of logits)");
+  require_error(
+      [&] { f.forward(x, y, longtail::none, sw4); },
+      "longtail: sample_weight has shape 4x1 but must be a vector of length 3 (one weight per row of logits)");
+  require_error(
+      [&] { w.backward(x, y, g, longtail::none, sw4.transpose()); },
+      "longtail: sample_weight has shape 1x4 but must be a vector of length 3 (one weight per row of logits)");
+  require_error(
+      [&] { f.forward(x, y, longtail::none, sw_mat); },
+      "longtail: sample_weight has shape 3x2 but must be a vector of length 3 (one weight per row of logits)");
   // One weight per column instead of per row.
-  require_error([&] { f.forward(x, y, longtail::none, Vec<double>::Ones(5)); },
-                "longtail: sample_weight has shape 5x1 but must be a vector of length 3 (one weight per row of logits)");
+  require_error(
+      [&] { f.forward(x, y, longtail::none, Vec<double>::Ones(5)); },
+      "longtail: sample_weight has shape 5x1 but must be a vector of length 3 (one weight per row of logits)");
 }
 
 TEST_CASE("sample weight values: finite and >= 0", "[errors][sample_weight]") {
@@ -168,10 +178,12 @@ TEST_CASE("sample weight values: finite and >= 0", "[errors][sample_weight]") {
   FocalBCE<double> f;
   Vec<double> sw = Vec<double>::Ones(3);
   sw[1] = -0.5;
-  require_error([&] { f.forward(x, y, longtail::none, sw); }, "longtail: sample_weight[1] must be finite and >= 0 (got -0.5)");
+  require_error([&] { f.forward(x, y, longtail::none, sw); },
+                "longtail: sample_weight[1] must be finite and >= 0 (got -0.5)");
   sw[1] = 1;
   sw[2] = kNaN;
-  require_error([&] { f.forward(x, y, MaskMat::Ones(3, 5), sw); }, "longtail: sample_weight[2] must be finite and >= 0 (got nan)");
+  require_error([&] { f.forward(x, y, MaskMat::Ones(3, 5), sw); },
+                "longtail: sample_weight[2] must be finite and >= 0 (got nan)");
   Vec<float> swf = Vec<float>::Ones(3);
   swf[0] = -std::numeric_limits<float>::infinity();
   WeightedBCE<float> wf;
@@ -225,7 +237,8 @@ TEST_CASE("targets outside [0, 1]: rejected with check_inputs, computed linearly
   const double sp_neg = std::log1p(std::exp(-x12)), sp_pos = std::log1p(std::exp(x12));
   Mat<double> e(3, 5);
   CHECK_NOTHROW(unchecked.forward_elements(x, yb, e));
-  require_close(e(1, 2), 1.5 * sp_neg - 0.5 * sp_pos, 0, 1e-14, "linear extension of the loss");  // a difference: absolute
+  require_close(e(1, 2), 1.5 * sp_neg - 0.5 * sp_pos, 0, 1e-14,
+                "linear extension of the loss");  // a difference: absolute
 }
 
 TEST_CASE("a rejected call writes nothing", "[errors]") {

@@ -10,6 +10,8 @@
 // for every gamma, including 0 < gamma < 1 where (1-p)^(gamma-1) overflows in autograd-style
 // formulas (optax #1267, kornia #918).
 
+#include <limits>
+
 #include "reference_loss.hpp"
 #include "test_support.hpp"
 
@@ -33,14 +35,14 @@ void require_close_scaled(const Eigen::DenseBase<A>& got, const Mat<double>& wan
     for (Eigen::Index j = 0; j < got.cols(); ++j) {
       const double g = double(got(i, j)), w = want(i, j);
       if (!(std::abs(g - w) <= rel * scale(i, j) + floor))
-        FAIL(what << "(" << i << ", " << j << "): got " << fmt(g) << ", want " << fmt(w) << " (|diff| " << fmt(std::abs(g - w))
-                  << " > " << rel << " * " << fmt(scale(i, j)) << " + " << floor << ")");
+        FAIL(what << "(" << i << ", " << j << "): got " << fmt(g) << ", want " << fmt(w) << " (|diff| "
+                  << fmt(std::abs(g - w)) << " > " << rel << " * " << fmt(scale(i, j)) << " + " << floor << ")");
     }
 }
 
 template <class S>
-Outputs<S> run_sum(const LossConfig& c, double smoothing, const Eigen::Array<S, -1, 1>& w, const Eigen::Array<S, -1, 1>& pw,
-                   const Mat<S>& x, const Mat<S>& y, const Vec<S>* sw) {
+Outputs<S> run_sum(const LossConfig& c, double smoothing, const Eigen::Array<S, -1, 1>& w,
+                   const Eigen::Array<S, -1, 1>& pw, const Mat<S>& x, const Mat<S>& y, const Vec<S>* sw) {
   Outputs<S> out{Mat<S>(x.rows(), x.cols()), Mat<S>(x.rows(), x.cols())};
   with_loss<S>(c, Reduction::sum, smoothing, w, pw, [&](const auto& loss) {
     with_optional((const MaskMat*)nullptr, sw, [&](const auto& m, const auto& s) {
@@ -90,7 +92,8 @@ TEST_CASE("values and gradients == long-double reference on a grid of logits", "
     // rounding is ~2e-5 relative at g * |x| ~ 360 (float eps 6e-8), plus the smoothed target's
     // 1 - y_s (cancellation, ~2e-7). The floor is float's denormal range.
     const Vec<float> swf = sw.cast<float>();
-    const auto gotf = run_sum<float>(c, smoothing, w.cast<float>(), pw.cast<float>(), x.cast<float>(), y.cast<float>(), &swf);
+    const auto gotf =
+        run_sum<float>(c, smoothing, w.cast<float>(), pw.cast<float>(), x.cast<float>(), y.cast<float>(), &swf);
     require_close_scaled(gotf.loss, want_loss, loss_scale, 5e-5, 1e-37, "float loss");
     require_close_scaled(gotf.grad, want_grad, grad_scale, 5e-5, 1e-37, "float grad");
   }
@@ -133,8 +136,10 @@ TEMPLATE_TEST_CASE("extreme logits |x| up to 1e4: finite and equal to the analyt
         const auto r = reference_element(c, in);
         const Mat<double> one_loss = Mat<double>::Constant(1, 1, double(r.value_scale));
         const Mat<double> one_grad = Mat<double>::Constant(1, 1, double(r.grad_scale));
-        require_close_scaled(got.loss.block(i, j, 1, 1), Mat<double>::Constant(1, 1, double(r.value)), one_loss, rel, floor, "loss");
-        require_close_scaled(got.grad.block(i, j, 1, 1), Mat<double>::Constant(1, 1, double(r.grad)), one_grad, rel, floor, "grad");
+        require_close_scaled(got.loss.block(i, j, 1, 1), Mat<double>::Constant(1, 1, double(r.value)), one_loss, rel,
+                             floor, "loss");
+        require_close_scaled(got.grad.block(i, j, 1, 1), Mat<double>::Constant(1, 1, double(r.grad)), one_grad, rel,
+                             floor, "grad");
       }
       // The analytic limits at |x| = 1e4, written out (no smoothing: hard targets).
       if (std::abs(xs[std::size_t(j)]) == 1e4 && smoothing == 0.0) {
@@ -150,7 +155,8 @@ TEMPLATE_TEST_CASE("extreme logits |x| up to 1e4: finite and equal to the analyt
             require_close(double(got.loss(1, j)), 1e4 * b, lim_rel, 0, "loss(y=0, x=+1e4)");
             require_close(double(got.grad(1, j)), b, lim_rel, 0, "grad(y=0, x=+1e4)");
           } else {  // p_m = 1 - m, CE = -log(m): bounded loss, flat
-            require_close(double(got.loss(1, j)), std::pow(1 - m, gn) * -std::log(m) * b, 10 * lim_rel, 0, "loss(y=0, x=+1e4)");
+            require_close(double(got.loss(1, j)), std::pow(1 - m, gn) * -std::log(m) * b, 10 * lim_rel, 0,
+                          "loss(y=0, x=+1e4)");
             CHECK(std::abs(double(got.grad(1, j))) <= floor);
           }
         } else {
@@ -159,6 +165,51 @@ TEMPLATE_TEST_CASE("extreme logits |x| up to 1e4: finite and equal to the analyt
           CHECK(std::abs(double(got.loss(1, j))) <= floor);
           CHECK(std::abs(double(got.grad(1, j))) <= floor);
         }
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("huge finite logits (up to 1e307 / 1e37): the gradient keeps its limit", "[extreme]", float, double) {
+  // Beyond the brief's 1e4: any finite logit must give the limits above. Products such as
+  // p * softplus(-x) (the focal gradient) turn a floor on exp(-|x|) (instead of underflow to 0)
+  // into an O(1) gradient error at |x| ~ 1e292 (double) / 1e31 (float). Unit weights keep the
+  // loss itself (= |x| on the wrong side) finite.
+  using S = TestType;
+  const std::vector<double> xs = std::is_same_v<S, float> ? std::vector<double>{1e30, -1e30, 1e37, -1e37, 3e38, -3e38}
+                                                          : std::vector<double>{1e292, -1e292, 1e300, -1e300, 1e307, -1e307};
+  const Eigen::Index cols = Eigen::Index(xs.size());
+  Mat<S> x(2, cols), y(2, cols);
+  for (Eigen::Index j = 0; j < cols; ++j) x.col(j).setConstant(S(xs[std::size_t(j)]));
+  y.row(0).setOnes();
+  y.row(1).setZero();
+  const Eigen::Array<S, -1, 1> none_vec;
+  const double rel = std::is_same_v<S, float> ? 1e-6 : 1e-14;
+  const double tiny = double(std::numeric_limits<S>::min());  // "0": at most a denormal
+  for (const LossConfig& c : all_configs()) {
+    INFO(c.label);
+    const auto got = run_sum<S>(c, 0.0, none_vec, none_vec, x, y, (const Vec<S>*)nullptr);
+    const bool focal = c.kind == LossConfig::focal;
+    const double a = focal && c.alpha ? *c.alpha : 1.0, b = focal && c.alpha ? 1.0 - *c.alpha : 1.0;
+    const double m = focal ? c.margin : 0.0, gn = focal ? c.gamma_neg : 0.0;
+    for (Eigen::Index j = 0; j < cols; ++j) {
+      const double X = double(x(0, j));
+      INFO("x = " << X);
+      if (X > 0) {
+        CHECK(std::abs(double(got.loss(0, j))) <= tiny);
+        CHECK(std::abs(double(got.grad(0, j))) <= tiny);
+        if (m == 0) {
+          require_close(double(got.loss(1, j)), X * b, rel, 0, "loss(y=0)");
+          require_close(double(got.grad(1, j)), b, rel, 0, "grad(y=0)");
+        } else {
+          require_close(double(got.loss(1, j)), std::pow(1 - m, gn) * -std::log(m) * b, 1e-5, 0, "loss(y=0)");
+          CHECK(std::abs(double(got.grad(1, j))) <= tiny);
+        }
+      } else {
+        require_close(double(got.loss(0, j)), -X * a, rel, 0, "loss(y=1)");
+        require_close(double(got.grad(0, j)), -a, rel, 0, "grad(y=1)");
+        CHECK(std::abs(double(got.loss(1, j))) <= tiny);
+        CHECK(std::abs(double(got.grad(1, j))) <= tiny);
       }
     }
   }

@@ -151,9 +151,7 @@ TEST_CASE("golden files are complete", "[golden]") {
 TEST_CASE("the golden reader rejects malformed files", "[golden]") {
   CHECK_THROWS_WITH(load_golden(data_path("does_not_exist.txt")), Catch::Contains("cannot open golden file"));
   const std::string path = "longtail_golden_malformed.txt";  // in the test's working directory
-  auto write = [&](const char* text) {
-    std::ofstream(path) << text;
-  };
+  auto write = [&](const char* text) { std::ofstream(path) << text; };
   write("case a\nkind wbce\nshape 1 1\nend\n");
   CHECK_THROWS_WITH(load_golden(path), Catch::Contains(path + ":4: a: missing field 'gamma_pos'"));
   write("case a\nkind wbce\nshape 1 x\n");

@@ -57,7 +57,8 @@ struct Result {
 /// Runs forward_backward and forward_elements with whatever argument types it is given; copies
 /// the (possibly strided) outputs back into plain matrices.
 template <class X, class Y, class M, class W, class G, class E>
-Result run(const LossConfig& c, const Base& b, const X& x, const Y& y, const M& mask, const W& sw, G&& grad, E&& elements) {
+Result run(const LossConfig& c, const Base& b, const X& x, const Y& y, const M& mask, const W& sw, G&& grad,
+           E&& elements) {
   Result r;
   with_loss<double>(c, Reduction::sum, 0.1, b.w, b.pw, [&](const auto& loss) {
     r.loss = loss.forward_backward(x, y, grad, mask, sw);
@@ -107,14 +108,16 @@ TEST_CASE("non-contiguous and differently ordered inputs give the contiguous res
       other_orientation(run(c, b, x, y, m, b.sw, g, e), "row-major");
     }
     SECTION("blocks of larger matrices (outer stride)") {
-      Mat<double> bx = Mat<double>::Constant(kRows + 7, kCols + 5, std::nan("")), by = Mat<double>::Zero(kRows + 7, kCols + 5);
+      Mat<double> bx = Mat<double>::Constant(kRows + 7, kCols + 5, std::nan("")),
+                  by = Mat<double>::Zero(kRows + 7, kCols + 5);
       MaskMat bm = MaskMat::Zero(kRows + 3, kCols + 2);
       bx.block(4, 2, kRows, kCols) = b.x;
       by.block(1, 3, kRows, kCols) = b.y;
       bm.block(2, 1, kRows, kCols) = b.mask;
       Mat<double> bg = Mat<double>::Constant(kRows + 2, kCols + 2, kSentinel), be = bg;
-      const Result r = run(c, b, bx.block(4, 2, kRows, kCols), by.block(1, 3, kRows, kCols), bm.block(2, 1, kRows, kCols),
-                           b.sw, bg.block(1, 1, kRows, kCols), be.block(1, 1, kRows, kCols));
+      const Result r =
+          run(c, b, bx.block(4, 2, kRows, kCols), by.block(1, 3, kRows, kCols), bm.block(2, 1, kRows, kCols), b.sw,
+              bg.block(1, 1, kRows, kCols), be.block(1, 1, kRows, kCols));
       same_orientation(r, "blocks");
       for (Index j = 0; j < bg.cols(); ++j)
         for (Index i = 0; i < bg.rows(); ++i)
@@ -146,7 +149,8 @@ TEST_CASE("non-contiguous and differently ordered inputs give the contiguous res
       require_untouched_outside(eb, used, "elements");
     }
     SECTION("row-major Map with inner stride 2 and outer stride 30") {
-      std::vector<double> xb(30 * kRows, std::nan("")), gb = sentinel_buffer(30 * kRows), eb = sentinel_buffer(30 * kRows);
+      std::vector<double> xb(30 * kRows, std::nan("")), gb = sentinel_buffer(30 * kRows),
+                                                        eb = sentinel_buffer(30 * kRows);
       using RMap = Eigen::Map<RowMat<double>, 0, DynStride>;
       RMap xm(xb.data(), kRows, kCols, DynStride(30, 2)), gm(gb.data(), kRows, kCols, DynStride(30, 2)),
           em(eb.data(), kRows, kCols, DynStride(30, 2));
@@ -163,16 +167,16 @@ TEST_CASE("non-contiguous and differently ordered inputs give the contiguous res
       const Mat<double> xt = b.x.transpose(), yt = b.y.transpose();
       const MaskMat mt = b.mask.transpose();
       Mat<double> gt(kCols, kRows), et(kCols, kRows);
-      other_orientation(run(c, b, xt.transpose(), yt.transpose(), mt.transpose(), b.sw.transpose(), gt.transpose(),
-                            et.transpose()),
-                        "transposed");
+      other_orientation(
+          run(c, b, xt.transpose(), yt.transpose(), mt.transpose(), b.sw.transpose(), gt.transpose(), et.transpose()),
+          "transposed");
     }
     SECTION("every argument in a different layout (gathered lanes)") {
-      const RowMat<double> y = b.y;                                                   // row-major
+      const RowMat<double> y = b.y;  // row-major
       Mat<double> bigx = Mat<double>::Zero(2 * kRows, kCols);
-      bigx.topRows(kRows) = b.x;                                                      // column-major block
+      bigx.topRows(kRows) = b.x;                                                               // column-major block
       const Eigen::Matrix<float, Dynamic, Dynamic, Eigen::RowMajor> m = b.mask.cast<float>();  // float mask
-      RowMat<double> g(kRows, kCols);                                                 // row-major grad
+      RowMat<double> g(kRows, kCols);                                                          // row-major grad
       Mat<double> big_e = Mat<double>::Constant(kRows, 2 * kCols, kSentinel);
       Eigen::Map<Mat<double>, 0, Eigen::OuterStride<>> e(big_e.data(), kRows, kCols, Eigen::OuterStride<>(2 * kRows));
       same_orientation(run(c, b, bigx.topRows(kRows), y, m, b.sw, g, e), "mixed layouts");
@@ -224,7 +228,8 @@ TEST_CASE("grad may alias the logits (in place)", "[layout][aliasing]") {
         for (Index k = 0; k < x_nan.size(); ++k)
           if (!b.mask.data()[k]) x_nan.data()[k] = std::nan("");
         view = x_nan;
-        require_bit_identical(loss.forward_backward(view, b.y, view, b.mask, b.sw), l, "in-place loss (block, NaN masked)");
+        require_bit_identical(loss.forward_backward(view, b.y, view, b.mask, b.sw), l,
+                              "in-place loss (block, NaN masked)");
         require_bit_identical(Mat<double>(view), g, "in-place grad (block, NaN masked)");
         REQUIRE((big.topRows(2).array() == kSentinel).all());
         REQUIRE((big.bottomRows(2).array() == kSentinel).all());
@@ -279,10 +284,11 @@ TEMPLATE_TEST_CASE("empty inputs: zero loss, no access", "[layout][empty]", floa
       }
       // Per-class vectors fit 0 x 5 (five classes, no samples).
       if (cols == 5) {
-        with_loss<S>(c, Reduction::mean, 0.0, Eigen::Array<S, -1, 1>::Ones(5), Eigen::Array<S, -1, 1>::Constant(5, 2), [&](const auto& loss) {
-          const Mat<S> x(rows, cols), y(rows, cols);
-          CHECK(loss.forward(x, y) == S(0));
-        });
+        with_loss<S>(c, Reduction::mean, 0.0, Eigen::Array<S, -1, 1>::Ones(5), Eigen::Array<S, -1, 1>::Constant(5, 2),
+                     [&](const auto& loss) {
+                       const Mat<S> x(rows, cols), y(rows, cols);
+                       CHECK(loss.forward(x, y) == S(0));
+                     });
       }
     }
 }

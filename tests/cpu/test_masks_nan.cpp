@@ -82,11 +82,15 @@ TEST_CASE("masking == leaving the elements out, and mean divides by the unmasked
     for (Reduction r : {Reduction::sum, Reduction::mean}) {
       INFO(c.label << " reduction " << longtail::to_string(r));
       Mat<double> g(rows, cols), gs(rows, Index(kept.size()));
-      const double l = with_loss<double>(c, r, 0.0, w, pw, [&](const auto& loss) { return double(loss.forward_backward(x, y, g, mask, sw)); });
-      const double ls = with_loss<double>(c, r, 0.0, ws, pws, [&](const auto& loss) { return double(loss.forward_backward(xs, ys, gs, longtail::none, sw)); });
+      const double l = with_loss<double>(
+          c, r, 0.0, w, pw, [&](const auto& loss) { return double(loss.forward_backward(x, y, g, mask, sw)); });
+      const double ls = with_loss<double>(c, r, 0.0, ws, pws, [&](const auto& loss) {
+        return double(loss.forward_backward(xs, ys, gs, longtail::none, sw));
+      });
       // Same elements, same per-line order (column-major lines = columns): the sums agree to rounding.
       require_close(l, ls, 1e-14, 0, "loss");
-      for (std::size_t k = 0; k < kept.size(); ++k) require_bit_identical(g.col(kept[k]), gs.col(Index(k)), "grad of a kept column");
+      for (std::size_t k = 0; k < kept.size(); ++k)
+        require_bit_identical(g.col(kept[k]), gs.col(Index(k)), "grad of a kept column");
       for (Index j : {1, 4, 6}) REQUIRE((g.col(j).array() == 0).all());
     }
 }
@@ -111,7 +115,7 @@ TEST_CASE("every mask element type means nonzero = valid", "[mask]") {
   const Mat<double> x = uniform(rows, cols, -5, 5, 101), y = bernoulli(rows, cols, 0.5, 102);
   const MaskMat m8 = random_mask(rows, cols, 0.5, 103);
   const Eigen::Matrix<bool, -1, -1> mb = m8.cast<bool>();
-  const Mat<float> mf = m8.cast<float>() * 0.5f;  // nonzero but not 1
+  const Mat<float> mf = m8.cast<float>() * 0.5f;    // nonzero but not 1
   const Mat<double> md = m8.cast<double>() * -2.0;  // negative nonzero counts as valid too
   const Eigen::Matrix<int, -1, -1, Eigen::RowMajor> mi = m8.cast<int>() * 7;
   for (const LossConfig& c : mask_configs()) {

@@ -44,7 +44,9 @@ void check_terms(double x, S p, S q, S spx, S spnx, double max_ulps) {
   const LongDoubleTerms r = ld_terms((long double)S(x));
   INFO("x = " << x);
   const long double tiny = std::numeric_limits<S>::min();
-  auto ok = [&](S got, long double want) { return std::abs((long double)got - want) <= tiny || ulps<S>(double(got), want) <= max_ulps; };
+  auto ok = [&](S got, long double want) {
+    return std::abs((long double)got - want) <= tiny || ulps<S>(double(got), want) <= max_ulps;
+  };
   CHECK(ok(p, r.p));
   CHECK(ok(q, r.q));
   CHECK(ok(spx, r.sp_x));
@@ -168,26 +170,26 @@ TEMPLATE_TEST_CASE("scalar math core (the CUDA path) == long-double reference", 
 
 TEST_CASE("integer exponents (multiplied) == the same exponents through exp/log", "[math]") {
   for (int g : {0, 1, 2, 3, 5, 8})
-      for (double x = -30; x <= 30; x += 0.29) {
-        INFO("gamma " << g << " x " << x);
-        math::FocalBCEMath<double, true, true, false> mi;
-        math::FocalBCEMath<double, false, false, false> mr;
-        math::FocalBCEMath<double, true, true, true> mim;
-        math::FocalBCEMath<double, false, false, true> mrm;
-        for (auto* p : {&mi.gamma_pos, &mi.gamma_neg, &mr.gamma_pos, &mr.gamma_neg, &mim.gamma_pos, &mim.gamma_neg,
-                        &mrm.gamma_pos, &mrm.gamma_neg})
-          *p = g;
-        mi.int_pos = mi.int_neg = mim.int_pos = mim.int_neg = g;
-        mi.margin = mr.margin = 0;
-        mim.margin = mrm.margin = 0.15;  // the ASL branch
-        const auto a = mi(x, 0.7, 1.3), b = mr(x, 0.7, 1.3), am = mim(x, 0.7, 1.3), bm = mrm(x, 0.7, 1.3);
-        // exp(g * log e) vs e * e * ...: ~g * |log e| ulp apart (|log e| <= 30 here).
-        const double rel = 1e-13;
-        CHECK(close(a.value, b.value, rel, 1e-300));
-        CHECK(close(a.grad, b.grad, rel, 1e-300));
-        CHECK(close(am.value, bm.value, rel, 1e-300));
-        CHECK(close(am.grad, bm.grad, rel, 1e-300));
-      }
+    for (double x = -30; x <= 30; x += 0.29) {
+      INFO("gamma " << g << " x " << x);
+      math::FocalBCEMath<double, true, true, false> mi;
+      math::FocalBCEMath<double, false, false, false> mr;
+      math::FocalBCEMath<double, true, true, true> mim;
+      math::FocalBCEMath<double, false, false, true> mrm;
+      for (auto* p : {&mi.gamma_pos, &mi.gamma_neg, &mr.gamma_pos, &mr.gamma_neg, &mim.gamma_pos, &mim.gamma_neg,
+                      &mrm.gamma_pos, &mrm.gamma_neg})
+        *p = g;
+      mi.int_pos = mi.int_neg = mim.int_pos = mim.int_neg = g;
+      mi.margin = mr.margin = 0;
+      mim.margin = mrm.margin = 0.15;  // the ASL branch
+      const auto a = mi(x, 0.7, 1.3), b = mr(x, 0.7, 1.3), am = mim(x, 0.7, 1.3), bm = mrm(x, 0.7, 1.3);
+      // exp(g * log e) vs e * e * ...: ~g * |log e| ulp apart (|log e| <= 30 here).
+      const double rel = 1e-13;
+      CHECK(close(a.value, b.value, rel, 1e-300));
+      CHECK(close(a.grad, b.grad, rel, 1e-300));
+      CHECK(close(am.value, bm.value, rel, 1e-300));
+      CHECK(close(am.grad, bm.grad, rel, 1e-300));
+    }
 }
 
 TEST_CASE("focal with gamma 0 and no alpha is weighted BCE, and asymmetric(g, g, 0) is focal(g)", "[math]") {
@@ -207,7 +209,8 @@ TEST_CASE("focal with gamma 0 and no alpha is weighted BCE, and asymmetric(g, g,
 
   for (double g : {0.5, 2.0, 3.0}) {
     Mat<double> ga(17, 9), gb(17, 9);
-    const double la = longtail::cpu::FocalBCE<double>(longtail::FocalBCEOptions::asymmetric(g, g, 0.0)).forward_backward(x, y, ga);
+    const double la =
+        longtail::cpu::FocalBCE<double>(longtail::FocalBCEOptions::asymmetric(g, g, 0.0)).forward_backward(x, y, ga);
     const double lb = longtail::cpu::FocalBCE<double>(longtail::FocalBCEOptions::focal(g)).forward_backward(x, y, gb);
     require_bit_identical(la, lb, "asymmetric(g, g, 0) vs focal(g) loss");
     require_bit_identical(ga, gb, "asymmetric(g, g, 0) vs focal(g) grad");

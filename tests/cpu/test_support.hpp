@@ -114,7 +114,8 @@ void require_bit_identical(const Eigen::DenseBase<A>& got, const Eigen::DenseBas
 
 template <class S, class = std::enable_if_t<std::is_floating_point_v<S>>>
 void require_bit_identical(S got, S want, const std::string& what) {
-  if (!same_bits(got, want)) FAIL(what << ": " << fmt(double(got)) << " vs " << fmt(double(want)) << " are not bit-identical");
+  if (!same_bits(got, want))
+    FAIL(what << ": " << fmt(double(got)) << " vs " << fmt(double(want)) << " are not bit-identical");
 }
 
 // ---- optional arguments -----------------------------------------------------------------------
@@ -165,7 +166,8 @@ inline LossConfig focal_config(double gamma, std::optional<double> alpha = std::
   return c;
 }
 
-inline LossConfig asl_config(double gamma_pos, double gamma_neg, double margin, std::optional<double> alpha = std::nullopt) {
+inline LossConfig asl_config(double gamma_pos, double gamma_neg, double margin,
+                             std::optional<double> alpha = std::nullopt) {
   LossConfig c;
   c.kind = LossConfig::focal;
   c.gamma_pos = gamma_pos;
@@ -191,12 +193,12 @@ inline std::vector<LossConfig> all_configs() {
   }
   out.push_back(focal_config(5.0, 0.75));
   out.push_back(focal_config(9.0));
-  out.push_back(asl_config(0.0, 4.0, 0.05));           // the paper's defaults
+  out.push_back(asl_config(0.0, 4.0, 0.05));  // the paper's defaults
   out.push_back(asl_config(1.0, 2.0, 0.1, 0.6));
   out.push_back(asl_config(0.5, 2.5, 0.2));
-  out.push_back(asl_config(2.0, 0.5, 0.3));            // 0 < gamma_neg < 1 next to a margin
-  out.push_back(asl_config(2.5, 0.0, 0.1));            // gamma_neg = 0 with a margin
-  out.push_back(asl_config(3.0, 1.0, 0.0, 0.25));      // asymmetric without margin
+  out.push_back(asl_config(2.0, 0.5, 0.3));        // 0 < gamma_neg < 1 next to a margin
+  out.push_back(asl_config(2.5, 0.0, 0.1));        // gamma_neg = 0 with a margin
+  out.push_back(asl_config(3.0, 1.0, 0.0, 0.25));  // asymmetric without margin
   return out;
 }
 

@@ -3,10 +3,9 @@
 // A thin value type over Eigen's SIMD packets that provides the operations of
 // math/scalar_ops.hpp, so the math core's formulas run unchanged on 4/8/16 lanes. Transcendentals
 // are Eigen's packet functions (no -ffast-math needed):
-//   pexp    float: Cephes-style range reduction + degree-6 polynomial, ~1 ulp; double: Pade, ~1 ulp
+//   exp     float: Eigen's pexp (Cephes-style, ~1 ulp); double: division-free Taylor form, see exp_packet
 //   plog    float/double: Cephes-style, ~1 ulp
 //   log1p_and_reciprocal  log1p(t) and 1/(1+t) on t in [0, 1] (all the core needs), see below
-
 
 #include <type_traits>
 
@@ -80,9 +79,19 @@ struct Packet {
 /// cycles a packet measured here), so doubles use a division-free form: n = round(x / ln 2),
 /// r = x - n ln 2 in two parts (|r| <= 0.347), e^r by its Taylor polynomial to degree 13 (the
 /// first omitted term is below 4e-18 relative), then the exact scaling by 2^n (Eigen's pldexp).
-/// Arguments are clamped to [-745, 709.78] like pexp's (underflow to 0, overflow to inf stay).
+/// Below the underflow threshold both return 0, as libm does (to within denormals): Eigen's pexp
+/// clamps its argument and returns exp(clamp), ~2.9e-39 (float), for anything below, and the core
+/// multiplies terms derived from exp(-|x|) by |x| (p * softplus(-x) in the focal gradient), so that
+/// floor became an O(1) gradient error for |x| > ~1e31. NaN compares false and stays NaN.
 template <class Scalar>
 inline Packet<Scalar> exp_packet(Packet<Scalar> x) {
+  using V = Packet<Scalar>;
+  const auto below = V(std::is_same_v<Scalar, float> ? Scalar(-88.72f) : Scalar(-745.13)) > x;
+  return select(below, V(Scalar(0)), exp_unclamped(x));
+}
+
+template <class Scalar>
+inline Packet<Scalar> exp_unclamped(Packet<Scalar> x) {
   using V = Packet<Scalar>;
   if constexpr (std::is_same_v<Scalar, double>) {
     const V one(1.0);
