@@ -8,7 +8,8 @@
 //   negative target, x = +1e4:  loss 1e4 * b, grad b      (b = sw w_c alpha- (1 - y_s); margin 0)
 //                               loss (1-m)^g- (-log m) b, grad 0   (margin m > 0: CE is bounded)
 // for every gamma, including 0 < gamma < 1 where (1-p)^(gamma-1) overflows in autograd-style
-// formulas (optax #1267, kornia #918).
+// formulas (optax #1267, kornia #918). The same limits hold for huge finite logits (1e307 in
+// double, 3e38 in float), where "0" may be a denormal.
 
 #include <limits>
 
