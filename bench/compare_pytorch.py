@@ -67,6 +67,9 @@ def parse_args():
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="wall: wall-clock times everywhere; cpu: process CPU time for the 1-thread rows (robust to "
                         "time-slicing on a loaded machine), wall-clock for more threads")
+    p.add_argument("--malloc-reuse", action="store_true",
+                   help="run with glibc's mmap off (MALLOC_MMAP_MAX_=0, no trimming), so PyTorch's large autograd "
+                        "temporaries reuse heap pages instead of faulting in fresh ones every step")
     p.add_argument("--no-u8", action="store_true", help="leave out the uint8-target rows")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for README.md)")
     p.add_argument("--json-out", help="also write all measurements to this JSON file")
@@ -350,8 +353,14 @@ def check_targets(rows, markdown):
             print(("- " if markdown else "  ") + l)
 
 
+MALLOC_REUSE_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
+
+
 def main():
     args = parse_args()
+    if args.malloc_reuse and any(os.environ.get(k) != v for k, v in MALLOC_REUSE_ENV.items()):
+        # glibc reads these once at start-up: start again with them set.
+        os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **MALLOC_REUSE_ENV})
     bench = find_bench(args.bench)
     import torch
     import torchvision
@@ -363,6 +372,8 @@ def main():
         "machine: %s, %d logical CPUs, load average %.2f %.2f %.2f at start" % (cpu_model(), os.cpu_count(), *load),
         "PyTorch %s, torchvision %s, BLAS: %s" % (torch.__version__, torchvision.__version__, active_blas()),
         "longtail: %s" % os.path.relpath(bench, REPO_ROOT),
+        "glibc malloc: %s" % ("heap reuse (%s)" % " ".join("%s=%s" % kv for kv in MALLOC_REUSE_ENV.items())
+                              if args.malloc_reuse else "default (allocations above the mmap threshold are fresh mappings)"),
         "PyTorch: median of %d runs (at least 3 within %gs) after %d warm-up; longtail: median of %d repetitions "
         "(min time %gs each)" % (args.runs, args.budget, args.warmup, args.repetitions, args.min_time),
     ]
