@@ -12,7 +12,7 @@ Runs, in one invocation on the same machine:
        asl_0_4_0.05  ASL (Ridnik et al. 2021, gamma+ 0, gamma- 4, clip 0.05) in plain torch ops
        roofline      torch.add(x, y, out=g): the same bytes moved, no arithmetic
   2. the C++ benchmark binary with --benchmark_format=json and --repetitions repetitions;
-and prints one table. Speed-up = PyTorch ms / longtail ms. "% roofline" = longtail elements/s
+group by group (shape, dtype, threads: C++ then PyTorch, seconds apart), and prints one table. Speed-up = PyTorch ms / longtail ms. "% roofline" = longtail elements/s
 as a percentage of the C++ roofline reference's elements/s (same shape, types and threads).
 By default the process runs with glibc's mmap off (--malloc reuse): PyTorch's autograd temporaries
 then reuse heap pages, as they do in a training loop's steady state, instead of faulting in fresh
