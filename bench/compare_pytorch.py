@@ -12,8 +12,11 @@ Runs, in one invocation on the same machine:
        asl_0_4_0.05  ASL (Ridnik et al. 2021, gamma+ 0, gamma- 4, clip 0.05) in plain torch ops
        roofline      torch.add(x, y, out=g): the same bytes moved, no arithmetic
   2. the C++ benchmark binary with --benchmark_format=json and --repetitions repetitions;
-and prints one table. Speed-up = PyTorch ms / longtail ms. "% roofline" = longtail elements/s
+group by group (shape, dtype, threads: C++ then PyTorch, seconds apart), and prints one table. Speed-up = PyTorch ms / longtail ms. "% roofline" = longtail elements/s
 as a percentage of the C++ roofline reference's elements/s (same shape, types and threads).
+By default the process runs with glibc's mmap off (--malloc reuse): PyTorch's autograd temporaries
+then reuse heap pages, as they do in a training loop's steady state, instead of faulting in fresh
+pages every step (costly on a VM; --malloc default measures that case).
 "spread" = (75th - 25th percentile) / median of the timed runs: the noise of a shared machine.
 
 Run with Debian's python (it has python3-torch and torchvision): /usr/bin/python3 bench/compare_pytorch.py
@@ -67,6 +70,10 @@ def parse_args():
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="wall: wall-clock times everywhere; cpu: process CPU time for the 1-thread rows (robust to "
                         "time-slicing on a loaded machine), wall-clock for more threads")
+    p.add_argument("--malloc", choices=("reuse", "default"), default="reuse",
+                   help="reuse (default): glibc's mmap off (MALLOC_MMAP_MAX_=0, no trimming), so PyTorch's autograd "
+                        "temporaries reuse heap pages, as in a training loop's steady state; default: glibc as is, "
+                        "where temporaries above the mmap threshold are fresh mappings that fault in every step")
     p.add_argument("--no-u8", action="store_true", help="leave out the uint8-target rows")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for README.md)")
     p.add_argument("--json-out", help="also write all measurements to this JSON file")
@@ -350,8 +357,17 @@ def check_targets(rows, markdown):
             print(("- " if markdown else "  ") + l)
 
 
+MALLOC_REUSE_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
+
+
 def main():
     args = parse_args()
+    # glibc reads these once at start-up: start again with them set (or unset).
+    if args.malloc == "reuse" and any(os.environ.get(k) != v for k, v in MALLOC_REUSE_ENV.items()):
+        os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **MALLOC_REUSE_ENV})
+    if args.malloc == "default" and any(k in os.environ for k in MALLOC_REUSE_ENV):
+        os.execve(sys.executable, [sys.executable] + sys.argv,
+                  {k: v for k, v in os.environ.items() if k not in MALLOC_REUSE_ENV})
     bench = find_bench(args.bench)
     import torch
     import torchvision
@@ -363,6 +379,8 @@ def main():
         "machine: %s, %d logical CPUs, load average %.2f %.2f %.2f at start" % (cpu_model(), os.cpu_count(), *load),
         "PyTorch %s, torchvision %s, BLAS: %s" % (torch.__version__, torchvision.__version__, active_blas()),
         "longtail: %s" % os.path.relpath(bench, REPO_ROOT),
+        "glibc malloc: %s" % ("heap reuse (%s)" % " ".join("%s=%s" % kv for kv in MALLOC_REUSE_ENV.items())
+                              if args.malloc == "reuse" else "default (allocations above the mmap threshold are fresh mappings)"),
         "PyTorch: median of %d runs (at least 3 within %gs) after %d warm-up; longtail: median of %d repetitions "
         "(min time %gs each)" % (args.runs, args.budget, args.warmup, args.repetitions, args.min_time),
     ]
