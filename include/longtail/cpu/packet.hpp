@@ -163,8 +163,8 @@ Packet<Scalar> reciprocal_1_to_6(Packet<Scalar> d) {
 ///   w = 1 / ((1 + t)(2 + t)),   1 / (1 + t) = (2 + t) w,   s = t / (2 + t) = t (1 + t) w,
 ///   log1p(t) = 2 atanh(s) = 2 s (1 + s^2/3 + s^4/5 + ... + s^(2K)/(2K+1)),  s in [0, 1/3],
 /// K = 6 for float, 15 for double: the first omitted term is below 1.4e-8 (float) and 1.7e-17
-/// (double) relative, so the error is that of s and w, a few ulp: measured max relative error
-/// 2.2e-7 (float) and 4e-16 (double) over 2-4M points. No frexp, no range reduction, no special
+/// (double) relative, so the error is that of s and w, a few ulp: largest relative error seen in
+/// a 2M-point sweep over (0, 1]: 3.1e-7 (float) and 6.1e-16 (double). No frexp, no range reduction, no special
 /// cases (the domain has no 0, negatives, infinities or denormals); several times faster than
 /// Eigen's general plog / generic_plog1p here.
 template <class Scalar>
