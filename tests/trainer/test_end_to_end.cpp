@@ -113,7 +113,7 @@ TEST_CASE("a checkpoint reproduces the trained model's predictions", "[trainer][
   std::remove(path.c_str());
 }
 
-TEST_CASE("--resume continues exactly like the uninterrupted run", "[trainer][e2e][checkpoint]") {
+TEST_CASE("resume (--resume) continues exactly like the uninterrupted run", "[trainer][e2e][checkpoint]") {
   const std::string full = temp_path("full"), part = temp_path("part");
   Progress quiet(ProgressMode::quiet);
   TrainConfig cfg = tiny_config();
