@@ -313,7 +313,10 @@ TEMPLATE_TEST_CASE("1x1 inputs equal the long-double reference", "[layout][tiny]
             const auto ref = reference_element(c, {xv, yv, 1.5, 3.0, 0.5, 0.0});
             const double l = double(loss.forward_backward(x, y, g, longtail::none, sw));
             require_close(l, double(ref.value), rel, 0, "loss");
-            require_close(double(g(0, 0)), double(ref.grad), rel, 1e-300, "grad");  // mean over 1 element = sum
+            // Mean over 1 element = sum. The gradient is a difference of two terms of size up to
+            // ~5 here; where they cancel exactly (x = 0, a = b) a build that fuses one product
+            // into an FMA (-march=native) leaves their rounding error, so the floor is that size.
+            require_close(double(g(0, 0)), double(ref.grad), rel, 5 * rel, "grad");
           });
         }
       }

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A thin value type over Eigen's SIMD packets that provides the operations of
-// math/scalar_ops.hpp, so the math core's formulas run unchanged on 4/8/16 lanes. Transcendentals
-// are Eigen's packet functions (no -ffast-math needed):
-//   exp     float: Eigen's pexp (Cephes-style, ~1 ulp); double: division-free Taylor form, see exp_packet
-//   plog    float/double: Cephes-style, ~1 ulp
+// math/scalar_ops.hpp, so the math core's formulas run unchanged on 4/8/16 lanes. No -ffast-math
+// needed; every function below is accurate to about 1 ulp (exp) or a few ulp (log1p):
+//   exp     AVX-512: own reduction + minimax polynomial + vscalef (exp_avx512); otherwise float:
+//           Eigen's pexp, double: division-free Taylor form (exp_packet)
+//   plog    Eigen's (Cephes-style), only for the ASL margin term
 //   log1p_and_reciprocal  log1p(t) and 1/(1+t) on t in [0, 1] (all the core needs), see below
+// Why not Eigen's pexp/plog1p everywhere: the fused kernels are bound by the latency of one
+// element's chain (exp -> division -> log1p -> loss) times the out-of-order window, not by
+// arithmetic throughput, so shorter chains and fewer instructions per packet are what counts
+// (bench/README.md has the measurements).
 
 #include <type_traits>
 
@@ -34,11 +39,62 @@ inline constexpr int packet_size = ei::unpacket_traits<RawPacket<Scalar>>::size;
 
 template <class Scalar>
 struct Packet;
+template <bool NonPositive, class Scalar>
+Packet<Scalar> exp_packet(Packet<Scalar> x);
 
-/// Result of a lane-wise comparison: all bits set in the lanes where it holds.
+/// How lane-wise comparisons and selects are done. Generic: Eigen's convention, a packet with all
+/// bits set in the lanes where the comparison holds.
+template <class Scalar, class = void>
+struct MaskOps {
+  using Raw = RawPacket<Scalar>;
+  using Bits = Raw;
+  static Bits ge(Raw a, Raw b) { return ei::pcmp_le(b, a); }
+  static Bits gt(Raw a, Raw b) { return ei::pcmp_lt(b, a); }
+  static Raw select(Bits m, Raw a, Raw b) { return ei::pselect(m, a, b); }
+  /// Lanes [first, count) set.
+  static Bits lanes(int first, int count) {
+    alignas(64) Scalar buf[packet_size<Scalar>];
+    for (int k = 0; k < packet_size<Scalar>; ++k) buf[k] = k >= first && k < count ? Scalar(1) : Scalar(0);
+    return gt(ei::pload<Raw>(buf), ei::pset1<Raw>(Scalar(0)));
+  }
+  /// Writes lanes [first, count) of v to to[first .. count), nothing else.
+  static void store(Scalar* to, Raw v, int first, int count) {
+    alignas(64) Scalar buf[packet_size<Scalar>];
+    ei::pstore(buf, v);
+    for (int k = first; k < count; ++k) to[k] = buf[k];
+  }
+};
+
+#if defined(__AVX512F__)
+/// AVX-512 compares into a k-register and blends from one. Eigen's pcmp_* widen the k-mask to a
+/// vector and its pselect compares it back into a k-mask: two extra instructions per select,
+/// several per element in the core. Ordered predicates: NaN compares false, as in Eigen.
+template <class Scalar>
+struct MaskOps<Scalar, std::enable_if_t<std::is_same_v<Scalar, float> && packet_size<Scalar> == 16>> {
+  using Raw = __m512;
+  using Bits = __mmask16;
+  static Bits ge(Raw a, Raw b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+  static Bits gt(Raw a, Raw b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+  static Raw select(Bits m, Raw a, Raw b) { return _mm512_mask_blend_ps(m, b, a); }
+  static Bits lanes(int first, int count) { return Bits(((1u << count) - 1u) & ~((1u << first) - 1u)); }
+  static void store(float* to, Raw v, int first, int count) { _mm512_mask_storeu_ps(to, lanes(first, count), v); }
+};
+template <class Scalar>
+struct MaskOps<Scalar, std::enable_if_t<std::is_same_v<Scalar, double> && packet_size<Scalar> == 8>> {
+  using Raw = __m512d;
+  using Bits = __mmask8;
+  static Bits ge(Raw a, Raw b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
+  static Bits gt(Raw a, Raw b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+  static Raw select(Bits m, Raw a, Raw b) { return _mm512_mask_blend_pd(m, b, a); }
+  static Bits lanes(int first, int count) { return Bits(((1u << count) - 1u) & ~((1u << first) - 1u)); }
+  static void store(double* to, Raw v, int first, int count) { _mm512_mask_storeu_pd(to, lanes(first, count), v); }
+};
+#endif
+
+/// Result of a lane-wise comparison (MaskOps decides the representation).
 template <class Scalar>
 struct PacketMask {
-  RawPacket<Scalar> bits;
+  typename MaskOps<Scalar>::Bits bits;
 };
 
 template <class Scalar>
@@ -56,6 +112,10 @@ struct Packet {
   }
   static Packet load(const Scalar* from) { return raw(ei::ploadu<Raw>(from)); }
   void store(Scalar* to) const { ei::pstoreu(to, v); }
+  /// Stores lanes [first, count) only, to to[first .. count) (AVX-512: one masked store).
+  void store_lanes(Scalar* to, int first, int count) const { MaskOps<Scalar>::store(to, v, first, count); }
+  /// The mask of lanes [first, count).
+  static PacketMask<Scalar> lanes(int first, int count) { return {MaskOps<Scalar>::lanes(first, count)}; }
   Scalar sum() const { return ei::predux(v); }
 
   friend Packet operator+(Packet a, Packet b) { return raw(ei::padd(a.v, b.v)); }
@@ -63,52 +123,115 @@ struct Packet {
   friend Packet operator*(Packet a, Packet b) { return raw(ei::pmul(a.v, b.v)); }
   friend Packet operator/(Packet a, Packet b) { return raw(ei::pdiv(a.v, b.v)); }
   friend Packet operator-(Packet a) { return raw(ei::pnegate(a.v)); }
-  friend PacketMask<Scalar> operator>=(Packet a, Packet b) { return {ei::pcmp_le(b.v, a.v)}; }
-  friend PacketMask<Scalar> operator>(Packet a, Packet b) { return {ei::pcmp_lt(b.v, a.v)}; }
+  friend PacketMask<Scalar> operator>=(Packet a, Packet b) { return {MaskOps<Scalar>::ge(a.v, b.v)}; }
+  friend PacketMask<Scalar> operator>(Packet a, Packet b) { return {MaskOps<Scalar>::gt(a.v, b.v)}; }
 
-  friend Packet exp(Packet a) { return exp_packet(a); }
+  friend Packet exp(Packet a) { return exp_packet<false>(a); }
+  friend Packet exp_nonpositive(Packet a) { return exp_packet<true>(a); }
+  friend Packet neg_abs(Packet a) { return raw(ei::por(a.v, ei::pset1<Raw>(Scalar(-0.0)))); }
   friend Packet log(Packet a) { return raw(ei::plog(a.v)); }
   friend math::Log1pReciprocal<Packet> log1p_and_reciprocal(Packet t) { return log1p_and_reciprocal_unit(t); }
   friend Packet abs(Packet a) { return raw(ei::pabs(a.v)); }
   friend Packet max(Packet a, Packet b) { return raw(ei::pmax(a.v, b.v)); }
-  friend Packet select(PacketMask<Scalar> m, Packet a, Packet b) { return raw(ei::pselect(m.bits, a.v, b.v)); }
+  friend Packet select(PacketMask<Scalar> m, Packet a, Packet b) { return raw(MaskOps<Scalar>::select(m.bits, a.v, b.v)); }
 };
 
-/// exp. float: Eigen's pexp (Cephes-style, ~1 ulp). double: Eigen's pexp_double evaluates a Pade
-/// approximant with a division, and 512-bit double division is very slow on some cores (~27
-/// cycles a packet measured here), so doubles use a division-free form: n = round(x / ln 2),
-/// r = x - n ln 2 in two parts (|r| <= 0.347), e^r by its Taylor polynomial to degree 13 (the
-/// first omitted term is below 4e-18 relative), then the exact scaling by 2^n (Eigen's pldexp).
+/// x = n ln 2 + r with integral n = round(x / ln 2) and |r| <= ln(2)/2, ln 2 in two parts
+/// (Cody-Waite; the high parts have few significant bits, so n * hi is exact for every n exp can
+/// reach and, with the FMA, r carries no rounding from the reduction beyond the lo term's).
+template <class Scalar>
+struct ExpReduced {
+  Packet<Scalar> n, r;
+};
+
+template <class Scalar>
+inline ExpReduced<Scalar> exp_reduce(Packet<Scalar> x) {
+  using V = Packet<Scalar>;
+  constexpr bool F = std::is_same_v<Scalar, float>;
+  const V log2e(Scalar(1.44269504088896340736)), half(Scalar(0.5));
+  const V minus_ln2_hi(F ? Scalar(-0.693359375f) : Scalar(-6.93145751953125e-1));
+  const V minus_ln2_lo(F ? Scalar(2.12194440e-4f) : Scalar(-1.42860682030941723212e-6));
+  const V n = V::raw(ei::pfloor(ei::pmadd(x.v, log2e.v, half.v)));
+  V r = V::raw(ei::pmadd(n.v, minus_ln2_hi.v, x.v));
+  r = V::raw(ei::pmadd(n.v, minus_ln2_lo.v, r.v));
+  return {n, r};
+}
+
+constexpr double inverse_factorial(int k) { return k <= 1 ? 1.0 : inverse_factorial(k - 1) / k; }
+
+/// e^r for |r| <= ln(2)/2 (plus rounding), no division, no table.
+/// float: e^r = 1 + r + r^2 q(r) with q the degree-4 polynomial of minimax relative error
+/// (1.24e-7 in q, Remez exchange in 50-digit arithmetic, tools/fit_polynomials.py), so e^r is off
+/// by at most 0.125 * 0.5 * 1.24e-7 = 7.8e-9 relative before rounding (a Taylor polynomial needs
+/// degree 7 for that). Evaluated in Estrin's scheme (powers r^2, r^4 beside the pairs): a chain
+/// 4 operations deep instead of Horner's 6. Largest error in a 2M-point sweep over [-110, 89]
+/// against long double: 0.99 ulp (tests/cpu/test_math_core.cpp).
+/// double: the Taylor polynomial to degree 13 (first omitted term below 4e-18 relative).
+template <class Scalar>
+inline Packet<Scalar> exp_polynomial(Packet<Scalar> r) {
+  using V = Packet<Scalar>;
+  auto fma = [](V a, V b, V c) { return V::raw(ei::pmadd(a.v, b.v, c.v)); };
+  const V one(Scalar(1));
+  if constexpr (std::is_same_v<Scalar, float>) {
+    const V r2 = r * r, r4 = r2 * r2;
+    const V c01 = fma(V(0.1666657731993814575f), r, V(0.49999999552859670551f));
+    const V c23 = fma(V(0.0083631403795553217584f), r, V(0.041666853345628252246f));
+    const V q = fma(V(0.0013901285063337511387f), r4, fma(c23, r2, c01));
+    return fma(q, r2, r + one);
+  } else {
+    constexpr int degree = 13;
+    V p(Scalar(inverse_factorial(degree)));
+    for (int k = degree - 1; k >= 0; --k) p = fma(p, r, V(Scalar(inverse_factorial(k))));
+    return p;
+  }
+}
+
+#if defined(__AVX512F__)
+/// exp on AVX-512: reduction and polynomial as above, then vscalefps/pd multiplies by 2^n
+/// in one instruction, exactly, with IEEE overflow to inf and gradual underflow to denormals and
+/// 0, so no exponent-field arithmetic and no clamping of n are needed (Eigen's generic pldexp
+/// splits the scaling into four multiplies to stay in range: ~15 instructions of a ~30-instruction
+/// pexp). The clamp only keeps n finite: exp(lo) is already 0 and exp(hi) already inf. vmaxps /
+/// vminps return their second operand when either is NaN, so NaN passes through; -inf gives 0,
+/// +inf gives inf.
+/// NonPositive: the caller promises x <= 0 or NaN, so the upper clamp is skipped.
+template <bool NonPositive, class Scalar>
+inline Packet<Scalar> exp_avx512(Packet<Scalar> x) {
+  using V = Packet<Scalar>;
+  if constexpr (std::is_same_v<Scalar, float>) {
+    x = V::raw(_mm512_max_ps(_mm512_set1_ps(-110.0f), x.v));
+    if constexpr (!NonPositive) x = V::raw(_mm512_min_ps(_mm512_set1_ps(89.0f), x.v));
+    const ExpReduced<Scalar> red = exp_reduce(x);
+    return V::raw(_mm512_scalef_ps(exp_polynomial(red.r).v, red.n.v));
+  } else {
+    x = V::raw(_mm512_max_pd(_mm512_set1_pd(-760.0), x.v));
+    if constexpr (!NonPositive) x = V::raw(_mm512_min_pd(_mm512_set1_pd(710.0), x.v));
+    const ExpReduced<Scalar> red = exp_reduce(x);
+    return V::raw(_mm512_scalef_pd(exp_polynomial(red.r).v, red.n.v));
+  }
+}
+#endif
+
+/// exp. With AVX-512, exp_avx512 above. Otherwise, float: Eigen's pexp (Cephes-style, ~1 ulp);
+/// double: Eigen's pexp_double evaluates a Pade approximant with a division, and 512-bit double
+/// division is very slow on some cores, so doubles use the division-free exp_polynomial.
 /// Below the underflow threshold both return 0, as libm does (to within denormals): Eigen's pexp
 /// clamps its argument and returns exp(clamp), ~2.9e-39 (float), for anything below, and the core
 /// multiplies terms derived from exp(-|x|) by |x| (p * softplus(-x) in the focal gradient), so that
 /// floor became an O(1) gradient error for |x| > ~1e31. NaN compares false and stays NaN.
-template <class Scalar>
+template <bool NonPositive, class Scalar>
 inline Packet<Scalar> exp_packet(Packet<Scalar> x) {
   using V = Packet<Scalar>;
+#if defined(__AVX512F__)
+  if constexpr (sizeof(typename V::Raw) == 64) return exp_avx512<NonPositive>(x);
+#endif
   const auto below = V(std::is_same_v<Scalar, float> ? Scalar(-88.72f) : Scalar(-745.13)) > x;
-  return select(below, V(Scalar(0)), exp_unclamped(x));
-}
-
-template <class Scalar>
-inline Packet<Scalar> exp_unclamped(Packet<Scalar> x) {
-  using V = Packet<Scalar>;
   if constexpr (std::is_same_v<Scalar, double>) {
-    const V one(1.0);
-    x = V::raw(ei::pmin(ei::pmax(x.v, V(-745.1332191019412).v), V(709.782712893384).v));
-    const V n = V::raw(ei::pfloor((x * V(1.4426950408889634) + V(0.5)).v));
-    V r = x - n * V(6.93145751953125e-1);
-    r = r - n * V(1.42860682030941723212e-6);
-    // Horner over 1/k!, k = 13 .. 2, then 1 + r (1 + r p).
-    constexpr double inv_fact[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
-                                     1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800,
-                                     1.0 / 479001600, 1.0 / 6227020800.0};
-    V p(inv_fact[13]);
-    for (int k = 12; k >= 1; --k) p = p * r + V(inv_fact[k]);
-    p = p * r + one;
-    return V::raw(ei::pldexp(p.v, n.v));
+    x = V::raw(ei::pmin(ei::pmax(x.v, V(-745.1332191019412).v), V(710.0).v));  // 710: 2^1024 = inf
+    const ExpReduced<Scalar> red = exp_reduce(x);
+    return select(below, V(Scalar(0)), V::raw(ei::pldexp(exp_polynomial(red.r).v, red.n.v)));
   } else {
-    return V::raw(ei::pexp(x.v));
+    return select(below, V(Scalar(0)), V::raw(ei::pexp(x.v)));
   }
 }
 
@@ -161,23 +284,35 @@ Packet<Scalar> reciprocal_1_to_6(Packet<Scalar> d) {
 
 /// log1p(t) and 1 / (1 + t) for t in [0, 1], sharing one reciprocal:
 ///   w = 1 / ((1 + t)(2 + t)),   1 / (1 + t) = (2 + t) w,   s = t / (2 + t) = t (1 + t) w,
-///   log1p(t) = 2 atanh(s) = 2 s (1 + s^2/3 + s^4/5 + ... + s^(2K)/(2K+1)),  s in [0, 1/3],
-/// K = 6 for float, 15 for double: the first omitted term is below 1.4e-8 (float) and 1.7e-17
-/// (double) relative, so the error is that of s and w, a few ulp: largest relative error seen in
-/// a 2M-point sweep over (0, 1]: 3.1e-7 (float) and 6.1e-16 (double). No frexp, no range reduction, no special
-/// cases (the domain has no 0, negatives, infinities or denormals); several times faster than
-/// Eigen's general plog / generic_plog1p here.
+///   log1p(t) = 2 atanh(s) = 2 s g(z),  z = s^2 in [0, 1/9],  g(z) = atanh(sqrt z) / sqrt z.
+/// float: g by its degree-4 polynomial of minimax relative error 4.0e-9 on [0, 1/9] (Remez,
+/// tools/fit_polynomials.py; the series 1 + z/3 + z^2/5 + ... needs degree 6 for 1.4e-8), the
+/// factor 2 folded into the coefficients, Estrin's scheme. double: the series to z^15 (first
+/// omitted term below 1.7e-17 relative). The error is then that of s and w, a few ulp: largest
+/// relative error seen in a 2M-point sweep over (0, 1]: 3.4e-7 (float) and 5.9e-16 (double),
+/// tests/cpu/test_math_core.cpp. No frexp, no range
+/// reduction, no special cases (the domain has no 0, negatives, infinities or denormals);
+/// several times faster than Eigen's general plog / generic_plog1p here.
 template <class Scalar>
 math::Log1pReciprocal<Packet<Scalar>> log1p_and_reciprocal_unit(Packet<Scalar> t) {
   using V = Packet<Scalar>;
-  constexpr int K = std::is_same_v<Scalar, float> ? 6 : 15;
+  auto fma = [](V a, V b, V c) { return V::raw(ei::pmadd(a.v, b.v, c.v)); };
   const V u1 = V(Scalar(1)) + t, u2 = V(Scalar(2)) + t;
   const V w = reciprocal_1_to_6(u1 * u2);
   const V s = t * u1 * w;
   const V z = s * s;
-  V p(Scalar(1) / Scalar(2 * K + 1));
-  for (int k = K - 1; k >= 0; --k) p = p * z + V(Scalar(1) / Scalar(2 * k + 1));
-  return {(s + s) * p, u2 * w};
+  V g2;  // 2 g(z)
+  if constexpr (std::is_same_v<Scalar, float>) {
+    const V z2 = z * z;
+    const V c01 = fma(V(2 * 0.3333315734095137492884f), z, V(2 * 1.000000003960523531324f));
+    const V c23 = fma(V(2 * 0.1398030135441023718044f), z, V(2 * 0.2001245514273012156284f));
+    g2 = fma(fma(V(2 * 0.1408916755241142957649f), z2, c23), z2, c01);
+  } else {
+    constexpr int K = 15;
+    g2 = V(Scalar(2) / Scalar(2 * K + 1));
+    for (int k = K - 1; k >= 0; --k) g2 = fma(g2, z, V(Scalar(2) / Scalar(2 * k + 1)));
+  }
+  return {s * g2, u2 * w};
 }
 
 }  // namespace longtail::cpu::detail

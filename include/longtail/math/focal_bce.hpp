@@ -31,14 +31,14 @@ struct FocalBCEMath {
     const LogitTerms<V> t = logit_terms(x);
 
     // Positive term: e = q, weighted: A = a * q^g+.
-    const V A = a * (IntPos ? ipow(t.q, int_pos) : exp(-gamma_pos * t.softplus_x));
+    const V A = a * (IntPos ? ipow(t.q, int_pos) : exp_nonpositive(-gamma_pos * t.softplus_x));
     const V ce_pos = t.softplus_neg_x;
     V value = A * ce_pos;
     V grad = -A * (gamma_pos * t.p * ce_pos + t.q);
 
     if constexpr (!Margin) {
       // Negative term: e = p, weighted: B = b * p^g-.
-      const V B = b * (IntNeg ? ipow(t.p, int_neg) : exp(-gamma_neg * t.softplus_neg_x));
+      const V B = b * (IntNeg ? ipow(t.p, int_neg) : exp_nonpositive(-gamma_neg * t.softplus_neg_x));
       const V ce_neg = t.softplus_x;
       value = value + B * ce_neg;
       grad = grad + B * (gamma_neg * t.q * ce_neg + t.p);
@@ -50,7 +50,7 @@ struct FocalBCEMath {
       const V e = select(active, pm, one);  // safe divisor / log argument where inactive
       const V qm = t.q + margin;
       const V ce = -log(qm);
-      const V B = select(active, b * (IntNeg ? ipow(e, int_neg) : exp(gamma_neg * log(e))), zero);
+      const V B = select(active, b * (IntNeg ? ipow(e, int_neg) : exp_nonpositive(gamma_neg * log(e))), zero);
       value = value + B * ce;
       grad = grad + B * (t.p * t.q) * (gamma_neg * ce / e + one / qm);
     }

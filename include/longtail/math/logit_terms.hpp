@@ -21,7 +21,10 @@ struct LogitTerms {
 template <class V>
 LONGTAIL_HD LogitTerms<V> logit_terms(V x) {
   const V zero(0);
-  const V t = exp(-abs(x));          // exp(-|x|) in (0, 1]
+  // max(-x, 0) = m - x with m = max(x, 0), exactly (one operand is 0): one max and one
+  // subtraction instead of a negation and a second max. A NaN x propagates through neg_abs.
+  const V m = max(x, zero);
+  const V t = exp_nonpositive(neg_abs(x));  // exp(-|x|) in (0, 1]
   const auto lr = log1p_and_reciprocal(t);
   const V r = lr.reciprocal;         // 1 / (1 + t) = sigmoid(|x|) in [1/2, 1)
   const V tr = t * r;                // sigmoid(-|x|)
@@ -30,8 +33,8 @@ LONGTAIL_HD LogitTerms<V> logit_terms(V x) {
   LogitTerms<V> out;
   out.p = select(nonneg, r, tr);
   out.q = select(nonneg, tr, r);
-  out.softplus_x = max(x, zero) + l;
-  out.softplus_neg_x = max(-x, zero) + l;
+  out.softplus_x = m + l;
+  out.softplus_neg_x = (m - x) + l;
   return out;
 }
 
@@ -39,9 +42,20 @@ LONGTAIL_HD LogitTerms<V> logit_terms(V x) {
 /// (gamma = 1, 2, 3, ...) pay no exp/log. x^0 = 1, also for x = 0.
 template <class V>
 LONGTAIL_HD V ipow(V x, int n) {
-  V r(1);
-  for (int k = 0; k < n; ++k) r = r * x;
-  return r;
+  // Straight-line code for the exponents people use (n arrives at run time; a loop would carry
+  // its counter and a multiplication by 1 into every element). Same products in the same order
+  // as the loop, so every n gives the same bits either way.
+  switch (n) {
+    case 0: return V(1);
+    case 1: return x;
+    case 2: return x * x;
+    case 3: return x * x * x;
+    default: {
+      V r = x * x * x * x;
+      for (int k = 4; k < n; ++k) r = r * x;
+      return r;
+    }
+  }
 }
 
 }  // namespace longtail::math

@@ -26,8 +26,15 @@ struct Log1pReciprocal {
 };
 LONGTAIL_HD Log1pReciprocal<float> log1p_and_reciprocal(float t) { return {::log1pf(t), 1.0f / (1.0f + t)}; }
 LONGTAIL_HD Log1pReciprocal<double> log1p_and_reciprocal(double t) { return {::log1p(t), 1.0 / (1.0 + t)}; }
+/// e^v for v <= 0 (or NaN), all the core ever exponentiates; SIMD versions may skip the
+/// overflow handling.
+LONGTAIL_HD float exp_nonpositive(float v) { return ::expf(v); }
+LONGTAIL_HD double exp_nonpositive(double v) { return ::exp(v); }
 LONGTAIL_HD float abs(float v) { return ::fabsf(v); }
 LONGTAIL_HD double abs(double v) { return ::fabs(v); }
+/// -|v| (one OR of the sign bit on SIMD packets).
+LONGTAIL_HD float neg_abs(float v) { return -::fabsf(v); }
+LONGTAIL_HD double neg_abs(double v) { return -::fabs(v); }
 // max(NaN, 0) may be 0; the core always adds a NaN-propagating term (log1p(exp(-|x|))) to it.
 LONGTAIL_HD float max(float a, float b) { return a > b ? a : b; }
 LONGTAIL_HD double max(double a, double b) { return a > b ? a : b; }

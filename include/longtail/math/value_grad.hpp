@@ -25,11 +25,21 @@ struct TermWeights {
 
 /// Smoothing constants: y_s = y * keep + shift, keep = 1 - eps, shift = eps / 2.
 template <class V>
-LONGTAIL_HD TermWeights<V> term_weights(V y, V keep, V shift, V coef_pos, V coef_neg, V sample_weight) {
+LONGTAIL_HD TermWeights<V> term_weights(V y, V keep, V shift, V coef_pos, V coef_neg) {
   const V ys = y * keep + shift;
   TermWeights<V> w;
-  w.a = sample_weight * coef_pos * ys;
-  w.b = sample_weight * coef_neg * (V(1) - ys);
+  w.a = coef_pos * ys;
+  w.b = coef_neg * (V(1) - ys);
+  return w;
+}
+
+/// The same with a sample weight r. The loss is linear in r, so a kernel may equally scale the
+/// element's value and gradient by r afterwards (the CPU kernel does: one multiplication fewer).
+template <class V>
+LONGTAIL_HD TermWeights<V> term_weights(V y, V keep, V shift, V coef_pos, V coef_neg, V sample_weight) {
+  TermWeights<V> w = term_weights(y, keep, shift, coef_pos, coef_neg);
+  w.a = sample_weight * w.a;
+  w.b = sample_weight * w.b;
   return w;
 }
 

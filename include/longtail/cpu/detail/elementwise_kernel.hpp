@@ -136,17 +136,28 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
   const Index sx = inner(a.x), sy = inner(a.y), sm = a.mask.data ? inner(a.mask) : 0;
   const Index sg = WantGrad ? inner(a.grad) : 0, sl = WantLoss ? inner(a.loss) : 0;
 
-  const V keep(a.keep), shift(a.shift), grad_scale(a.grad_scale), zero(0);
-  // Per-line constants: the sample weight along rows, the class coefficients along columns.
-  const Scalar line_sw = RowLines && a.sample_weight ? a.sample_weight[line * a.sample_weight_stride] : Scalar(1);
-  const V line_coef_pos(RowLines ? Scalar(1) : a.coef_pos[line * a.coef_stride]);
-  const V line_coef_neg(RowLines ? Scalar(1) : a.coef_neg[line * a.coef_stride]);
+  const V keep(a.keep), shift(a.shift), zero(0);
+  // The loss is linear in the sample weight r, so it scales the element's value and gradient
+  // after the core (math::term_weights): along a row r is one number, folded into the gradient
+  // scale once per line. Along a column it varies per lane and the same two products are formed
+  // per packet: the same operations on the same values, so both layouts give the same bits.
+  const bool weighted = a.sample_weight != nullptr;
+  const Scalar line_sw = RowLines && weighted ? a.sample_weight[line * a.sample_weight_stride] : Scalar(1);
+  const V line_sw_v(line_sw), line_grad_scale(line_sw * a.grad_scale);
+  const Scalar grad_scale_s = a.grad_scale;
+  // Per-class coefficients: along a row one per lane (or one uniform value), along a column one
+  // per line.
+  const Scalar* const coef_pos = a.coef_pos;
+  const Scalar* const coef_neg = a.coef_neg;
+  const bool uniform_coef = a.coef_stride == 0;
+  const V line_coef_pos(RowLines ? coef_pos[0] : coef_pos[line * a.coef_stride]);
+  const V line_coef_neg(RowLines ? coef_neg[0] : coef_neg[line * a.coef_stride]);
 
   // Loss value and scaled gradient of the `count` elements from k0 (count < P only when n < P:
   // the missing lanes are padding with x = y = 0 and coefficients 0).
   auto evaluate = [&](Index k0, int count) {
     const bool contig = contiguous && count == P;
-    V xv, yv, cp, cn, sw;
+    V xv, yv, cp, cn;
     if (contig) {
       xv = load_lanes<Scalar, true>(x + k0, 1, P);
       yv = load_lanes<Scalar, true>(y + k0, 1, P);
@@ -154,27 +165,28 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
       xv = load_lanes<Scalar, false>(x + k0 * sx, sx, count);
       yv = load_lanes<Scalar, false>(y + k0 * sy, sy, count);
     }
-    if constexpr (RowLines) {
-      if (a.coef_stride == 0) {  // uniform class coefficients (no per-class vectors given)
-        cp = V(a.coef_pos[0]);
-        cn = V(a.coef_neg[0]);
-      } else if (count == P) {
-        cp = V::load(a.coef_pos + k0);
-        cn = V::load(a.coef_neg + k0);
-      } else {
-        cp = load_lanes<Scalar, false>(a.coef_pos + k0, 1, count);
-        cn = load_lanes<Scalar, false>(a.coef_neg + k0, 1, count);
-      }
-      sw = V(line_sw);
-    } else {
+    if (!RowLines || uniform_coef) {
       cp = line_coef_pos;
       cn = line_coef_neg;
-      sw = a.sample_weight ? load_lanes<Scalar, false>(a.sample_weight + k0 * a.sample_weight_stride,
-                                                       a.sample_weight_stride, count)
-                           : V(Scalar(1));
+    } else if (count == P) {
+      cp = V::load(coef_pos + k0);
+      cn = V::load(coef_neg + k0);
+    } else {
+      cp = load_lanes<Scalar, false>(coef_pos + k0, 1, count);
+      cn = load_lanes<Scalar, false>(coef_neg + k0, 1, count);
     }
-    const auto tw = math::term_weights(yv, keep, shift, cp, cn, sw);
+    const auto tw = math::term_weights(yv, keep, shift, cp, cn);
     auto vg = math(xv, tw.a, tw.b);
+    if (RowLines) {
+      if (weighted) vg.value = vg.value * line_sw_v;
+      vg.grad = vg.grad * line_grad_scale;
+    } else if (weighted) {
+      const V sw = load_lanes<Scalar, false>(a.sample_weight + k0 * a.sample_weight_stride, a.sample_weight_stride, count);
+      vg.value = vg.value * sw;
+      vg.grad = vg.grad * (sw * V(grad_scale_s));
+    } else {
+      vg.grad = vg.grad * line_grad_scale;
+    }
     if (m) {
       // Masked elements are ignored entirely, whatever their logits or targets hold.
       const V mv = contig ? load_mask<Scalar, true>(m + k0, 1, P) : load_mask<Scalar, false>(m + k0 * sm, sm, count);
@@ -182,13 +194,13 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
       vg.value = select(valid, vg.value, zero);
       vg.grad = select(valid, vg.grad, zero);
     }
-    vg.grad = vg.grad * grad_scale;
     return vg;
   };
   // Writes lanes [first, P) of v to out[k0 + lane] (first > 0 only for the overlapping packet).
   auto write = [&](V v, Scalar* out, Index stride, Index k0, int first, int count) {
-    if (contiguous && first == 0 && count == P) {
-      store_lanes<Scalar, true>(v, out + k0, 1, P);
+    if (contiguous && count == P) {
+      if (first == 0) store_lanes<Scalar, true>(v, out + k0, 1, P);
+      else v.store_lanes(out + k0, first, P);  // the overlapping tail: its fresh lanes only
     } else {
       alignas(64) Scalar buf[P];
       v.store(buf);
@@ -210,9 +222,7 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
     const int count = overlap ? P : static_cast<int>(n);
     const int first = overlap ? static_cast<int>(full_end - k0) : 0;
     auto vg = evaluate(k0, count);
-    alignas(64) Scalar lane_ok[P];
-    for (int k = 0; k < P; ++k) lane_ok[k] = (k >= first && k < count) ? Scalar(1) : Scalar(0);
-    vg.value = select(V::load(lane_ok) > zero, vg.value, zero);  // padding / already counted
+    vg.value = select(V::lanes(first, count), vg.value, zero);  // padding / already counted
     acc = acc + vg.value;
     if constexpr (WantGrad) write(vg.grad, g, sg, k0, first, count);
     if constexpr (WantLoss) write(vg.value, l, sl, k0, first, count);
