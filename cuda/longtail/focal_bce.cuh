@@ -14,21 +14,8 @@
 namespace longtail::cuda {
 namespace detail {
 
-/// Focal loss with gamma 2 on both sides and no margin (the common case), with the exponents
-/// known to the compiler: math::ipow(v, n) takes n at run time and compiles to a loop with an
-/// unrolled body and a remainder; with n = 2 fixed after inlining it is the two multiplies
-/// (1 * v) * v. Same math-core function, same operations in the same order: the results are
-/// bit-identical to FocalBCEMath<float, true, true, false> with int_pos = int_neg = 2.
-struct FocalGamma2Math {
-  math::FocalBCEMath<float, true, true, false> core;
-
-  LONGTAIL_HD math::ValueGrad<float> operator()(float x, float a, float b) const {
-    math::FocalBCEMath<float, true, true, false> m = core;
-    m.int_pos = 2;
-    m.int_neg = 2;
-    return m(x, a, b);
-  }
-};
+/// The gamma = 2 focal loss with its exponents fixed at compile time (math/focal_bce.hpp).
+using FocalGamma2Math = math::FocalGamma2Math<float>;
 
 struct FocalBCESpec {
   using Options = FocalBCEOptions;

@@ -11,6 +11,15 @@
 #define LONGTAIL_HD inline
 #endif
 
+/// LONGTAIL_ALWAYS_INLINE: for the per-packet pieces of the CPU kernel loop. Left to its
+/// heuristics, GCC 12 kept the element evaluation of one loss (and not of the others) out of
+/// line, returning its result through memory: 10% slower for that loss alone.
+#if defined(__GNUC__) || defined(__clang__)
+#define LONGTAIL_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define LONGTAIL_ALWAYS_INLINE
+#endif
+
 #define LONGTAIL_VERSION_MAJOR 0
 #define LONGTAIL_VERSION_MINOR 1
 #define LONGTAIL_VERSION_PATCH 0

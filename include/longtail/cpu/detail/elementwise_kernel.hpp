@@ -155,7 +155,7 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
 
   // Loss value and scaled gradient of the `count` elements from k0 (count < P only when n < P:
   // the missing lanes are padding with x = y = 0 and coefficients 0).
-  auto evaluate = [&](Index k0, int count) {
+  auto evaluate = [&](Index k0, int count) LONGTAIL_ALWAYS_INLINE {
     const bool contig = contiguous && count == P;
     V xv, yv, cp, cn;
     if (contig) {
@@ -197,7 +197,7 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
     return vg;
   };
   // Writes lanes [first, P) of v to out[k0 + lane] (first > 0 only for the overlapping packet).
-  auto write = [&](V v, Scalar* out, Index stride, Index k0, int first, int count) {
+  auto write = [&](V v, Scalar* out, Index stride, Index k0, int first, int count) LONGTAIL_ALWAYS_INLINE {
     if (contiguous && count == P) {
       if (first == 0) store_lanes<Scalar, true>(v, out + k0, 1, P);
       else v.store_lanes(out + k0, first, P);  // the overlapping tail: its fresh lanes only
