@@ -28,7 +28,7 @@ if(LONGTAIL_WITH_CUDA)
                                                      $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(longtail_cuda INTERFACE longtail::longtail CUDA::cudart)
   target_compile_features(longtail_cuda INTERFACE cuda_std_17)
-  # Exported (when the package config learns to find CUDAToolkit) as longtail::cuda.
+  # Installed as longtail::cuda, component `cuda` of the package (cmake/longtailConfig.cmake.in).
   set_target_properties(longtail_cuda PROPERTIES EXPORT_NAME cuda)
   message(STATUS "longtail: CUDA kernels' tests and benchmarks for architectures ${CMAKE_CUDA_ARCHITECTURES}")
 endif()

@@ -1,6 +1,8 @@
 # Builds and runs one CMake consumer project from scratch (cmake -P script, run by CTest).
 #   -DMODE=find_package      configure longtail alone (no tests/benchmarks/examples/CUDA), install
 #                            it into WORK_DIR/prefix, then build find_package/ against that prefix
+#   -DMODE=find_package_cuda the same with the CUDA target (-DCUDA_COMPILER=nvcc), then build the
+#                            CUDA consumer find_package_cuda/ (find_package(longtail COMPONENTS cuda))
 #   -DMODE=add_subdirectory  build add_subdirectory/ with LONGTAIL_SOURCE_DIR = the source tree
 #   -DLONGTAIL_SOURCE_DIR=<longtail source tree>  -DWORK_DIR=<scratch dir, wiped first>
 #   optional: -DGENERATOR, -DMAKE_PROGRAM, -DCXX_COMPILER, -DEIGEN3_DIR (forwarded to every configure)
@@ -51,12 +53,28 @@ if(MODE STREQUAL "find_package")
   endforeach()
   step("configure consumer" "${CMAKE_COMMAND}" -S "${here}/find_package" -B "${WORK_DIR}/build" ${common_args}
        "-DCMAKE_PREFIX_PATH=${prefix}" "-DEXPECTED_PREFIX=${prefix}" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+elseif(MODE STREQUAL "find_package_cuda")
+  # Install with the CUDA target, then a CUDA consumer (one architecture: this checks packaging).
+  set(prefix "${WORK_DIR}/prefix")
+  step("configure longtail" "${CMAKE_COMMAND}" -S "${LONGTAIL_SOURCE_DIR}" -B "${WORK_DIR}/longtail-build" ${common_args}
+       -DLONGTAIL_BUILD_TESTS=OFF -DLONGTAIL_BUILD_BENCHMARKS=OFF -DLONGTAIL_BUILD_EXAMPLES=OFF
+       -DLONGTAIL_INSTALL=ON -DLONGTAIL_CUDA=ON "-DCMAKE_CUDA_COMPILER=${CUDA_COMPILER}"
+       "-DCMAKE_INSTALL_PREFIX=${prefix}")
+  step("install longtail" "${CMAKE_COMMAND}" --install "${WORK_DIR}/longtail-build" --prefix "${prefix}")
+  foreach(f include/longtail/cuda.cuh share/cmake/longtail/longtailCudaTargets.cmake)
+    if(NOT EXISTS "${prefix}/${f}")
+      message(FATAL_ERROR "[${MODE}] the install lacks ${f}")
+    endif()
+  endforeach()
+  step("configure consumer" "${CMAKE_COMMAND}" -S "${here}/find_package_cuda" -B "${WORK_DIR}/build" ${common_args}
+       "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF "-DCMAKE_CUDA_COMPILER=${CUDA_COMPILER}"
+       -DCMAKE_CUDA_ARCHITECTURES=75)
 elseif(MODE STREQUAL "add_subdirectory")
   # CUDA off: a CPU-only consumer should not pay for CUDA compiler detection.
   step("configure consumer" "${CMAKE_COMMAND}" -S "${here}/add_subdirectory" -B "${WORK_DIR}/build" ${common_args}
        "-DLONGTAIL_SOURCE_DIR=${LONGTAIL_SOURCE_DIR}" -DLONGTAIL_CUDA=OFF)
 else()
-  message(FATAL_ERROR "run_consumer.cmake: MODE must be find_package or add_subdirectory (got '${MODE}')")
+  message(FATAL_ERROR "run_consumer.cmake: MODE must be find_package, find_package_cuda or add_subdirectory (got '${MODE}')")
 endif()
 
 step("build consumer" "${CMAKE_COMMAND}" --build "${WORK_DIR}/build")
