@@ -8,23 +8,19 @@
 // dropout masks get their own generator from (seed, purpose, epoch, batch). A resumed run
 // therefore needs no generator state from the checkpoint to continue exactly where it stopped.
 //
-// Namespace prng: the data layer has its own generator (data/rng.hpp) in longtail_train; a
-// nested namespace keeps the two apart (distinct symbols, no ODR clash).
+// The generator core (splitmix64, xoshiro256**) is the data layer's (data/rng.hpp); namespace
+// prng holds what the trainer adds: its seeding, float draws and derived streams.
 
 #include <cstdint>
 #include <numeric>
 #include <utility>
 #include <vector>
 
+#include "data/rng.hpp"
+
 namespace longtail_train::prng {
 
-/// splitmix64 (Steele, Lea, Flood 2014): one step; also a good 64-bit mixing function.
-inline std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+using longtail_train::splitmix64;
 
 /// A seed for one purpose of one run: mixes the run's seed with up to three stream ids.
 inline std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0, std::uint64_t c = 0) {
@@ -40,24 +36,10 @@ inline std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t a, std::uint6
 /// Stream ids for derive_seed.
 enum class RngStream : std::uint64_t { init = 1, shuffle = 2, dropout = 3, split = 4 };
 
-/// xoshiro256** 1.0 (Blackman, Vigna 2018), state seeded through splitmix64.
-class Rng {
+/// xoshiro256** seeded through splitmix64 from the seed itself (derive_seed has mixed it).
+class Rng : public Xoshiro256 {
  public:
-  explicit Rng(std::uint64_t seed) {
-    for (auto& w : s_) w = splitmix64(seed);
-  }
-
-  std::uint64_t next() {
-    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
+  explicit Rng(std::uint64_t seed) : Xoshiro256(seed) {}
 
   /// Uniform in [0, 1) with 24 random bits (exactly representable in float).
   float uniform_float() { return static_cast<float>(next() >> 40) * 0x1.0p-24f; }
@@ -70,10 +52,6 @@ class Rng {
     __extension__ typedef unsigned __int128 u128;  // GCC/Clang; __extension__ keeps -Wpedantic quiet
     return static_cast<std::uint64_t>((static_cast<u128>(next()) * n) >> 64);
   }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  std::uint64_t s_[4];
 };
 
 /// Fisher-Yates shuffle with the trainer's generator.

@@ -24,14 +24,13 @@ inline std::uint64_t splitmix64(std::uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-/// xoshiro256** (Blackman & Vigna 2018), seeded through SplitMix64 from (seed, stream): distinct
-/// streams of one seed are independent sequences, so each stage of the generator has its own and
-/// changing one stage does not shift the random numbers of the others.
-class Rng {
+/// xoshiro256** (Blackman & Vigna 2018), its state four SplitMix64 outputs from a start value.
+/// The one generator core of the data layer (Rng below) and of the trainer (../rng.hpp); they
+/// differ only in how a seed becomes that start value.
+class Xoshiro256 {
  public:
-  explicit Rng(std::uint64_t seed, std::uint64_t stream = 0) {
-    std::uint64_t sm = seed ^ (0xD1B54A32D192ED03ull * (stream + 1));
-    for (auto& word : s_) word = splitmix64(sm);
+  explicit Xoshiro256(std::uint64_t splitmix_state) {
+    for (auto& word : s_) word = splitmix64(splitmix_state);
   }
 
   std::uint64_t next() {
@@ -45,6 +44,19 @@ class Rng {
     s_[3] = rotl(s_[3], 45);
     return result;
   }
+
+ private:
+  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  std::uint64_t s_[4];
+};
+
+/// The data layer's generator: xoshiro256** seeded from (seed, stream): distinct streams of one
+/// seed are independent sequences, so each stage of the generator has its own and changing one
+/// stage does not shift the random numbers of the others.
+class Rng : public Xoshiro256 {
+ public:
+  explicit Rng(std::uint64_t seed, std::uint64_t stream = 0)
+      : Xoshiro256(seed ^ (0xD1B54A32D192ED03ull * (stream + 1))) {}
 
   /// Uniform in [0, 1) with 53 random bits (exact conversion, no rounding).
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
@@ -65,10 +77,6 @@ class Rng {
   void shuffle(std::vector<T>& v) {
     for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(i)]);
   }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  std::uint64_t s_[4];
 };
 
 /// Natural logarithm from IEEE-exact operations only: x = m * 2^e with m in [sqrt(1/2), sqrt(2)),

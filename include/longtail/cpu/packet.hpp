@@ -12,6 +12,7 @@
 // arithmetic throughput, so shorter chains and fewer instructions per packet are what counts
 // (bench/README.md has the measurements).
 
+#include <array>
 #include <type_traits>
 
 #include <Eigen/Core>
@@ -157,7 +158,23 @@ inline ExpReduced<Scalar> exp_reduce(Packet<Scalar> x) {
   return {n, r};
 }
 
-constexpr double inverse_factorial(int k) { return k <= 1 ? 1.0 : inverse_factorial(k - 1) / k; }
+/// Polynomial coefficients as compile-time tables: a coefficient written as an expression of the
+/// loop index (1 / k!, 2 / (2k + 1)) was evaluated at run time, divisions and all, wherever the
+/// compiler did not unroll the loop (this halved the double kernels' speed once).
+template <int N>
+constexpr std::array<double, N + 1> inverse_factorials() {
+  std::array<double, N + 1> c{};
+  c[0] = 1.0;
+  for (int k = 1; k <= N; ++k) c[k] = c[k - 1] / k;
+  return c;
+}
+/// 2 / (2k + 1), k = 0..N: the series 2 atanh(s) / s = sum 2 z^k / (2k + 1), z = s^2.
+template <int N>
+constexpr std::array<double, N + 1> atanh_series() {
+  std::array<double, N + 1> c{};
+  for (int k = 0; k <= N; ++k) c[k] = 2.0 / (2 * k + 1);
+  return c;
+}
 
 /// e^r for |r| <= ln(2)/2 (plus rounding), no division, no table.
 /// float: e^r = 1 + r + r^2 q(r) with q the degree-4 polynomial of minimax relative error
@@ -180,8 +197,9 @@ inline Packet<Scalar> exp_polynomial(Packet<Scalar> r) {
     return fma(q, r2, r + one);
   } else {
     constexpr int degree = 13;
-    V p(Scalar(inverse_factorial(degree)));
-    for (int k = degree - 1; k >= 0; --k) p = fma(p, r, V(Scalar(inverse_factorial(k))));
+    constexpr std::array<double, degree + 1> c = inverse_factorials<degree>();
+    V p{Scalar(c[degree])};
+    for (int k = degree - 1; k >= 0; --k) p = fma(p, r, V(Scalar(c[k])));
     return p;
   }
 }
@@ -309,8 +327,9 @@ math::Log1pReciprocal<Packet<Scalar>> log1p_and_reciprocal_unit(Packet<Scalar> t
     g2 = fma(fma(V(2 * 0.1408916755241142957649f), z2, c23), z2, c01);
   } else {
     constexpr int K = 15;
-    g2 = V(Scalar(2) / Scalar(2 * K + 1));
-    for (int k = K - 1; k >= 0; --k) g2 = fma(g2, z, V(Scalar(2) / Scalar(2 * k + 1)));
+    constexpr std::array<double, K + 1> c = atanh_series<K>();
+    g2 = V(Scalar(c[K]));
+    for (int k = K - 1; k >= 0; --k) g2 = fma(g2, z, V(Scalar(c[k])));
   }
   return {s * g2, u2 * w};
 }
