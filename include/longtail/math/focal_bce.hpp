@@ -58,8 +58,8 @@ struct FocalBCEMath {
 
 /// Focal loss with gamma 2 on both sides and no margin (the default options, and what most
 /// users run), with the exponents known to the compiler: ipow(v, n) takes n at run time (a
-/// switch per element); with n = 2 fixed after inlining it is the single product v * v and no
-/// branch. Same function, same operations in the same order: bit-identical to
+/// switch on the host, a loop on the device); with n = 2 fixed after inlining it is the product
+/// v * v and no branch. Same function, same operations in the same order: bit-identical to
 /// FocalBCEMath<V, true, true, false> with int_pos = int_neg = 2. The CUDA kernels pick it for
 /// those options (there a branch per element costs more than on the CPU).
 template <class V>
