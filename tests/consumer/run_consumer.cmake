@@ -40,32 +40,30 @@ file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 get_filename_component(here "${CMAKE_CURRENT_LIST_FILE}" DIRECTORY)
 
-if(MODE STREQUAL "find_package")
-  set(prefix "${WORK_DIR}/prefix")
+# Configures longtail alone (ARGS: extra cache settings), installs it into WORK_DIR/prefix, sets
+# `prefix` to that in the caller and checks that the EXPECT files were installed.
+function(install_longtail)
+  cmake_parse_arguments(arg "" "" "ARGS;EXPECT" ${ARGN})
+  set(prefix "${WORK_DIR}/prefix" PARENT_SCOPE)
   step("configure longtail" "${CMAKE_COMMAND}" -S "${LONGTAIL_SOURCE_DIR}" -B "${WORK_DIR}/longtail-build" ${common_args}
        -DLONGTAIL_BUILD_TESTS=OFF -DLONGTAIL_BUILD_BENCHMARKS=OFF -DLONGTAIL_BUILD_EXAMPLES=OFF
-       -DLONGTAIL_INSTALL=ON -DLONGTAIL_CUDA=OFF "-DCMAKE_INSTALL_PREFIX=${prefix}")
-  step("install longtail" "${CMAKE_COMMAND}" --install "${WORK_DIR}/longtail-build" --prefix "${prefix}")
-  foreach(f include/longtail/longtail.hpp include/longtail/cpu/focal_bce.hpp)
-    if(NOT EXISTS "${prefix}/${f}")
+       -DLONGTAIL_INSTALL=ON ${arg_ARGS} "-DCMAKE_INSTALL_PREFIX=${WORK_DIR}/prefix")
+  step("install longtail" "${CMAKE_COMMAND}" --install "${WORK_DIR}/longtail-build" --prefix "${WORK_DIR}/prefix")
+  foreach(f ${arg_EXPECT})
+    if(NOT EXISTS "${WORK_DIR}/prefix/${f}")
       message(FATAL_ERROR "[${MODE}] the install lacks ${f}")
     endif()
   endforeach()
+endfunction()
+
+if(MODE STREQUAL "find_package")
+  install_longtail(ARGS -DLONGTAIL_CUDA=OFF EXPECT include/longtail/longtail.hpp include/longtail/cpu/focal_bce.hpp)
   step("configure consumer" "${CMAKE_COMMAND}" -S "${here}/find_package" -B "${WORK_DIR}/build" ${common_args}
        "-DCMAKE_PREFIX_PATH=${prefix}" "-DEXPECTED_PREFIX=${prefix}" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
 elseif(MODE STREQUAL "find_package_cuda")
   # Install with the CUDA target, then a CUDA consumer (one architecture: this checks packaging).
-  set(prefix "${WORK_DIR}/prefix")
-  step("configure longtail" "${CMAKE_COMMAND}" -S "${LONGTAIL_SOURCE_DIR}" -B "${WORK_DIR}/longtail-build" ${common_args}
-       -DLONGTAIL_BUILD_TESTS=OFF -DLONGTAIL_BUILD_BENCHMARKS=OFF -DLONGTAIL_BUILD_EXAMPLES=OFF
-       -DLONGTAIL_INSTALL=ON -DLONGTAIL_CUDA=ON "-DCMAKE_CUDA_COMPILER=${CUDA_COMPILER}"
-       "-DCMAKE_INSTALL_PREFIX=${prefix}")
-  step("install longtail" "${CMAKE_COMMAND}" --install "${WORK_DIR}/longtail-build" --prefix "${prefix}")
-  foreach(f include/longtail/cuda.cuh share/cmake/longtail/longtailCudaTargets.cmake)
-    if(NOT EXISTS "${prefix}/${f}")
-      message(FATAL_ERROR "[${MODE}] the install lacks ${f}")
-    endif()
-  endforeach()
+  install_longtail(ARGS -DLONGTAIL_CUDA=ON "-DCMAKE_CUDA_COMPILER=${CUDA_COMPILER}"
+                   EXPECT include/longtail/cuda.cuh share/cmake/longtail/longtailCudaTargets.cmake)
   step("configure consumer" "${CMAKE_COMMAND}" -S "${here}/find_package_cuda" -B "${WORK_DIR}/build" ${common_args}
        "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF "-DCMAKE_CUDA_COMPILER=${CUDA_COMPILER}"
        -DCMAKE_CUDA_ARCHITECTURES=75)
