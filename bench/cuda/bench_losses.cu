@@ -102,6 +102,10 @@ struct Buffers {
   std::int64_t rows, cols;
 
   Buffers(std::int64_t r, std::int64_t c) : rows(r), cols(c) {}
+  // Owns device memory: a copy would free it twice (a lambda that captured a Buffers by value
+  // freed the buffers while the benchmark still used them: illegal memory access on the GPU).
+  Buffers(const Buffers&) = delete;
+  Buffers& operator=(const Buffers&) = delete;
   std::uint64_t n() const { return static_cast<std::uint64_t>(rows * cols); }
   std::uint64_t target_words() const {
     return std::is_same_v<Target, lc::packed_bits> ? static_cast<std::uint64_t>(rows * lc::words_per_row(cols)) : n();
@@ -168,13 +172,15 @@ void bench_loss(benchmark::State& state, Loss loss, std::int64_t rows, std::int6
   const auto focal_options = longtail::FocalBCEOptions::focal(2.0, 0.25);
   const longtail::WeightedBCEOptions weighted_options;
   std::function<cudaError_t()> call;
+  float* const d_loss = b.loss;
+  T* const d_grad = b.grad;
   if (via_functor) {
     if (loss == Loss::focal) {
       lc::FocalBCE<T> f(focal_options);
-      call = [=] { return f.forward_backward(batch, b.loss, b.grad, ws); };
+      call = [=] { return f.forward_backward(batch, d_loss, d_grad, ws); };
     } else {
       lc::WeightedBCE<T> f(weighted_options);
-      call = [=] { return f.forward_backward(batch, b.loss, b.grad, ws); };
+      call = [=] { return f.forward_backward(batch, d_loss, d_grad, ws); };
     }
   } else {
     const lc::Outputs<T> out{b.loss, b.grad};
