@@ -145,15 +145,18 @@ TEMPLATE_TEST_CASE("SIMD exp and exp_nonpositive: within 1 ulp, 0 below the rang
   CHECK(worst <= 1.0);
 }
 
-TEMPLATE_TEST_CASE("SIMD log1p_and_reciprocal on [0, 1]: a few ulp", "[math][packet]", float, double) {
-  using S = TestType;
-  using P = longtail::cpu::detail::Packet<S>;
+namespace {
+
+/// log1p_and_reciprocal over (0, 1] (every t the core can produce) against long double; `eval`
+/// maps the sweep to {log1p, reciprocal} vectors.
+template <class S, class Eval>
+void check_log1p_and_reciprocal(Eval&& eval) {
   std::vector<S> ts;
   for (int i = 1; i <= 200000; ++i) ts.push_back(S(i / 200000.0));
   for (int e = 1; e <= (std::is_same_v<S, float> ? 126 : 1022); ++e) ts.push_back(S(std::ldexp(1.3, -e)));
+  ts.push_back(std::numeric_limits<S>::min());
   ts.push_back(S(0));
-  const auto l = on_packets(ts, [](P t) { return log1p_and_reciprocal(t).log1p; });
-  const auto r = on_packets(ts, [](P t) { return log1p_and_reciprocal(t).reciprocal; });
+  const auto [l, r] = eval(ts);
   double worst_log = 0, worst_recip = 0;
   for (std::size_t i = 0; i < ts.size(); ++i) {
     INFO("t = " << ts[i]);
@@ -167,6 +170,36 @@ TEMPLATE_TEST_CASE("SIMD log1p_and_reciprocal on [0, 1]: a few ulp", "[math][pac
   }
   CHECK(worst_log <= 4.0);
   CHECK(worst_recip <= 2.0);
+  // NaN in, NaN out (a NaN logit must reach the loss).
+  const auto [ln, rn] = eval(std::vector<S>{std::numeric_limits<S>::quiet_NaN()});
+  CHECK(std::isnan(ln[0]));
+  CHECK(std::isnan(rn[0]));
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("SIMD log1p_and_reciprocal on [0, 1]: a few ulp", "[math][packet]", float, double) {
+  using S = TestType;
+  using P = longtail::cpu::detail::Packet<S>;
+  check_log1p_and_reciprocal<S>([](const std::vector<S>& ts) {
+    return std::pair{on_packets(ts, [](P t) { return log1p_and_reciprocal(t).log1p; }),
+                     on_packets(ts, [](P t) { return log1p_and_reciprocal(t).reciprocal; })};
+  });
+}
+
+// The scalar instantiation is what the CUDA kernels run (math/log1p_unit.hpp; on the device the
+// reciprocal is rcp.approx + one Newton step, checked on every input by tests/cuda).
+TEMPLATE_TEST_CASE("scalar log1p_and_reciprocal on [0, 1]: a few ulp", "[math]", float, double) {
+  using S = TestType;
+  check_log1p_and_reciprocal<S>([](const std::vector<S>& ts) {
+    std::vector<S> l(ts.size()), r(ts.size());
+    for (std::size_t i = 0; i < ts.size(); ++i) {
+      const auto lr = math::log1p_and_reciprocal(ts[i]);
+      l[i] = lr.log1p;
+      r[i] = lr.reciprocal;
+    }
+    return std::pair{l, r};
+  });
 }
 
 TEMPLATE_TEST_CASE("SIMD neg_abs, lane masks and partial stores", "[math][packet]", float, double) {

@@ -131,11 +131,23 @@ struct Packet {
   friend Packet exp_nonpositive(Packet a) { return exp_packet<true>(a); }
   friend Packet neg_abs(Packet a) { return raw(ei::por(a.v, ei::pset1<Raw>(Scalar(-0.0)))); }
   friend Packet log(Packet a) { return raw(ei::plog(a.v)); }
-  friend math::Log1pReciprocal<Packet> log1p_and_reciprocal(Packet t) { return log1p_and_reciprocal_unit(t); }
+  friend math::Log1pReciprocal<Packet> log1p_and_reciprocal(Packet t) { return math::log1p_and_reciprocal_unit(t); }
+  friend Packet mul_add(Packet a, Packet b, Packet c) { return raw(ei::pmadd(a.v, b.v, c.v)); }
   friend Packet abs(Packet a) { return raw(ei::pabs(a.v)); }
   friend Packet max(Packet a, Packet b) { return raw(ei::pmax(a.v, b.v)); }
   friend Packet select(PacketMask<Scalar> m, Packet a, Packet b) { return raw(MaskOps<Scalar>::select(m.bits, a.v, b.v)); }
 };
+
+}  // namespace longtail::cpu::detail
+
+namespace longtail::math {
+template <class Scalar>
+struct scalar_of<cpu::detail::Packet<Scalar>> {
+  using type = Scalar;
+};
+}  // namespace longtail::math
+
+namespace longtail::cpu::detail {
 
 /// x = n ln 2 + r with integral n = round(x / ln 2) and |r| <= ln(2)/2, ln 2 in two parts
 /// (Cody-Waite; the high parts have few significant bits, so n * hi is exact for every n exp can
@@ -159,20 +171,13 @@ inline ExpReduced<Scalar> exp_reduce(Packet<Scalar> x) {
 }
 
 /// Polynomial coefficients as compile-time tables: a coefficient written as an expression of the
-/// loop index (1 / k!, 2 / (2k + 1)) was evaluated at run time, divisions and all, wherever the
+/// loop index (1 / k!) was evaluated at run time, divisions and all, wherever the
 /// compiler did not unroll the loop (this halved the double kernels' speed once).
 template <int N>
 constexpr std::array<double, N + 1> inverse_factorials() {
   std::array<double, N + 1> c{};
   c[0] = 1.0;
   for (int k = 1; k <= N; ++k) c[k] = c[k - 1] / k;
-  return c;
-}
-/// 2 / (2k + 1), k = 0..N: the series 2 atanh(s) / s = sum 2 z^k / (2k + 1), z = s^2.
-template <int N>
-constexpr std::array<double, N + 1> atanh_series() {
-  std::array<double, N + 1> c{};
-  for (int k = 0; k <= N; ++k) c[k] = 2.0 / (2 * k + 1);
   return c;
 }
 
@@ -280,13 +285,13 @@ inline Packet<Scalar> load_bytes_as(const std::uint8_t* p) {
   return V::load(buf);
 }
 
-/// 1 / d for d in [1, 6] (what log1p_and_reciprocal_unit needs). A 512-bit double division is
-/// very slow on some cores (measured ~27 cycles a packet here, the largest cost of the whole
+/// 1 / d for d in [2, 6] (what math::log1p_and_reciprocal_unit needs). A 512-bit double division
+/// is very slow on some cores (measured ~27 cycles a packet here, the largest cost of the whole
 /// double kernel), so with AVX-512 doubles use vrcp14pd (relative error < 2^-14) refined by two
 /// Newton steps r <- r + r (1 - d r) (error squares each step: < 2^-56, then rounding). Float
 /// division is cheap and exact.
 template <class Scalar>
-Packet<Scalar> reciprocal_1_to_6(Packet<Scalar> d) {
+Packet<Scalar> reciprocal_2_to_6(Packet<Scalar> d) {
   using V = Packet<Scalar>;
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<Scalar, double> && V::size == 8) {
@@ -298,40 +303,6 @@ Packet<Scalar> reciprocal_1_to_6(Packet<Scalar> d) {
   }
 #endif
   return V(Scalar(1)) / d;
-}
-
-/// log1p(t) and 1 / (1 + t) for t in [0, 1], sharing one reciprocal:
-///   w = 1 / ((1 + t)(2 + t)),   1 / (1 + t) = (2 + t) w,   s = t / (2 + t) = t (1 + t) w,
-///   log1p(t) = 2 atanh(s) = 2 s g(z),  z = s^2 in [0, 1/9],  g(z) = atanh(sqrt z) / sqrt z.
-/// float: g by its degree-4 polynomial of minimax relative error 4.0e-9 on [0, 1/9] (Remez,
-/// tools/fit_polynomials.py; the series 1 + z/3 + z^2/5 + ... needs degree 6 for 1.4e-8), the
-/// factor 2 folded into the coefficients, Estrin's scheme. double: the series to z^15 (first
-/// omitted term below 1.7e-17 relative). The error is then that of s and w, a few ulp: largest
-/// relative error seen in a 2M-point sweep over (0, 1]: 3.4e-7 (float) and 5.9e-16 (double),
-/// tests/cpu/test_math_core.cpp. No frexp, no range
-/// reduction, no special cases (the domain has no 0, negatives, infinities or denormals);
-/// several times faster than Eigen's general plog / generic_plog1p here.
-template <class Scalar>
-math::Log1pReciprocal<Packet<Scalar>> log1p_and_reciprocal_unit(Packet<Scalar> t) {
-  using V = Packet<Scalar>;
-  auto fma = [](V a, V b, V c) { return V::raw(ei::pmadd(a.v, b.v, c.v)); };
-  const V u1 = V(Scalar(1)) + t, u2 = V(Scalar(2)) + t;
-  const V w = reciprocal_1_to_6(u1 * u2);
-  const V s = t * u1 * w;
-  const V z = s * s;
-  V g2;  // 2 g(z)
-  if constexpr (std::is_same_v<Scalar, float>) {
-    const V z2 = z * z;
-    const V c01 = fma(V(2 * 0.3333315734095137492884f), z, V(2 * 1.000000003960523531324f));
-    const V c23 = fma(V(2 * 0.1398030135441023718044f), z, V(2 * 0.2001245514273012156284f));
-    g2 = fma(fma(V(2 * 0.1408916755241142957649f), z2, c23), z2, c01);
-  } else {
-    constexpr int K = 15;
-    constexpr std::array<double, K + 1> c = atanh_series<K>();
-    g2 = V(Scalar(c[K]));
-    for (int k = K - 1; k >= 0; --k) g2 = fma(g2, z, V(Scalar(c[k])));
-  }
-  return {s * g2, u2 * w};
 }
 
 }  // namespace longtail::cpu::detail

@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "longtail/config.hpp"
+#include "longtail/math/log1p_unit.hpp"
 
 namespace longtail::math {
 
@@ -18,14 +19,10 @@ LONGTAIL_HD float log(float v) { return ::logf(v); }
 LONGTAIL_HD double log(double v) { return ::log(v); }
 LONGTAIL_HD float log1p(float v) { return ::log1pf(v); }
 LONGTAIL_HD double log1p(double v) { return ::log1p(v); }
-/// For t in [0, 1] (the core only needs t = exp(-|x|)): log1p(t) and 1 / (1 + t) together.
-/// The SIMD version (cpu/packet.hpp) exploits the narrow domain and shares one division.
-template <class S>
-struct Log1pReciprocal {
-  S log1p, reciprocal;
-};
-LONGTAIL_HD Log1pReciprocal<float> log1p_and_reciprocal(float t) { return {::log1pf(t), 1.0f / (1.0f + t)}; }
-LONGTAIL_HD Log1pReciprocal<double> log1p_and_reciprocal(double t) { return {::log1p(t), 1.0 / (1.0 + t)}; }
+/// For t in [0, 1] (the core only needs t = exp(-|x|)): log1p(t) and 1 / (1 + t) together,
+/// sharing one reciprocal (math/log1p_unit.hpp; the SIMD packets run the same formula).
+LONGTAIL_HD Log1pReciprocal<float> log1p_and_reciprocal(float t) { return log1p_and_reciprocal_unit(t); }
+LONGTAIL_HD Log1pReciprocal<double> log1p_and_reciprocal(double t) { return log1p_and_reciprocal_unit(t); }
 /// e^v for v <= 0 (or NaN), all the core ever exponentiates; SIMD versions may skip the
 /// overflow handling.
 LONGTAIL_HD float exp_nonpositive(float v) { return ::expf(v); }
