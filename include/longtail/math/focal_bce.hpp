@@ -27,22 +27,16 @@ struct FocalBCEMath {
   int int_pos = 0, int_neg = 0;  ///< the exponents when IntPos / IntNeg
 
   LONGTAIL_HD ValueGrad<V> operator()(V x, V a, V b) const {
-    const V zero(0), one(1);
     const LogitTerms<V> t = logit_terms(x);
-
-    // Positive term: e = q, weighted: A = a * q^g+. Its slope -A (g+ p CE+ + q) is subtracted
-    // at the end (a multiply-subtract, no separate negation).
-    const V A = a * (IntPos ? ipow(t.q, int_pos) : exp_nonpositive(-gamma_pos * t.softplus_x));
-    const V ce_pos = t.softplus_neg_x;
-    const V value_pos = A * ce_pos;
-    const V slope_pos = A * (gamma_pos * t.p * ce_pos + t.q);
-
+    // Positive focusing factor q^g+.
+    const V pos_power = IntPos ? ipow(t.q, int_pos) : exp_nonpositive(-gamma_pos * t.softplus_x);
     if constexpr (!Margin) {
-      // Negative term: e = p, weighted: B = b * p^g-.
-      const V B = b * (IntNeg ? ipow(t.p, int_neg) : exp_nonpositive(-gamma_neg * t.softplus_neg_x));
-      const V ce_neg = t.softplus_x;
-      return {B * ce_neg + value_pos, B * (gamma_neg * t.q * ce_neg + t.p) - slope_pos};
+      // Negative focusing factor p^g-.
+      const V neg_power = IntNeg ? ipow(t.p, int_neg) : exp_nonpositive(-gamma_neg * t.softplus_neg_x);
+      return without_margin(t, a, b, pos_power, neg_power);
     } else {
+      const V zero(0), one(1);
+      const Term pos = positive_term(t, a, pos_power);
       // Negative term with probability margin: e = p - m where p > m, else the term is 0
       // (value and slope). 1 - p_m = q + m >= m > 0, so the log never sees 0.
       const V pm = t.p - margin;
@@ -51,26 +45,47 @@ struct FocalBCEMath {
       const V qm = t.q + margin;
       const V ce = -log(qm);
       const V B = select(active, b * (IntNeg ? ipow(e, int_neg) : exp_nonpositive(gamma_neg * log(e))), zero);
-      return {B * ce + value_pos, B * (t.p * t.q) * (gamma_neg * ce / e + one / qm) - slope_pos};
+      return {B * ce + pos.value, B * (t.p * t.q) * (gamma_neg * ce / e + one / qm) - pos.slope};
     }
+  }
+
+  /// The loss without margin given the logit's terms and both focusing factors q^g+ and p^g-
+  /// (FocalGamma2Math passes q * q and p * p).
+  LONGTAIL_HD ValueGrad<V> without_margin(const LogitTerms<V>& t, V a, V b, V pos_power, V neg_power) const {
+    const Term pos = positive_term(t, a, pos_power);
+    // Negative term: e = p, weighted: B = b * p^g-.
+    const V B = b * neg_power;
+    const V ce_neg = t.softplus_x;
+    return {B * ce_neg + pos.value, B * (gamma_neg * t.q * ce_neg + t.p) - pos.slope};
+  }
+
+ private:
+  struct Term {
+    V value, slope;
+  };
+  /// Positive term: e = q, weighted: A = a * q^g+. Its slope A (g+ p CE+ + q) enters with a minus
+  /// sign, subtracted at the end (a multiply-subtract, no separate negation).
+  LONGTAIL_HD Term positive_term(const LogitTerms<V>& t, V a, V pos_power) const {
+    const V A = a * pos_power;
+    const V ce_pos = t.softplus_neg_x;
+    return {A * ce_pos, A * (gamma_pos * t.p * ce_pos + t.q)};
   }
 };
 
 /// Focal loss with gamma 2 on both sides and no margin (the default options, and what most
-/// users run), with the exponents known to the compiler: ipow(v, n) takes n at run time (a
-/// switch on the host, a loop on the device); with n = 2 fixed after inlining it is the product
-/// v * v and no branch. Same function, same operations in the same order: bit-identical to
-/// FocalBCEMath<V, true, true, false> with int_pos = int_neg = 2. The CUDA kernels pick it for
-/// those options (there a branch per element costs more than on the CPU).
+/// users run), with the focusing factors written out as q * q and p * p: ipow(v, n) takes n at
+/// run time (a switch on the host, a loop on the device), and whether the compiler folds that
+/// loop for a constant n depends on the surrounding code (nvcc left a peeled loop with its branches in
+/// one kernel). Same function, same products: bit-identical to FocalBCEMath<V, true, true, false>
+/// with int_pos = int_neg = 2. The CUDA kernels pick it for those options (there a branch per
+/// element costs more than on the CPU).
 template <class V>
 struct FocalGamma2Math {
   FocalBCEMath<V, true, true, false> core;  ///< gamma_pos = gamma_neg = 2, int_pos = int_neg = 2
 
   LONGTAIL_HD ValueGrad<V> operator()(V x, V a, V b) const {
-    FocalBCEMath<V, true, true, false> m = core;
-    m.int_pos = 2;
-    m.int_neg = 2;
-    return m(x, a, b);
+    const LogitTerms<V> t = logit_terms(x);
+    return core.without_margin(t, a, b, t.q * t.q, t.p * t.p);
   }
 };
 
