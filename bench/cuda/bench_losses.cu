@@ -2,13 +2,16 @@
 // GPU benchmarks: fused forward+backward of focal BCE (gamma 2, alpha 0.25) and weighted BCE per
 // storage type at 4096x698, 65536x698 and (16-bit logits) 1,048,576x698, each beside a copy
 // kernel that moves the same bytes (reads the logits and the targets, writes the gradient) in the
-// same binary. Times are cudaEvent times of one call (manual time); "bytes_per_second" is the
-// memory traffic the call needs at minimum divided by that time, so the ratio of a loss to its
-// copy row is the fraction of the card's achievable bandwidth the loss reaches.
+// same binary. Times are cudaEvent times per call of back-to-back calls (manual time; the lone
+// call's latency is the counter one_call_us); "bytes_per_second" is the memory traffic the call
+// needs at minimum divided by that time, so the ratio of a loss to its copy row is the fraction
+// of the card's achievable bandwidth the loss reaches.
 //
-// The headline combination (float logits, uint8 targets) runs through the public functors; the
-// others call detail::launch_elementwise with the math functors the public API dispatches to for
-// these options (FocalGamma2Math, WeightedBCEMath), which keeps the compile time down.
+// The headline combination (float logits, uint8 targets) runs through the public functors, and
+// adds focal_g3_class_weights_fwd_bwd: gamma 3 with per-class weights, the trainer's best
+// configuration (integer-gamma kernel, weighted path). The other combinations call
+// detail::launch_elementwise with the math functors the public API dispatches to for these
+// options (FocalGamma2Math, WeightedBCEMath), which keeps the compile time down.
 //
 // Usage: longtail_cuda_bench [--benchmark_filter=...] [--benchmark_format=json]. Without a GPU
 // every benchmark reports "no CUDA device" and the binary exits 0.
@@ -17,11 +20,14 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "longtail/cuda.cuh"
 
@@ -96,6 +102,7 @@ struct Buffers {
   T* grad = nullptr;
   Word* y = nullptr;
   float* loss = nullptr;
+  float* class_weight = nullptr;  // focal_g3_class_weights only
   void* ws = nullptr;
   unsigned* sink = nullptr;
   std::size_t ws_bytes = 0, x_bytes = 0, y_bytes = 0;
@@ -127,6 +134,7 @@ struct Buffers {
     cudaFree(grad);
     cudaFree(y);
     cudaFree(loss);
+    cudaFree(class_weight);
     cudaFree(ws);
     cudaFree(sink);
   }
@@ -134,7 +142,24 @@ struct Buffers {
   double bytes() const { return static_cast<double>(2 * x_bytes + y_bytes); }
 };
 
-/// Times `call` with cudaEvents, one call per iteration, after two warm-up calls.
+/// GPU time of `calls` back-to-back calls, in seconds, into `seconds`.
+template <class Call>
+cudaError_t timed_calls(cudaEvent_t start, cudaEvent_t stop, int calls, Call&& call, double& seconds) {
+  cudaError_t err = cudaEventRecord(start);
+  for (int k = 0; k < calls && err == cudaSuccess; ++k) err = call();
+  if (err == cudaSuccess) err = cudaEventRecord(stop);
+  if (err == cudaSuccess) err = cudaEventSynchronize(stop);
+  float ms = 0.0f;
+  if (err == cudaSuccess) err = cudaEventElapsedTime(&ms, start, stop);
+  seconds = ms / 1e3;
+  return err;
+}
+
+/// Times `call` with cudaEvents after two warm-up calls. The iteration time is that of one call
+/// within a stream of back-to-back calls (`calls_per_timing` of them between two events, enough
+/// for ~0.5 ms of GPU work): the throughput of a training loop, where the host enqueues ahead
+/// of the GPU. A lone call also pays the host's launch latency, a few microseconds that
+/// dominate small batches: reported as the counter `one_call_us` (median of 15).
 template <class Call>
 void time_calls(benchmark::State& state, double bytes, Call&& call) {
   cudaEvent_t start, stop;
@@ -142,22 +167,28 @@ void time_calls(benchmark::State& state, double bytes, Call&& call) {
   BENCH_CUDA(cudaEventCreate(&stop));
   for (int k = 0; k < 2; ++k) BENCH_CUDA(call());
   BENCH_CUDA(cudaDeviceSynchronize());
+  std::vector<double> lone(15);
+  for (double& t : lone) BENCH_CUDA(timed_calls(start, stop, 1, call, t));
+  std::nth_element(lone.begin(), lone.begin() + 7, lone.end());
+  const double one_call = lone[7];
+  const int calls = static_cast<int>(std::clamp(std::ceil(0.5e-3 / one_call), 2.0, 200.0));
   for (auto _ : state) {
-    BENCH_CUDA(cudaEventRecord(start));
-    BENCH_CUDA(call());
-    BENCH_CUDA(cudaEventRecord(stop));
-    BENCH_CUDA(cudaEventSynchronize(stop));
-    float ms = 0.0f;
-    BENCH_CUDA(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(ms / 1e3);
+    double t = 0;
+    BENCH_CUDA(timed_calls(start, stop, calls, call, t));
+    state.SetIterationTime(t / calls);
   }
   state.counters["bytes_per_second"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["bytes"] = bytes;
+  state.counters["one_call_us"] = one_call * 1e6;
+  state.counters["calls_per_timing"] = calls;
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
 }
 
-enum class Loss { focal, weighted };
+/// focal: gamma 2, alpha 0.25 (torchvision's defaults); weighted: plain BCE through the
+/// weighted-BCE kernel; focal_g3_class_weights: gamma 3 with per-class weights (the trainer's
+/// best configuration, cap 7 + gamma 3: the integer-gamma kernel with the weighted path).
+enum class Loss { focal, weighted, focal_g3_class_weights };
 
 template <class T, class Target>
 void bench_loss(benchmark::State& state, Loss loss, std::int64_t rows, std::int64_t cols, bool via_functor) {
@@ -174,7 +205,15 @@ void bench_loss(benchmark::State& state, Loss loss, std::int64_t rows, std::int6
   std::function<cudaError_t()> call;
   float* const d_loss = b.loss;
   T* const d_grad = b.grad;
-  if (via_functor) {
+  if (loss == Loss::focal_g3_class_weights) {
+    // Per-class weights between 1 and 7 (what capped inverse-frequency weights look like).
+    std::vector<float> w(static_cast<std::size_t>(cols));
+    for (std::size_t j = 0; j < w.size(); ++j) w[j] = 1.0f + static_cast<float>((j * 37) % 61) / 10.0f;
+    BENCH_CUDA(cudaMalloc(&b.class_weight, w.size() * sizeof(float)));
+    BENCH_CUDA(cudaMemcpy(b.class_weight, w.data(), w.size() * sizeof(float), cudaMemcpyHostToDevice));
+    lc::FocalBCE<T> f(longtail::FocalBCEOptions::focal(3.0), lc::ClassWeights{b.class_weight, nullptr, cols});
+    call = [=] { return f.forward_backward(batch, d_loss, d_grad, ws); };
+  } else if (via_functor) {
     if (loss == Loss::focal) {
       lc::FocalBCE<T> f(focal_options);
       call = [=] { return f.forward_backward(batch, d_loss, d_grad, ws); };
@@ -227,8 +266,13 @@ template <class T, class Target>
 void register_combo(std::int64_t rows, std::int64_t cols, bool via_functor) {
   const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);
   const std::string types = std::string(name_of<T>()) + "/" + name_of<Target>() + "/" + shape;
-  for (Loss loss : {Loss::focal, Loss::weighted}) {
-    const std::string name = std::string(loss == Loss::focal ? "focal_fwd_bwd/" : "weighted_fwd_bwd/") + types;
+  std::vector<Loss> losses = {Loss::focal, Loss::weighted};
+  if (via_functor) losses.push_back(Loss::focal_g3_class_weights);
+  for (Loss loss : losses) {
+    const char* prefix = loss == Loss::focal      ? "focal_fwd_bwd/"
+                         : loss == Loss::weighted ? "weighted_fwd_bwd/"
+                                                  : "focal_g3_class_weights_fwd_bwd/";
+    const std::string name = prefix + types;
     benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) { bench_loss<T, Target>(s, loss, rows, cols, via_functor); })
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);

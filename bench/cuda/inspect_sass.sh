@@ -58,3 +58,16 @@ awk '
       printf "%-52s %6d instr %3d LDG.128 %3d LDG.64 %3d STG.128 %2d LDL/STL\n", name, n[k], l128[k], l64[k], s128[k], local_[k]
     }
   }' "$work/probe.sass"
+echo "== SASS (sm_$arch) per element: the math of one 16-element lane tile (tile_math_probe), instructions / 16"
+awk '
+  /^\.text\./ { kernel = ($0 ~ /tile_math_probe/) ? $0 : ""; next }
+  kernel != "" && /^ +\/\*[0-9a-f]+\*\// && $0 !~ / NOP/ {
+    n[kernel]++
+    if ($0 ~ /MUFU/) mufu[kernel]++
+  }
+  END {
+    for (k in n) {
+      name = k; sub(/^\.text\._Z15tile_math_probeIN8longtail4math[0-9]+/, "", name); sub(/EE?vT_.*/, "", name)
+      printf "%-30s %5d instr per tile, %5.1f per element (%3.1f MUFU)\n", name, n[k], n[k] / 16.0, mufu[k] / 16.0
+    }
+  }' "$work/probe.sass"
