@@ -130,6 +130,22 @@ LONGTAIL_HD math::ValueGrad<float> evaluate(const Math& math, const TileParams<T
   return math(x, tw.a, tw.b);
 }
 
+/// The same for V consecutive elements that lie in one row (j + V <= cols): their bits are
+/// consecutive within the row's words, so one 32-bit word, or two when the run crosses a word
+/// boundary (V <= 8 bits from bit j & 31), give all of them: a funnel shift and one AND + select
+/// per element, instead of tracking (row, column) and the current word element by element. The
+/// second word exists: bit j + V - 1 < cols lies in the row's padded words.
+template <int V, class P>
+LONGTAIL_HD void load_packed_bits_in_row(const P& p, std::uint64_t i, std::uint32_t j, float (&y)[V]) {
+  static_assert(V <= 8, "a run spans at most two words");
+  const std::uint64_t w = i * static_cast<std::uint64_t>(p.words_per_row) + (j >> 5);
+  const std::uint32_t shift = j & 31u;
+  std::uint32_t bits = load_shared_ro(p.y + w) >> shift;
+  if (shift + V > 32u) bits |= load_shared_ro(p.y + w + 1) << (32u - shift);
+LONGTAIL_UNROLL
+  for (int k = 0; k < V; ++k) y[k] = (bits >> k) & 1u ? 1.0f : 0.0f;
+}
+
 template <class T, int V, int U>
 struct VectorTile {
   Pack<T, V> x[U];
@@ -188,7 +204,10 @@ LONGTAIL_UNROLL
         std::uint64_t i;
         std::uint32_t j;
         p.row_col(e, i, j);
-        load_packed_bits<V>(p, i, j, V, t.y[u]);
+        if (j + static_cast<std::uint32_t>(V) <= p.cols32)
+          load_packed_bits_in_row<V>(p, i, j, t.y[u]);
+        else  // the run crosses a row end (or rows are shorter than V)
+          load_packed_bits<V>(p, i, j, V, t.y[u]);
       } else {
         const Pack<target_storage_t<Target>, V> y = load_pack<target_storage_t<Target>, V>(p.y + e);
 LONGTAIL_UNROLL
