@@ -14,6 +14,12 @@
 #
 # Usage: tools/gpu-check.sh [--build-only]
 #   --build-only   steps 1 only (a dry run on a machine without a GPU)
+# Prebuilt binaries: the build takes ~150 s of a lent device's budget. Build here instead with
+#   LONGTAIL_GPU_ARCH=90 bash tools/gpu-check.sh --build-only
+# (cudart is linked statically), carry build-gpu/tests/cuda/longtail_cuda_tests and
+# build-gpu/bench/cuda/longtail_cuda_bench (and .deps, for libbenchmark) to the device and run
+# with LONGTAIL_GPU_PREBUILT=1: the build step is skipped when both binaries start there, and
+# runs as usual when they do not.
 # Environment: LONGTAIL_GPU_ARCH (default: the device's compute capability, else 90),
 #              LONGTAIL_GPU_BUDGET (seconds, default 345), PYTHON (default: python3 with torch),
 #              COMPUTE_SANITIZER (default: on PATH or in $CUDA_HOME/bin; skipped if absent).
@@ -53,7 +59,8 @@ step() {
 
 # ---- 1. build ------------------------------------------------------------------------------------
 deps=$root/.deps/usr
-cmake_args=(-DCMAKE_BUILD_TYPE=Release -DLONGTAIL_CUDA=ON -DLONGTAIL_BUILD_EXAMPLES=OFF -DLONGTAIL_INSTALL=OFF)
+cmake_args=(-DCMAKE_BUILD_TYPE=Release -DLONGTAIL_CUDA=ON -DLONGTAIL_BUILD_EXAMPLES=OFF -DLONGTAIL_INSTALL=OFF
+            -DCMAKE_CUDA_RUNTIME_LIBRARY=Static)
 if [[ -d "$deps" ]]; then
   cmake_args+=(-DCMAKE_PREFIX_PATH="$deps" -DEigen3_DIR="$deps/share/eigen3/cmake")
   export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -65,14 +72,21 @@ fi
 arch=${arch:-90}
 nvidia-smi >"$logs/nvidia-smi.txt" 2>&1 || echo "no nvidia-smi / no driver" >"$logs/nvidia-smi.txt"
 jobs=$(nproc)
-step configure 120 configure.log cmake -S . -B "$build" "${cmake_args[@]}" -DCMAKE_CUDA_ARCHITECTURES="$arch"
-build_limit=$(( $(left) < 240 ? $(left) : 240 ))
-(( build_only )) && build_limit=7200  # a dry run on a slow machine: no budget
-step build $build_limit build.log \
-  cmake --build "$build" -j"$jobs" --target longtail_cuda_tests longtail_cuda_bench
-built=$?
 tests=$build/tests/cuda/longtail_cuda_tests
 bench=$build/bench/cuda/longtail_cuda_bench
+if [[ -n "${LONGTAIL_GPU_PREBUILT:-}" ]] && (( ! build_only )) && [[ -x "$tests" && -x "$bench" ]] &&
+   "$tests" --list-tags >/dev/null 2>&1 && "$bench" --benchmark_list_tests >/dev/null 2>&1; then
+  summary+=("$(printf '%-22s %-8s %5s  %s' build PREBUILT - 'carried binaries start here')")
+  echo "[$(elapsed)s] build: prebuilt binaries"
+  built=0
+else
+  step configure 120 configure.log cmake -S . -B "$build" "${cmake_args[@]}" -DCMAKE_CUDA_ARCHITECTURES="$arch"
+  build_limit=$(( $(left) < 240 ? $(left) : 240 ))
+  (( build_only )) && build_limit=7200  # a dry run on a slow machine: no budget
+  step build $build_limit build.log \
+    cmake --build "$build" -j"$jobs" --target longtail_cuda_tests longtail_cuda_bench
+  built=$?
+fi
 
 if (( build_only )); then
   printf '\n==== gpu-check (build only, sm_%s) ====\n' "$arch"

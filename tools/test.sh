@@ -10,3 +10,5 @@ jobs=${JOBS:-$(nproc)}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLONGTAIL_WARNINGS_AS_ERRORS=ON "$@"
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs"
+
+bash tools/check-test-discovery.sh "$build"

@@ -72,7 +72,7 @@ long double softplus_ld(long double x) { return x > 0 ? x + std::log1p(std::exp(
 
 }  // namespace
 
-TEST_CASE("cuda device math: reciprocal_2_to_6 is within 1 ulp of 1/d for every float in [2, 6]", "[cuda][gpu][math]") {
+TEST_CASE("cuda device math: reciprocal_2_to_6 is within 1 ulp of 1/d for every float from 2 to 6", "[cuda][gpu][math]") {
   LONGTAIL_REQUIRE_GPU();
   DeviceBuffer<unsigned> counts(2);
   CUDA_REQUIRE(cudaMemset(counts.get(), 0, 2 * sizeof(unsigned)));
@@ -91,7 +91,7 @@ TEST_CASE("cuda device math: reciprocal_2_to_6 is within 1 ulp of 1/d for every 
   CHECK(c[1] <= 1u);
 }
 
-TEST_CASE("cuda device math: log1p_and_reciprocal on (0, 1] is within a few ulp", "[cuda][gpu][math]") {
+TEST_CASE("cuda device math: log1p_and_reciprocal is within a few ulp for 0 < t <= 1", "[cuda][gpu][math]") {
   LONGTAIL_REQUIRE_GPU();
   std::vector<float> ts;
   for (int i = 1; i <= 200000; ++i) ts.push_back(float(i / 200000.0));

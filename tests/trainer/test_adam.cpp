@@ -6,7 +6,7 @@
 
 using namespace longtail_train;
 
-TEST_CASE("Adam(W): two steps match hand-computed values; biases are not decayed", "[trainer][adam]") {
+TEST_CASE("Adam(W): two steps match hand-computed values, and biases are not decayed", "[trainer][adam]") {
   AdamOptions o;
   o.lr = 0.01;
   o.weight_decay = 0.1;  // beta1 0.9, beta2 0.999, eps 1e-8
