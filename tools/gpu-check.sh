@@ -16,9 +16,9 @@
 #   --build-only   steps 1 only (a dry run on a machine without a GPU)
 # Prebuilt binaries: the build takes ~150 s of a lent device's budget. Build here instead with
 #   LONGTAIL_GPU_ARCH=90 bash tools/gpu-check.sh --build-only
-# (cudart is linked statically), carry build-gpu/tests/cuda/longtail_cuda_tests and
-# build-gpu/bench/cuda/longtail_cuda_bench (and .deps, for libbenchmark) to the device and run
-# with LONGTAIL_GPU_PREBUILT=1: the build step is skipped when both binaries start there, and
+# carry build-gpu/tests/cuda/longtail_cuda_tests and build-gpu/bench/cuda/longtail_cuda_bench
+# (and .deps, for libbenchmark) to the device and run with LONGTAIL_GPU_PREBUILT=1: the build
+# step is skipped when both binaries start there (libcudart.so.13 from the device's CUDA 13), and
 # runs as usual when they do not.
 # Environment: LONGTAIL_GPU_ARCH (default: the device's compute capability, else 90),
 #              LONGTAIL_GPU_BUDGET (seconds, default 345), PYTHON (default: python3 with torch),
@@ -59,8 +59,7 @@ step() {
 
 # ---- 1. build ------------------------------------------------------------------------------------
 deps=$root/.deps/usr
-cmake_args=(-DCMAKE_BUILD_TYPE=Release -DLONGTAIL_CUDA=ON -DLONGTAIL_BUILD_EXAMPLES=OFF -DLONGTAIL_INSTALL=OFF
-            -DCMAKE_CUDA_RUNTIME_LIBRARY=Static)
+cmake_args=(-DCMAKE_BUILD_TYPE=Release -DLONGTAIL_CUDA=ON -DLONGTAIL_BUILD_EXAMPLES=OFF -DLONGTAIL_INSTALL=OFF)
 if [[ -d "$deps" ]]; then
   cmake_args+=(-DCMAKE_PREFIX_PATH="$deps" -DEigen3_DIR="$deps/share/eigen3/cmake")
   export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -74,8 +73,13 @@ nvidia-smi >"$logs/nvidia-smi.txt" 2>&1 || echo "no nvidia-smi / no driver" >"$l
 jobs=$(nproc)
 tests=$build/tests/cuda/longtail_cuda_tests
 bench=$build/bench/cuda/longtail_cuda_bench
+for d in "${CUDA_HOME:-/usr/local/cuda}"/lib64 "${CUDA_HOME:-/usr/local/cuda}"/lib; do
+  [[ -d "$d" ]] && export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+done
+# (Catch2's list commands exit with a count, so "starts" means "lists its tests".)
 if [[ -n "${LONGTAIL_GPU_PREBUILT:-}" ]] && (( ! build_only )) && [[ -x "$tests" && -x "$bench" ]] &&
-   "$tests" --list-tags >/dev/null 2>&1 && "$bench" --benchmark_list_tests >/dev/null 2>&1; then
+   { "$tests" --list-test-names-only 2>/dev/null || true; } | grep -q "cuda device math" &&
+   { "$bench" --benchmark_list_tests 2>/dev/null || true; } | grep -q "focal_fwd_bwd"; then
   summary+=("$(printf '%-22s %-8s %5s  %s' build PREBUILT - 'carried binaries start here')")
   echo "[$(elapsed)s] build: prebuilt binaries"
   built=0
