@@ -152,7 +152,8 @@ void emulation_matrix(const std::vector<std::pair<std::int64_t, std::int64_t>>& 
   }
 }
 
-const std::vector<std::pair<std::int64_t, std::int64_t>> kShapes = {{1, 1}, {3, 5}, {7, 33}, {29, 698}};
+// 600x3: full tiles (vector path) whose runs of V elements span several rows (cols < V).
+const std::vector<std::pair<std::int64_t, std::int64_t>> kShapes = {{1, 1}, {3, 5}, {7, 33}, {29, 698}, {600, 3}};
 
 }  // namespace
 
