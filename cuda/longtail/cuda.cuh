@@ -32,9 +32,9 @@
 // Storage (storage.cuh): logits/gradients float, __half, __nv_bfloat16; targets float, __half,
 // uint8_t, packed_bits; math and accumulation in float; Outputs::grad_scale for loss scaling.
 // Layout: dense row-major rows x cols, 64-bit element indices (cols < 2^31), any pointer
-// alignment. The vectorised path needs every pointer aligned to 16 bytes of logits (and the
-// matching 4 / 8 bytes of uint8 targets and mask); otherwise the whole launch takes the scalar,
-// element-at-a-time path. cudaMalloc and PyTorch allocations are aligned; a row-offset view
+// alignment. The vectorised path moves chunks of 16 bytes of logits (4 floats, 8 halves) and
+// needs every pointer aligned to its chunk (logits and gradients 16 bytes, uint8 targets and
+// mask 4 or 8); otherwise the whole launch takes the scalar, element-at-a-time path. cudaMalloc and PyTorch allocations are aligned; a row-offset view
 // x[k:] is when k * cols * sizeof(T) is a multiple of 16 (with 698 labels: even k for float).
 // Determinism (elementwise_tile.cuh): the loss and every gradient are bit-identical across runs,
 // streams and grid sizes on a device: the work is cut into tiles and units fixed by the element

@@ -74,11 +74,10 @@ struct FocalBCEMath {
 
 /// Focal loss with gamma 2 on both sides and no margin (the default options, and what most
 /// users run), with the focusing factors written out as q * q and p * p: ipow(v, n) takes n at
-/// run time (a switch on the host, a loop on the device), and whether the compiler folds that
-/// loop for a constant n depends on the surrounding code (nvcc left a peeled loop with its branches in
-/// one kernel). Same function, same products: bit-identical to FocalBCEMath<V, true, true, false>
-/// with int_pos = int_neg = 2. The CUDA kernels pick it for those options (there a branch per
-/// element costs more than on the CPU).
+/// run time, and whether a compiler folds it for a constant n depends on the surrounding code
+/// (nvcc once left a peeled loop with its branches). Same function, same products:
+/// bit-identical to FocalBCEMath<V, true, true, false> with int_pos = int_neg = 2. The CUDA
+/// kernels pick it for those options (there a branch per element costs more than on the CPU).
 template <class V>
 struct FocalGamma2Math {
   FocalBCEMath<V, true, true, false> core;  ///< gamma_pos = gamma_neg = 2, int_pos = int_neg = 2

@@ -18,7 +18,7 @@
 // tests/cpu/test_math_core.cpp. No frexp, no range reduction, no special cases (the domain has
 // no 0 divisor, negatives, infinities or denormals); NaN propagates. Several times faster than
 // Eigen's general plog1p on the CPU, and ~15 instructions on a GPU where CUDA's accurate log1pf
-// and IEEE division take ~95 with their slow-path branches (bench/cuda/README.md).
+// and IEEE division took ~60 plus their slow-path branches (bench/cuda/README.md).
 
 #include <math.h>
 
