@@ -9,7 +9,9 @@
 //
 // The headline combination (float logits, uint8 targets) runs through the public functors, and
 // adds focal_g3_class_weights_fwd_bwd: gamma 3 with per-class weights, the trainer's best
-// configuration (integer-gamma kernel, weighted path). The other combinations call
+// configuration (integer-gamma kernel, weighted path), and at 65536x698
+// focal_fwd_bwd_unaligned: the logits one element off 16-byte alignment (the scalar path). The
+// other combinations call
 // detail::launch_elementwise with the math functors the public API dispatches to for these
 // options (FocalGamma2Math, WeightedBCEMath), which keeps the compile time down.
 //
@@ -122,11 +124,12 @@ struct Buffers {
     y_bytes = target_words() * sizeof(Word);
     ws_bytes = lc::workspace_size(rows, cols);
     cudaError_t err;
-    if ((err = cudaMalloc(&x, x_bytes)) || (err = cudaMalloc(&grad, x_bytes)) || (err = cudaMalloc(&y, y_bytes)) ||
+    // One element of slack: the unaligned rows read the logits from x + 1.
+    if ((err = cudaMalloc(&x, x_bytes + sizeof(T))) || (err = cudaMalloc(&grad, x_bytes)) || (err = cudaMalloc(&y, y_bytes)) ||
         (err = cudaMalloc(&loss, sizeof(float))) || (err = cudaMalloc(&ws, ws_bytes)) ||
         (err = cudaMalloc(&sink, sizeof(unsigned))))
       return err;
-    fill<<<1024, 256>>>(x, y, n(), target_words());
+    fill<<<1024, 256>>>(x, y, n() + 1, target_words());
     return cudaDeviceSynchronize();
   }
   ~Buffers() {
@@ -191,14 +194,15 @@ void time_calls(benchmark::State& state, double bytes, Call&& call) {
 enum class Loss { focal, weighted, focal_g3_class_weights };
 
 template <class T, class Target>
-void bench_loss(benchmark::State& state, Loss loss, std::int64_t rows, std::int64_t cols, bool via_functor) {
+void bench_loss(benchmark::State& state, Loss loss, std::int64_t rows, std::int64_t cols, bool via_functor,
+                bool unaligned = false) {
   if (!gpu_present()) {
     state.SkipWithError("no CUDA device");
     return;
   }
   Buffers<T, Target> b(rows, cols);
   BENCH_CUDA(b.allocate());
-  const lc::Batch<T, Target> batch{b.x, b.y, rows, cols};
+  const lc::Batch<T, Target> batch{unaligned ? b.x + 1 : b.x, b.y, rows, cols};
   const lc::Workspace ws{b.ws, b.ws_bytes};
   const auto focal_options = longtail::FocalBCEOptions::focal(2.0, 0.25);
   const longtail::WeightedBCEOptions weighted_options;
@@ -274,6 +278,13 @@ void register_combo(std::int64_t rows, std::int64_t cols, bool via_functor) {
                                                   : "focal_g3_class_weights_fwd_bwd/";
     const std::string name = prefix + types;
     benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) { bench_loss<T, Target>(s, loss, rows, cols, via_functor); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+  }
+  if (via_functor && rows == 65536) {
+    // Logits one element off 16-byte alignment (a row-offset view): the scalar path.
+    benchmark::RegisterBenchmark(("focal_fwd_bwd_unaligned/" + types).c_str(),
+                                 [=](benchmark::State& s) { bench_loss<T, Target>(s, Loss::focal, rows, cols, true, true); })
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }
