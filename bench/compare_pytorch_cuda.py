@@ -4,7 +4,9 @@
 
 For each shape and dtype it times, with CUDA events, one call within back-to-back calls (enough
 for ~0.5 ms of GPU work between two events, as longtail_cuda_bench does; median of --repeats
-such timings after --warmup calls):
+such timings after --warmup calls). Like longtail_cuda_bench, the calls rotate through enough
+copies of the inputs that none finds its data in L2 (at 4096x698 a call's working set fits in an
+H100's 50 MB L2, and repeated calls on one buffer would time the cache):
   eager    focal: torchvision.ops.sigmoid_focal_loss(alpha=0.25, gamma=2, mean) + autograd backward
            bce:   torch.nn.functional.binary_cross_entropy_with_logits(mean) + autograd backward
   compile  the same functions under torch.compile (AOTAutograd compiles forward and backward)
@@ -136,10 +138,17 @@ def main(argv):
         stop.synchronize()
         return start.elapsed_time(stop)
 
-    def time_ms(fn):
+    def time_ms(fns):
         # As longtail_cuda_bench: per call within back-to-back calls (enough for ~0.5 ms of GPU
         # work between two events), the throughput of a training loop; median of --repeats.
-        for _ in range(args.warmup):
+        # fns: one call per input set; consecutive calls take consecutive sets.
+        calls_made = [0]
+
+        def fn():
+            fns[calls_made[0] % len(fns)]()
+            calls_made[0] += 1
+
+        for _ in range(max(args.warmup, len(fns))):
             fn()
         torch.cuda.synchronize()
         one_call = statistics.median(elapsed_ms(fn, 1) for _ in range(15))
@@ -147,10 +156,8 @@ def main(argv):
         return statistics.median(elapsed_ms(fn, calls) / calls for _ in range(args.repeats))
 
     def autograd_call(loss_fn, x, t):
-        def run():
-            x.grad = None
-            loss_fn(x, t).backward()
-        return run
+        x.grad = None
+        loss_fn(x, t).backward()
 
     compiled = {}
 
@@ -159,23 +166,33 @@ def main(argv):
             compiled[name] = torch.compile(fn)
         return compiled[name]
 
+    l2_bytes = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 64 << 20) or (64 << 20)
     t0 = time.monotonic()
     rows_out = []
     for rows, cols, dtype_name in shapes:
         dtype = getattr(torch, dtype_name)
         gen = torch.Generator(device=device).manual_seed(0)
-        x = (torch.rand(rows, cols, device=device, generator=gen) * 12 - 6).to(dtype).requires_grad_()
-        t = (torch.rand(rows, cols, device=device, generator=gen) < 0.3).to(dtype)
+        # Input sets: between two uses of one set the others move at least twice the L2 (logits,
+        # targets and gradient of each call), the rule of longtail_cuda_bench.
+        call_bytes = 3 * rows * cols * torch.tensor([], dtype=dtype).element_size()
+        n_sets = 1 if call_bytes >= 2 * l2_bytes else min(64, math.ceil(2 * l2_bytes / call_bytes) + 1)
+        base_x = (torch.rand(rows, cols, device=device, generator=gen) * 12 - 6).to(dtype)
+        base_t = (torch.rand(rows, cols, device=device, generator=gen) < 0.3).to(dtype)
+        sets = [(base_x.clone().requires_grad_(), base_t.clone()) for _ in range(n_sets)]
+        del base_x, base_t
         lt_logits = {"float32": "float", "float16": "half", "bfloat16": "bf16"}[dtype_name]
 
+        # Each factory returns one call per input set.
         def eager(loss_fn):
-            return lambda: autograd_call(loss_fn, x, t)
+            return lambda: [lambda x=x, t=t: autograd_call(loss_fn, x, t) for x, t in sets]
 
         def compiled_autograd(name, loss_fn):
-            return lambda: autograd_call(compiled_fn(name, loss_fn), x, t)
+            return lambda: [lambda x=x, t=t: autograd_call(compiled_fn(name, loss_fn), x, t) for x, t in sets]
 
         def compiled_fused():
-            f, xd = compiled_fn("focal_fused", focal_fused), x.detach()
+            f = compiled_fn("focal_fused", focal_fused)
+            x, t = sets[0]
+            xd = x.detach()
             # The hand-written baseline must compute what torchvision computes.
             loss, grad = f(xd, t)
             x.grad = None
@@ -183,7 +200,7 @@ def main(argv):
             if dtype == torch.float32:  # half gradients of a mean over millions are mostly subnormal
                 torch.testing.assert_close(loss, focal(xd, t), rtol=1e-4, atol=0.0)
                 torch.testing.assert_close(grad, x.grad, rtol=1e-3, atol=1e-4 / xd.numel())
-            return lambda: f(xd, t)
+            return [lambda xd=x.detach(), t=t: f(xd, t) for x, t in sets]
 
         variants = [("focal", "eager", eager(focal)), ("bce", "eager", eager(bce))]
         if not args.no_compile:
@@ -195,9 +212,9 @@ def main(argv):
                 rows_out.append(dict(rows=rows, cols=cols, dtype=dtype_name, loss=loss_name, variant=variant,
                                      torch_us=None, longtail_us=None, ratio=None, note="skipped: time budget"))
                 continue
-            fn = factory()
+            fns = factory()
             try:
-                ms = time_ms(fn)
+                ms = time_ms(fns)
             except Exception as e:  # a torch.compile failure must not hide the other rows
                 rows_out.append(dict(rows=rows, cols=cols, dtype=dtype_name, loss=loss_name, variant=variant,
                                      torch_us=None, longtail_us=None, ratio=None, note=f"failed: {type(e).__name__}: {e}"))
@@ -206,7 +223,7 @@ def main(argv):
             lt = longtail.get(key)
             rows_out.append(dict(rows=rows, cols=cols, dtype=dtype_name, loss=loss_name, variant=variant,
                                  torch_us=ms * 1e3, longtail_us=lt, ratio=(ms * 1e3 / lt) if lt else None, note=""))
-        del x, t
+        del sets
         torch.cuda.empty_cache()
 
     header = f"{'shape':>13} {'dtype':>8} {'loss':>5} {'pytorch':>8} {'torch us':>10} {'longtail us':>12} {'torch/longtail':>15}"

@@ -146,19 +146,25 @@ rows = {b["name"].replace("/manual_time", ""): b for b in data["benchmarks"]
         if not b.get("error_occurred") and b.get("run_type") == "iteration"}
 rate = {name: b.get("bytes_per_second") for name, b in rows.items()}
 print(f"device: {data['context'].get('cuda_device', '?')}")
-print("time: per call within back-to-back calls; one call: a lone call's latency (host launch included)")
-print(f"{'benchmark':52} {'time us':>8} {'one call':>8} {'GB/s':>7} {'copy GB/s':>9} {'of copy':>7}")
+print("time: per call within back-to-back calls that rotate through input sets larger than L2 together;")
+print("one call: a lone call's latency (host launch included); L2 hot: back-to-back calls on one input set")
+print(f"{'benchmark':52} {'time us':>8} {'one call':>8} {'GB/s':>7} {'copy GB/s':>9} {'of copy':>7} "
+      f"{'L2 hot us':>9} {'of copy':>7}")
 for name, r in rate.items():
     if name.startswith("copy_same_bytes") or r is None:
         continue
-    copy = rate.get("copy_same_bytes/" + name.split("/", 1)[1])
+    copy_name = "copy_same_bytes/" + name.split("/", 1)[1]
+    copy = rate.get(copy_name)
     frac = f"{r / copy:7.1%}" if copy else "      -"
+    b = rows[name]
+    hot = b.get("l2_hot_us", float("nan"))
+    copy_hot = rows[copy_name].get("l2_hot_us") if copy_name in rows else None
+    hot_frac = f"{copy_hot / hot:7.1%}" if copy_hot and hot else "      -"
     mark = ""
     if name.startswith("focal_fwd_bwd/float/uint8/") and copy:
         mark = "  target >= 80%: " + ("met" if r / copy >= 0.8 else "NOT met")
-    b = rows[name]
     print(f"{name:52} {b['real_time']:8.1f} {b.get('one_call_us', float('nan')):8.1f} {r / 1e9:7.0f} "
-          f"{copy / 1e9 if copy else float('nan'):9.0f} {frac:>7}{mark}")
+          f"{copy / 1e9 if copy else float('nan'):9.0f} {frac:>7} {hot:9.1f} {hot_frac:>7}{mark}")
 EOF
 fi
 if [[ -f "$logs/pytorch.json" && -n "$python" ]]; then

@@ -2,10 +2,12 @@
 // GPU benchmarks: fused forward+backward of focal BCE (gamma 2, alpha 0.25) and weighted BCE per
 // storage type at 4096x698, 65536x698 and (16-bit logits) 1,048,576x698, each beside a copy
 // kernel that moves the same bytes (reads the logits and the targets, writes the gradient) in the
-// same binary. Times are cudaEvent times per call of back-to-back calls (manual time; the lone
-// call's latency is the counter one_call_us); "bytes_per_second" is the memory traffic the call
-// needs at minimum divided by that time, so the ratio of a loss to its copy row is the fraction
-// of the card's achievable bandwidth the loss reaches.
+// same binary. Times are cudaEvent times per call of back-to-back calls that rotate through
+// enough copies of the inputs to keep each call's data out of L2 (manual time; counters: a lone
+// call's latency one_call_us, and l2_hot_us for back-to-back calls on one set of buffers);
+// "bytes_per_second" is the memory traffic the call needs at minimum divided by that time, so
+// the ratio of a loss to its copy row is the fraction of the card's achievable memory bandwidth
+// the loss reaches.
 //
 // The headline combination (float logits, uint8 targets) runs through the public functors, and
 // adds focal_g3_class_weights_fwd_bwd: gamma 3 with per-class weights, the trainer's best
@@ -96,13 +98,29 @@ __global__ void copy_same_bytes(const uint4* x, uint4* g, std::uint64_t x16, con
   if (acc == 0x9e3779b9u) *sink = acc;
 }
 
-/// Device buffers of one benchmark.
+/// How many input sets a benchmark rotates through so that no call finds its inputs in L2 (for
+/// 4096x698 all of them fit in an H100's 50 MB): between two uses of a set the other sets move at
+/// least twice the L2's size. Repeated calls over one buffer measure the cache, not the memory;
+/// the loss and its copy row rotate alike. One set where a single call already moves > 2 x L2.
+int input_sets(double bytes_per_call) {
+  int device = 0, l2 = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device) != cudaSuccess)
+    l2 = 64 << 20;
+  if (bytes_per_call >= 2.0 * l2) return 1;
+  return static_cast<int>(std::min(std::ceil(2.0 * l2 / bytes_per_call) + 1.0, 64.0));
+}
+
+/// Device buffers of one benchmark: `sets` copies of the logits, targets and gradient (the same
+/// values in each), one loss, one workspace.
 template <class T, class Target>
 struct Buffers {
   using Word = lc::target_storage_t<Target>;
-  T* x = nullptr;
-  T* grad = nullptr;
-  Word* y = nullptr;
+  struct Set {
+    T* x = nullptr;
+    T* grad = nullptr;
+    Word* y = nullptr;
+  };
+  std::vector<Set> sets;
   float* loss = nullptr;
   float* class_weight = nullptr;  // focal_g3_class_weights only
   void* ws = nullptr;
@@ -110,7 +128,10 @@ struct Buffers {
   std::size_t ws_bytes = 0, x_bytes = 0, y_bytes = 0;
   std::int64_t rows, cols;
 
-  Buffers(std::int64_t r, std::int64_t c) : rows(r), cols(c) {}
+  Buffers(std::int64_t r, std::int64_t c) : rows(r), cols(c) {
+    x_bytes = n() * sizeof(T);
+    y_bytes = target_words() * sizeof(Word);
+  }
   // Owns device memory: a copy would free it twice (a lambda that captured a Buffers by value
   // freed the buffers while the benchmark still used them: illegal memory access on the GPU).
   Buffers(const Buffers&) = delete;
@@ -120,22 +141,27 @@ struct Buffers {
     return std::is_same_v<Target, lc::packed_bits> ? static_cast<std::uint64_t>(rows * lc::words_per_row(cols)) : n();
   }
   cudaError_t allocate() {
-    x_bytes = n() * sizeof(T);
-    y_bytes = target_words() * sizeof(Word);
     ws_bytes = lc::workspace_size(rows, cols);
     cudaError_t err;
-    // One element of slack: the unaligned rows read the logits from x + 1.
-    if ((err = cudaMalloc(&x, x_bytes + sizeof(T))) || (err = cudaMalloc(&grad, x_bytes)) || (err = cudaMalloc(&y, y_bytes)) ||
-        (err = cudaMalloc(&loss, sizeof(float))) || (err = cudaMalloc(&ws, ws_bytes)) ||
+    if ((err = cudaMalloc(&loss, sizeof(float))) || (err = cudaMalloc(&ws, ws_bytes)) ||
         (err = cudaMalloc(&sink, sizeof(unsigned))))
       return err;
-    fill<<<1024, 256>>>(x, y, n() + 1, target_words());
+    sets.resize(static_cast<std::size_t>(input_sets(bytes())));
+    for (Set& s : sets) {
+      // One element of slack: the unaligned rows read the logits from x + 1.
+      if ((err = cudaMalloc(&s.x, x_bytes + sizeof(T))) || (err = cudaMalloc(&s.grad, x_bytes)) ||
+          (err = cudaMalloc(&s.y, y_bytes)))
+        return err;
+      fill<<<1024, 256>>>(s.x, s.y, n() + 1, target_words());
+    }
     return cudaDeviceSynchronize();
   }
   ~Buffers() {
-    cudaFree(x);
-    cudaFree(grad);
-    cudaFree(y);
+    for (Set& s : sets) {
+      cudaFree(s.x);
+      cudaFree(s.grad);
+      cudaFree(s.y);
+    }
     cudaFree(loss);
     cudaFree(class_weight);
     cudaFree(ws);
@@ -145,11 +171,13 @@ struct Buffers {
   double bytes() const { return static_cast<double>(2 * x_bytes + y_bytes); }
 };
 
-/// GPU time of `calls` back-to-back calls, in seconds, into `seconds`.
+/// GPU time of `calls` back-to-back calls, in seconds, into `seconds`; call k uses input set
+/// (first + k) % sets (sets = 1: always the same buffers).
 template <class Call>
-cudaError_t timed_calls(cudaEvent_t start, cudaEvent_t stop, int calls, Call&& call, double& seconds) {
+cudaError_t timed_calls(cudaEvent_t start, cudaEvent_t stop, int calls, int first, int sets, Call&& call,
+                        double& seconds) {
   cudaError_t err = cudaEventRecord(start);
-  for (int k = 0; k < calls && err == cudaSuccess; ++k) err = call();
+  for (int k = 0; k < calls && err == cudaSuccess; ++k) err = call((first + k) % sets);
   if (err == cudaSuccess) err = cudaEventRecord(stop);
   if (err == cudaSuccess) err = cudaEventSynchronize(stop);
   float ms = 0.0f;
@@ -158,32 +186,51 @@ cudaError_t timed_calls(cudaEvent_t start, cudaEvent_t stop, int calls, Call&& c
   return err;
 }
 
-/// Times `call` with cudaEvents after two warm-up calls. The iteration time is that of one call
-/// within a stream of back-to-back calls (`calls_per_timing` of them between two events, enough
-/// for ~0.5 ms of GPU work): the throughput of a training loop, where the host enqueues ahead
-/// of the GPU. A lone call also pays the host's launch latency, a few microseconds that
-/// dominate small batches: reported as the counter `one_call_us` (median of 15).
+double median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+/// Times `call(set)` with cudaEvents after a warm-up call on every input set. The iteration time
+/// is that of one call within a stream of back-to-back calls (`calls_per_timing` of them between
+/// two events, enough for ~0.5 ms of GPU work), rotating through `input_sets` copies of the
+/// inputs so that each call reads from memory, not from L2: the throughput of a training loop,
+/// where the host enqueues ahead of the GPU. Counters:
+///   one_call_us  a lone call, host launch latency included (median of 15);
+///   l2_hot_us    back-to-back calls on one input set (median of 7): where a call's working set
+///                fits in L2 (4096x698), this is the cache's speed, not the memory's.
 template <class Call>
-void time_calls(benchmark::State& state, double bytes, Call&& call) {
+void time_calls(benchmark::State& state, double bytes, int sets, Call&& call) {
   cudaEvent_t start, stop;
   BENCH_CUDA(cudaEventCreate(&start));
   BENCH_CUDA(cudaEventCreate(&stop));
-  for (int k = 0; k < 2; ++k) BENCH_CUDA(call());
+  for (int k = 0; k < sets; ++k) BENCH_CUDA(call(k));
   BENCH_CUDA(cudaDeviceSynchronize());
+  int next = 0;  // the input set the next call uses
   std::vector<double> lone(15);
-  for (double& t : lone) BENCH_CUDA(timed_calls(start, stop, 1, call, t));
-  std::nth_element(lone.begin(), lone.begin() + 7, lone.end());
-  const double one_call = lone[7];
+  for (double& t : lone) {
+    BENCH_CUDA(timed_calls(start, stop, 1, next, sets, call, t));
+    next = (next + 1) % sets;
+  }
+  const double one_call = median(lone);
   const int calls = static_cast<int>(std::clamp(std::ceil(0.5e-3 / one_call), 2.0, 200.0));
   for (auto _ : state) {
     double t = 0;
-    BENCH_CUDA(timed_calls(start, stop, calls, call, t));
+    BENCH_CUDA(timed_calls(start, stop, calls, next, sets, call, t));
+    next = (next + calls) % sets;
     state.SetIterationTime(t / calls);
+  }
+  std::vector<double> hot(7);
+  for (double& t : hot) {
+    BENCH_CUDA(timed_calls(start, stop, calls, 0, 1, call, t));
+    t /= calls;
   }
   state.counters["bytes_per_second"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["bytes"] = bytes;
   state.counters["one_call_us"] = one_call * 1e6;
+  state.counters["l2_hot_us"] = median(hot) * 1e6;
   state.counters["calls_per_timing"] = calls;
+  state.counters["input_sets"] = sets;
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
 }
@@ -202,13 +249,16 @@ void bench_loss(benchmark::State& state, Loss loss, std::int64_t rows, std::int6
   }
   Buffers<T, Target> b(rows, cols);
   BENCH_CUDA(b.allocate());
-  const lc::Batch<T, Target> batch{unaligned ? b.x + 1 : b.x, b.y, rows, cols};
+  std::vector<lc::Batch<T, Target>> batches;
+  std::vector<lc::Outputs<T>> outs;
+  for (const auto& set : b.sets) {
+    batches.push_back({unaligned ? set.x + 1 : set.x, set.y, rows, cols});
+    outs.push_back({b.loss, set.grad});
+  }
   const lc::Workspace ws{b.ws, b.ws_bytes};
   const auto focal_options = longtail::FocalBCEOptions::focal(2.0, 0.25);
   const longtail::WeightedBCEOptions weighted_options;
-  std::function<cudaError_t()> call;
-  float* const d_loss = b.loss;
-  T* const d_grad = b.grad;
+  std::function<cudaError_t(int)> call;
   if (loss == Loss::focal_g3_class_weights) {
     // Per-class weights between 1 and 7 (what capped inverse-frequency weights look like).
     std::vector<float> w(static_cast<std::size_t>(cols));
@@ -216,33 +266,34 @@ void bench_loss(benchmark::State& state, Loss loss, std::int64_t rows, std::int6
     BENCH_CUDA(cudaMalloc(&b.class_weight, w.size() * sizeof(float)));
     BENCH_CUDA(cudaMemcpy(b.class_weight, w.data(), w.size() * sizeof(float), cudaMemcpyHostToDevice));
     lc::FocalBCE<T> f(longtail::FocalBCEOptions::focal(3.0), lc::ClassWeights{b.class_weight, nullptr, cols});
-    call = [=] { return f.forward_backward(batch, d_loss, d_grad, ws); };
+    call = [=](int k) { return f.forward_backward(batches[k], outs[k].d_loss, outs[k].d_grad, ws); };
   } else if (via_functor) {
     if (loss == Loss::focal) {
       lc::FocalBCE<T> f(focal_options);
-      call = [=] { return f.forward_backward(batch, d_loss, d_grad, ws); };
+      call = [=](int k) { return f.forward_backward(batches[k], outs[k].d_loss, outs[k].d_grad, ws); };
     } else {
       lc::WeightedBCE<T> f(weighted_options);
-      call = [=] { return f.forward_backward(batch, d_loss, d_grad, ws); };
+      call = [=](int k) { return f.forward_backward(batches[k], outs[k].d_loss, outs[k].d_grad, ws); };
     }
   } else {
-    const lc::Outputs<T> out{b.loss, b.grad};
     if (loss == Loss::focal) {
       lc::detail::FocalGamma2Math m;
       m.core.gamma_pos = m.core.gamma_neg = 2.0f;
       m.core.margin = 0.0f;
       m.core.int_pos = m.core.int_neg = 2;
       const auto setup = lc::detail::FocalBCESpec::setup(focal_options);
-      call = [=] { return lc::detail::launch_elementwise(m, setup, lc::ClassWeights{}, batch, out, ws, cudaStream_t{}); };
+      call = [=](int k) {
+        return lc::detail::launch_elementwise(m, setup, lc::ClassWeights{}, batches[k], outs[k], ws, cudaStream_t{});
+      };
     } else {
       const auto setup = lc::detail::WeightedBCESpec::setup(weighted_options);
-      call = [=] {
-        return lc::detail::launch_elementwise(longtail::math::WeightedBCEMath{}, setup, lc::ClassWeights{}, batch, out,
-                                              ws, cudaStream_t{});
+      call = [=](int k) {
+        return lc::detail::launch_elementwise(longtail::math::WeightedBCEMath{}, setup, lc::ClassWeights{}, batches[k],
+                                              outs[k], ws, cudaStream_t{});
       };
     }
   }
-  time_calls(state, b.bytes(), call);
+  time_calls(state, b.bytes(), static_cast<int>(b.sets.size()), call);
 }
 
 template <class T, class Target>
@@ -259,9 +310,10 @@ void bench_copy(benchmark::State& state, std::int64_t rows, std::int64_t cols) {
   const int blocks = sms * 8;
   // Sizes here are multiples of 16 bytes (cols = 698, rows multiples of 8; bits: 88-byte rows x
   // rows that are multiples of 4); a tail would only be left out.
-  time_calls(state, b.bytes(), [&] {
-    copy_same_bytes<<<blocks, 256>>>(reinterpret_cast<const uint4*>(b.x), reinterpret_cast<uint4*>(b.grad),
-                                     b.x_bytes / 16, reinterpret_cast<const uint4*>(b.y), b.y_bytes / 16, b.sink);
+  time_calls(state, b.bytes(), static_cast<int>(b.sets.size()), [&](int k) {
+    const auto& set = b.sets[static_cast<std::size_t>(k)];
+    copy_same_bytes<<<blocks, 256>>>(reinterpret_cast<const uint4*>(set.x), reinterpret_cast<uint4*>(set.grad),
+                                     b.x_bytes / 16, reinterpret_cast<const uint4*>(set.y), b.y_bytes / 16, b.sink);
     return cudaGetLastError();
   });
 }
