@@ -92,6 +92,52 @@ cudaError_t grid_capacity(const void* kernel, int threads, int& blocks) {
 template <class... Ts>
 struct KernelTag {};
 
+/// Whether the current device runs programmatic dependent launches (compute capability 9.0+),
+/// queried once per device and cached.
+inline cudaError_t dependent_launch_supported(bool& supported) {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> cache[kMaxDevices] = {};  // 0: unknown, 1: no, 2: yes
+  int device = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err != cudaSuccess) return err;
+  const bool cacheable = device >= 0 && device < kMaxDevices;
+  if (cacheable) {
+    const int cached = cache[device].load(std::memory_order_relaxed);
+    if (cached > 0) {
+      supported = cached == 2;
+      return cudaSuccess;
+    }
+  }
+  int major = 0;
+  if ((err = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device)) != cudaSuccess) return err;
+  supported = major >= 9;
+  if (cacheable) cache[device].store(supported ? 2 : 1, std::memory_order_relaxed);
+  return cudaSuccess;
+}
+
+/// Stage 2: sums the partials into *d_loss. After a stage-1 launch on an sm_90+ device it is a
+/// programmatic dependent launch (elementwise_kernels.cuh), else an ordinary one.
+inline cudaError_t launch_finalize(const float* partials, std::int64_t units, bool mean,
+                                   const unsigned long long* d_valid, std::int64_t host_valid, float* d_loss,
+                                   bool after_stage1, cudaStream_t stream) {
+  bool dependent = false;
+  if (after_stage1) {
+    const cudaError_t err = dependent_launch_supported(dependent);
+    if (err != cudaSuccess) return err;
+  }
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(1);
+  config.blockDim = dim3(kFinalizeThreads);
+  config.stream = stream;
+  cudaLaunchAttribute attribute[1] = {};
+  attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attribute;
+  config.numAttrs = dependent ? 1 : 0;
+  return cudaLaunchKernelEx(&config, finalize_loss_kernel<kFinalizeThreads>, partials, units, mean, d_valid,
+                            host_valid, d_loss);
+}
+
 /// Blocks for a stage-1 launch over `units` units (one warp per unit at a time).
 template <class Tag>
 cudaError_t stage1_blocks(const void* kernel, std::int64_t units, int& blocks) {
@@ -199,9 +245,9 @@ cudaError_t launch_elementwise(const Math& math, const LossSetup& setup, const C
 
   if (out.d_loss) {
     const std::int64_t units = n > 0 ? layout.d.units : 0;
-    finalize_loss_kernel<kFinalizeThreads><<<1, kFinalizeThreads, 0, stream>>>(
-        partials, units, mean, device_count ? d_valid : nullptr, batch.d_mask ? 0 : n, out.d_loss);
-    if ((err = cudaGetLastError())) return err;
+    if ((err = launch_finalize(partials, units, mean, device_count ? d_valid : nullptr, batch.d_mask ? 0 : n,
+                               out.d_loss, n > 0, stream)))
+      return err;
   }
   return cudaSuccess;
 }
