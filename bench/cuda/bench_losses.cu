@@ -11,11 +11,13 @@
 //
 // The headline combination (float logits, uint8 targets) runs through the public functors, and
 // adds focal_g3_class_weights_fwd_bwd: gamma 3 with per-class weights, the trainer's best
-// configuration (integer-gamma kernel, weighted path), and at 65536x698
+// configuration (integer-gamma kernel, weighted path); focal_fwd_bwd_no_dependent_finalize: the
+// focal row with the finalize kernel launched the ordinary way (launch.cuh), to price the
+// programmatic dependent launch; and at 65536x698
 // focal_fwd_bwd_unaligned: the logits one element off 16-byte alignment (the scalar path). The
-// other combinations call
-// detail::launch_elementwise with the math functors the public API dispatches to for these
-// options (FocalGamma2Math, WeightedBCEMath), which keeps the compile time down.
+// other combinations call detail::launch_elementwise with the math functors the public API
+// dispatches to for these options (FocalGamma2Math, WeightedBCEMath), which keeps the compile
+// time down.
 //
 // Usage: longtail_cuda_bench [--benchmark_filter=...] [--benchmark_format=json]. Without a GPU
 // every benchmark reports "no CUDA device" and the binary exits 0.
@@ -31,6 +33,7 @@
 #include <functional>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "longtail/cuda.cuh"
@@ -240,9 +243,14 @@ void time_calls(benchmark::State& state, double bytes, int sets, Call&& call) {
 /// best configuration, cap 7 + gamma 3: the integer-gamma kernel with the weighted path).
 enum class Loss { focal, weighted, focal_g3_class_weights };
 
+/// Variants of the headline row: logits one element off 16-byte alignment, and the finalize
+/// kernel as an ordinary launch (launch.cuh, dependent_finalize_enabled), priced in the same run.
+enum class Variant { standard, unaligned, no_dependent_finalize };
+
 template <class T, class Target>
 void bench_loss(benchmark::State& state, Loss loss, std::int64_t rows, std::int64_t cols, bool via_functor,
-                bool unaligned = false) {
+                Variant variant = Variant::standard) {
+  const bool unaligned = variant == Variant::unaligned;
   if (!gpu_present()) {
     state.SkipWithError("no CUDA device");
     return;
@@ -293,7 +301,9 @@ void bench_loss(benchmark::State& state, Loss loss, std::int64_t rows, std::int6
       };
     }
   }
+  lc::detail::dependent_finalize_enabled() = variant != Variant::no_dependent_finalize;
   time_calls(state, b.bytes(), static_cast<int>(b.sets.size()), call);
+  lc::detail::dependent_finalize_enabled() = true;
 }
 
 template <class T, class Target>
@@ -333,12 +343,18 @@ void register_combo(std::int64_t rows, std::int64_t cols, bool via_functor) {
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }
-  if (via_functor && rows == 65536) {
-    // Logits one element off 16-byte alignment (a row-offset view): the scalar path.
-    benchmark::RegisterBenchmark(("focal_fwd_bwd_unaligned/" + types).c_str(),
-                                 [=](benchmark::State& s) { bench_loss<T, Target>(s, Loss::focal, rows, cols, true, true); })
-        ->UseManualTime()
-        ->Unit(benchmark::kMicrosecond);
+  if (via_functor) {
+    const std::pair<const char*, Variant> variants[] = {{"focal_fwd_bwd_no_dependent_finalize/", Variant::no_dependent_finalize},
+                                                       {"focal_fwd_bwd_unaligned/", Variant::unaligned}};
+    for (const auto& entry : variants) {
+      const Variant variant = entry.second;
+      // Logits one element off 16-byte alignment (a row-offset view): the scalar path; at 65536 rows only.
+      if (variant == Variant::unaligned && rows != 65536) continue;
+      benchmark::RegisterBenchmark((entry.first + types).c_str(),
+                                   [=](benchmark::State& s) { bench_loss<T, Target>(s, Loss::focal, rows, cols, true, variant); })
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
   }
   benchmark::RegisterBenchmark(("copy_same_bytes/" + types).c_str(),
                                [=](benchmark::State& s) { bench_copy<T, Target>(s, rows, cols); })

@@ -65,6 +65,14 @@ inline int& grid_blocks_override() {
   return blocks;
 }
 
+/// Benchmark and test hook: whether the finalize kernel may be a programmatic dependent launch
+/// (default: yes, on sm_90+). It changes no bit of any result (tests/cuda check this); the
+/// benchmark switches it off to price it.
+inline bool& dependent_finalize_enabled() {
+  static bool enabled = true;
+  return enabled;
+}
+
 /// SMs of the current device and blocks of `kernel` resident on one SM, queried once per device
 /// and cached (per kernel: each instantiation has its own cache).
 template <class KernelTag>
@@ -121,7 +129,7 @@ inline cudaError_t launch_finalize(const float* partials, std::int64_t units, bo
                                    const unsigned long long* d_valid, std::int64_t host_valid, float* d_loss,
                                    bool after_stage1, cudaStream_t stream) {
   bool dependent = false;
-  if (after_stage1) {
+  if (after_stage1 && dependent_finalize_enabled()) {
     const cudaError_t err = dependent_launch_supported(dependent);
     if (err != cudaSuccess) return err;
   }

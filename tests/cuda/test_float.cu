@@ -209,6 +209,27 @@ TEST_CASE("cuda float: the loss and gradients are bit-identical across runs and 
   }
 }
 
+TEST_CASE("cuda float: the dependent finalize launch changes no bit", "[cuda][gpu][determinism]") {
+  LONGTAIL_REQUIRE_GPU();
+  // 100001 x 698: 2 tiles per unit and a partial last tile, so stage 1 runs long enough for a
+  // finalize that read the partials too early to see unfinished ones.
+  ProblemSpec spec;
+  spec.rows = 100001;
+  spec.cols = 698;
+  spec.seed = 21;
+  const Problem p = make_problem<float, std::uint8_t>(spec);
+  const auto o = longtail::FocalBCEOptions::focal(2.0, 0.25);
+  RunOptions run;
+  run.elements = false;
+  const Result dependent = gpu_run<lc::FocalBCE, float, std::uint8_t>(o, p, run);
+  check_loss("dependent finalize vs CPU", dependent.loss, cpu_reference(o, p, false).loss);
+  lc::detail::dependent_finalize_enabled() = false;
+  const Result ordinary = gpu_run<lc::FocalBCE, float, std::uint8_t>(o, p, run);
+  lc::detail::dependent_finalize_enabled() = true;
+  CHECK(bits_of(ordinary.loss) == bits_of(dependent.loss));
+  CHECK(std::memcmp(ordinary.grad.data(), dependent.grad.data(), dependent.grad.size() * sizeof(float)) == 0);
+}
+
 TEST_CASE("cuda float: launches on a stream are deterministic under concurrency", "[cuda][gpu][determinism]") {
   LONGTAIL_REQUIRE_GPU();
   ProblemSpec spec;
