@@ -230,6 +230,43 @@ TEST_CASE("cuda float: the dependent finalize launch changes no bit", "[cuda][gp
   CHECK(std::memcmp(ordinary.grad.data(), dependent.grad.data(), dependent.grad.size() * sizeof(float)) == 0);
 }
 
+TEST_CASE("cuda float: a call captured in a CUDA graph gives the eager call's bits", "[cuda][gpu][determinism]") {
+  LONGTAIL_REQUIRE_GPU();
+  // Training loops replay graphs: the launch sequence (stage 1, then the finalize kernel, a
+  // programmatic dependent launch on sm_90+) must be capturable and give the same bits.
+  ProblemSpec spec;
+  spec.rows = 4096;
+  spec.cols = 698;
+  spec.seed = 5;
+  const Problem p = make_problem<float, std::uint8_t>(spec);
+  StorageArrays<float, std::uint8_t> a(p, 0);
+  DeviceBuffer<float> x(a.x), g_eager(p.n()), g_graph(p.n()), losses(2);
+  DeviceBuffer<std::uint8_t> y(a.y);
+  DeviceBuffer<unsigned char> ws(lc::workspace_size(p.rows, p.cols));
+  cudaStream_t stream;
+  CUDA_REQUIRE(cudaStreamCreate(&stream));
+  const lc::Batch<float, std::uint8_t> batch{x.get(), y.get(), p.rows, p.cols};
+  const lc::FocalBCE<float> focal(longtail::FocalBCEOptions::focal(2.0, 0.25));
+  CUDA_REQUIRE(focal.forward_backward(batch, losses.get(), g_eager.get(), {ws.get(), ws.size()}, stream));
+  cudaGraph_t graph;
+  cudaGraphExec_t exec;
+  CUDA_REQUIRE(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+  const cudaError_t captured = focal.forward_backward(batch, losses.get() + 1, g_graph.get(), {ws.get(), ws.size()}, stream);
+  CUDA_REQUIRE(cudaStreamEndCapture(stream, &graph));
+  CUDA_REQUIRE(captured);
+  CUDA_REQUIRE(cudaGraphInstantiateWithFlags(&exec, graph, 0));
+  for (int k = 0; k < 3; ++k) CUDA_REQUIRE(cudaGraphLaunch(exec, stream));
+  CUDA_REQUIRE(cudaStreamSynchronize(stream));
+  const auto l = losses.download();
+  CHECK(bits_of(l[1]) == bits_of(l[0]));
+  check_loss("graph replay vs CPU", l[1], cpu_reference(longtail::FocalBCEOptions::focal(2.0, 0.25), p, false).loss);
+  const auto ge = g_eager.download(), gg = g_graph.download();
+  CHECK(std::memcmp(ge.data(), gg.data(), ge.size() * sizeof(float)) == 0);
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cudaStreamDestroy(stream);
+}
+
 TEST_CASE("cuda float: launches on a stream are deterministic under concurrency", "[cuda][gpu][determinism]") {
   LONGTAIL_REQUIRE_GPU();
   ProblemSpec spec;
