@@ -11,9 +11,10 @@
 //
 // The headline combination (float logits, uint8 targets) runs through the public functors, and
 // adds focal_g3_class_weights_fwd_bwd: gamma 3 with per-class weights, the trainer's best
-// configuration (integer-gamma kernel, weighted path); focal_fwd_bwd_no_dependent_finalize: the
-// focal row with the finalize kernel launched the ordinary way (launch.cuh), to price the
-// programmatic dependent launch; and at 65536x698
+// configuration (integer-gamma kernel, weighted path); focal_bwd: the gradient alone (stage 1,
+// the same bytes, no finalize kernel); focal_fwd_bwd_no_dependent_finalize: the focal row with
+// the finalize kernel launched the ordinary way (launch.cuh), to price the programmatic
+// dependent launch; and at 65536x698
 // focal_fwd_bwd_unaligned: the logits one element off 16-byte alignment (the scalar path). The
 // other combinations call detail::launch_elementwise with the math functors the public API
 // dispatches to for these options (FocalGamma2Math, WeightedBCEMath), which keeps the compile
@@ -243,9 +244,10 @@ void time_calls(benchmark::State& state, double bytes, int sets, Call&& call) {
 /// best configuration, cap 7 + gamma 3: the integer-gamma kernel with the weighted path).
 enum class Loss { focal, weighted, focal_g3_class_weights };
 
-/// Variants of the headline row: logits one element off 16-byte alignment, and the finalize
-/// kernel as an ordinary launch (launch.cuh, dependent_finalize_enabled), priced in the same run.
-enum class Variant { standard, unaligned, no_dependent_finalize };
+/// Variants of the headline row: logits one element off 16-byte alignment; the finalize kernel
+/// as an ordinary launch (launch.cuh, dependent_finalize_enabled); the gradient alone (backward:
+/// stage 1 only, the same bytes, no finalize kernel). Priced in the same run.
+enum class Variant { standard, unaligned, no_dependent_finalize, gradient_only };
 
 template <class T, class Target>
 void bench_loss(benchmark::State& state, Loss loss, std::int64_t rows, std::int64_t cols, bool via_functor,
@@ -276,7 +278,10 @@ void bench_loss(benchmark::State& state, Loss loss, std::int64_t rows, std::int6
     lc::FocalBCE<T> f(longtail::FocalBCEOptions::focal(3.0), lc::ClassWeights{b.class_weight, nullptr, cols});
     call = [=](int k) { return f.forward_backward(batches[k], outs[k].d_loss, outs[k].d_grad, ws); };
   } else if (via_functor) {
-    if (loss == Loss::focal) {
+    if (loss == Loss::focal && variant == Variant::gradient_only) {
+      lc::FocalBCE<T> f(focal_options);
+      call = [=](int k) { return f.backward(batches[k], outs[k].d_grad, ws); };
+    } else if (loss == Loss::focal) {
       lc::FocalBCE<T> f(focal_options);
       call = [=](int k) { return f.forward_backward(batches[k], outs[k].d_loss, outs[k].d_grad, ws); };
     } else {
@@ -344,7 +349,8 @@ void register_combo(std::int64_t rows, std::int64_t cols, bool via_functor) {
         ->Unit(benchmark::kMicrosecond);
   }
   if (via_functor) {
-    const std::pair<const char*, Variant> variants[] = {{"focal_fwd_bwd_no_dependent_finalize/", Variant::no_dependent_finalize},
+    const std::pair<const char*, Variant> variants[] = {{"focal_bwd/", Variant::gradient_only},
+                                                       {"focal_fwd_bwd_no_dependent_finalize/", Variant::no_dependent_finalize},
                                                        {"focal_fwd_bwd_unaligned/", Variant::unaligned}};
     for (const auto& entry : variants) {
       const Variant variant = entry.second;
