@@ -20,6 +20,9 @@ pages every step (costly on a VM; --malloc default measures that case).
 "spread" = (75th - 25th percentile) / median of the timed runs: the noise of a shared machine.
 
 Run with Debian's python (it has python3-torch and torchvision): /usr/bin/python3 bench/compare_pytorch.py
+
+GPU: --device cuda hands every other argument to bench/compare_pytorch_cuda.py (PyTorch eager and
+torch.compile on the GPU beside longtail_cuda_bench's JSON; see its --help).
 """
 
 import argparse
@@ -57,6 +60,8 @@ TIME_UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="cuda: run bench/compare_pytorch_cuda.py with the other arguments instead")
     p.add_argument("bench", nargs="?", help="path of bench_cpu_losses (default: newest build*/bench/bench_cpu_losses)")
     p.add_argument("--shapes", type=int, nargs="+", default=list(SHAPES), help="row counts (cols are 698)")
     p.add_argument("--threads", type=int, nargs="+", default=list(THREADS))
@@ -361,6 +366,13 @@ MALLOC_REUSE_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 
 
 
 def main():
+    device = argparse.ArgumentParser(add_help=False)
+    device.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    chosen, rest = device.parse_known_args()
+    if chosen.device == "cuda":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import compare_pytorch_cuda
+        sys.exit(compare_pytorch_cuda.main(rest))
     args = parse_args()
     # glibc reads these once at start-up: start again with them set (or unset).
     if args.malloc == "reuse" and any(os.environ.get(k) != v for k, v in MALLOC_REUSE_ENV.items()):
