@@ -124,26 +124,37 @@ inline cudaError_t dependent_launch_supported(bool& supported) {
 }
 
 /// Stage 2: sums the partials into *d_loss. After a stage-1 launch on an sm_90+ device it is a
-/// programmatic dependent launch (elementwise_kernels.cuh), else an ordinary one.
+/// programmatic dependent launch (elementwise_kernels.cuh), else an ordinary one. Built with a
+/// CUDA runtime older than 12.3 (where stream capture into graphs does not take programmatic
+/// dependencies) it is always an ordinary launch.
 inline cudaError_t launch_finalize(const float* partials, std::int64_t units, bool mean,
                                    const unsigned long long* d_valid, std::int64_t host_valid, float* d_loss,
                                    bool after_stage1, cudaStream_t stream) {
+#if CUDART_VERSION >= 12030
   bool dependent = false;
   if (after_stage1 && dependent_finalize_enabled()) {
     const cudaError_t err = dependent_launch_supported(dependent);
     if (err != cudaSuccess) return err;
   }
-  cudaLaunchConfig_t config = {};
-  config.gridDim = dim3(1);
-  config.blockDim = dim3(kFinalizeThreads);
-  config.stream = stream;
-  cudaLaunchAttribute attribute[1] = {};
-  attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attribute[0].val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = attribute;
-  config.numAttrs = dependent ? 1 : 0;
-  return cudaLaunchKernelEx(&config, finalize_loss_kernel<kFinalizeThreads>, partials, units, mean, d_valid,
-                            host_valid, d_loss);
+  if (dependent) {
+    cudaLaunchConfig_t config = {};
+    config.gridDim = dim3(1);
+    config.blockDim = dim3(kFinalizeThreads);
+    config.stream = stream;
+    cudaLaunchAttribute attribute[1] = {};
+    attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attribute[0].val.programmaticStreamSerializationAllowed = 1;
+    config.attrs = attribute;
+    config.numAttrs = 1;
+    return cudaLaunchKernelEx(&config, finalize_loss_kernel<kFinalizeThreads>, partials, units, mean, d_valid,
+                              host_valid, d_loss);
+  }
+#else
+  (void)after_stage1;
+#endif
+  finalize_loss_kernel<kFinalizeThreads><<<1, kFinalizeThreads, 0, stream>>>(partials, units, mean, d_valid,
+                                                                              host_valid, d_loss);
+  return cudaGetLastError();
 }
 
 /// Blocks for a stage-1 launch over `units` units (one warp per unit at a time).
