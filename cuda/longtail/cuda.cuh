@@ -41,6 +41,10 @@
 // count, every sum is a fixed tree or sequence, and no atomics are used. The grid is sized to
 // the device (SMs x resident blocks, queried once per device) and only decides who computes
 // which unit, never the order of an addition.
+// Launches: a call is one pass over memory (stage 1) and, when a reduced loss is asked for, a
+// one-block finalize kernel (two more small kernels first for a mean under a mask). On sm_90+
+// the finalize is a programmatic dependent launch (launch.cuh), which hides its launch gap.
+// Calls can be captured into CUDA graphs (tests/cuda check the replay's bits).
 
 #include "longtail/options.hpp"
 #include "longtail/storage.cuh"
