@@ -100,9 +100,13 @@ cudaError_t grid_capacity(const void* kernel, int threads, int& blocks) {
 template <class... Ts>
 struct KernelTag {};
 
-/// Whether the current device runs programmatic dependent launches (compute capability 9.0+),
-/// queried once per device and cached.
-inline cudaError_t dependent_launch_supported(bool& supported) {
+/// Whether the finalize kernel can be a programmatic dependent launch on the current device,
+/// queried once per device and cached: the device has compute capability 9.0+ AND the finalize
+/// code it runs was compiled for compute_90 or later. The second condition is not implied by the
+/// first: a build for "75;80" runs on an H100 as compute_80 PTX, compiled without
+/// griddepcontrol.wait, and a dependent launch would then let it read the partials before stage 1
+/// wrote them. cudaFuncGetAttributes reports the PTX version the running code came from.
+inline cudaError_t dependent_finalize_supported(bool& supported) {
   constexpr int kMaxDevices = 64;
   static std::atomic<int> cache[kMaxDevices] = {};  // 0: unknown, 1: no, 2: yes
   int device = 0;
@@ -118,13 +122,16 @@ inline cudaError_t dependent_launch_supported(bool& supported) {
   }
   int major = 0;
   if ((err = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device)) != cudaSuccess) return err;
-  supported = major >= 9;
+  cudaFuncAttributes finalize{};
+  if ((err = cudaFuncGetAttributes(&finalize, finalize_loss_kernel<kFinalizeThreads>)) != cudaSuccess) return err;
+  supported = major >= 9 && finalize.ptxVersion >= 90;
   if (cacheable) cache[device].store(supported ? 2 : 1, std::memory_order_relaxed);
   return cudaSuccess;
 }
 
-/// Stage 2: sums the partials into *d_loss. After a stage-1 launch on an sm_90+ device it is a
-/// programmatic dependent launch (elementwise_kernels.cuh), else an ordinary one. Built with a
+/// Stage 2: sums the partials into *d_loss. After a stage-1 launch on an sm_90+ device (running
+/// compute_90+ code) it is a programmatic dependent launch (elementwise_kernels.cuh), else an
+/// ordinary one. Built with a
 /// CUDA runtime older than 12.3 (where stream capture into graphs does not take programmatic
 /// dependencies) it is always an ordinary launch.
 inline cudaError_t launch_finalize(const float* partials, std::int64_t units, bool mean,
@@ -133,7 +140,7 @@ inline cudaError_t launch_finalize(const float* partials, std::int64_t units, bo
 #if CUDART_VERSION >= 12030
   bool dependent = false;
   if (after_stage1 && dependent_finalize_enabled()) {
-    const cudaError_t err = dependent_launch_supported(dependent);
+    const cudaError_t err = dependent_finalize_supported(dependent);
     if (err != cudaSuccess) return err;
   }
   if (dependent) {

@@ -6,7 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <limits>
 
 #include "cases.cuh"
@@ -221,6 +223,17 @@ TEST_CASE("cuda float: the dependent finalize launch changes no bit", "[cuda][gp
   const auto o = longtail::FocalBCEOptions::focal(2.0, 0.25);
   RunOptions run;
   run.elements = false;
+  // Which launch this device gets: dependent iff compute capability 9+ and this binary carries
+  // compute_90+ code (nvcc's __CUDA_ARCH_LIST__; launch.cuh asks the runtime instead).
+  int device = 0, major = 0;
+  CUDA_REQUIRE(cudaGetDevice(&device));
+  CUDA_REQUIRE(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  constexpr int archs[] = {__CUDA_ARCH_LIST__};
+  const int newest = *std::max_element(std::begin(archs), std::end(archs));
+  bool dependent_launch = false;
+  CUDA_REQUIRE(lc::detail::dependent_finalize_supported(dependent_launch));
+  INFO("compute capability major " << major << ", newest compiled architecture " << newest);
+  CHECK(dependent_launch == (major >= 9 && newest >= 900));
   const Result dependent = gpu_run<lc::FocalBCE, float, std::uint8_t>(o, p, run);
   check_loss("dependent finalize vs CPU", dependent.loss, cpu_reference(o, p, false).loss);
   lc::detail::dependent_finalize_enabled() = false;
