@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # The one GPU check of longtail's CUDA kernels, for a machine with a CUDA device:
 #   1. configure + build the CUDA tests and benchmarks (deps from .deps/, see
-#      ../shared/tools/device-deps.sh; the system's when .deps/ is absent)
-#   2. the GPU tests (all of them, including the 4.3e9-element 64-bit test)
+#      ../shared/tools/device-deps.sh; the system's when .deps/ is absent), and the CUDA usage
+#      example (examples/cuda_quickstart.cu)
+#   2. the GPU tests (all of them, including the 4.3e9-element 64-bit test) and the example
 #   3. compute-sanitizer memcheck and racecheck on the GPU tests (without the [large] and [big]
 #      cases, which would take minutes under instrumentation)
 #   4. the GPU benchmarks (JSON) and 5. the PyTorch comparison (eager, torch.compile)
@@ -16,8 +17,9 @@
 #   --build-only   steps 1 only (a dry run on a machine without a GPU)
 # Prebuilt binaries: the build takes ~150 s of a lent device's budget. Build here instead with
 #   LONGTAIL_GPU_ARCH=90 bash tools/gpu-check.sh --build-only
-# carry build-gpu/tests/cuda/longtail_cuda_tests and build-gpu/bench/cuda/longtail_cuda_bench
-# (and .deps, for libbenchmark) to the device and run with LONGTAIL_GPU_PREBUILT=1: the build
+# carry build-gpu/tests/cuda/longtail_cuda_tests, build-gpu/bench/cuda/longtail_cuda_bench and
+# build-gpu/examples/longtail_cuda_quickstart (and .deps, for libbenchmark) to the device and
+# run with LONGTAIL_GPU_PREBUILT=1: the build
 # step is skipped when both binaries start there (libcudart.so.13 from the device's CUDA 13), and
 # runs as usual when they do not.
 # Environment: LONGTAIL_GPU_ARCH (default: the device's compute capability, else 90),
@@ -73,6 +75,7 @@ nvidia-smi >"$logs/nvidia-smi.txt" 2>&1 || echo "no nvidia-smi / no driver" >"$l
 jobs=$(nproc)
 tests=$build/tests/cuda/longtail_cuda_tests
 bench=$build/bench/cuda/longtail_cuda_bench
+quickstart=$build/examples/longtail_cuda_quickstart  # examples/cuda_quickstart.cu, built by nvcc directly
 for d in "${CUDA_HOME:-/usr/local/cuda}"/lib64 "${CUDA_HOME:-/usr/local/cuda}"/lib; do
   [[ -d "$d" ]] && export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 done
@@ -90,6 +93,13 @@ else
   step build $build_limit build.log \
     cmake --build "$build" -j"$jobs" --target longtail_cuda_tests longtail_cuda_bench
   built=$?
+  # The CUDA usage example, outside CMake (the examples folder also builds the trainer): a failure
+  # here fails only this step.
+  nvcc=$(sed -n 's/^CMAKE_CUDA_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null)
+  mkdir -p "$(dirname "$quickstart")"
+  step "example build" $(( $(left) < 60 ? $(left) : 60 )) example-build.log \
+    "${nvcc:-nvcc}" -std=c++17 -O2 -I"$root/include" -I"$root/cuda" -arch=sm_"$arch" \
+    "$root/examples/cuda_quickstart.cu" -o "$quickstart"
 fi
 
 if (( build_only )); then
@@ -110,6 +120,8 @@ if [[ -z "$python" ]]; then
 fi
 if (( built == 0 )); then
   step "gpu tests" $(( $(left) < 120 ? $(left) : 120 )) tests.log "$tests" --durations yes
+  # Its float loss should equal the CPU's to 1e-5: examples/quickstart.cpp prints 0.098124.
+  [[ -x "$quickstart" ]] && step "cuda quickstart" 30 quickstart.log "$quickstart"
   if [[ -n "$sanitizer" ]]; then
     step memcheck $(( $(left) - 150 < 75 ? $(left) - 150 : 75 )) memcheck.log \
       "$sanitizer" --tool memcheck --error-exitcode 99 --print-limit 20 "$tests" '[cuda]~[large]~[big]~[host]'
@@ -135,6 +147,7 @@ printf '\n==== gpu-check summary (%ss, sm_%s, %s) ====\n' "$(elapsed)" "$arch" \
   "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)"
 printf '%s\n' "${summary[@]}"
 [[ -f "$logs/tests.log" ]] && grep -E "^(All tests passed|test cases:)" "$logs/tests.log" | tail -1
+[[ -f "$logs/quickstart.log" ]] && sed 's/^/cuda quickstart: /' "$logs/quickstart.log"
 for tool in memcheck racecheck; do
   [[ -f "$logs/$tool.log" ]] && echo "$tool: $(grep -E 'ERROR SUMMARY' "$logs/$tool.log" | tail -1)"
 done
