@@ -11,7 +11,7 @@
 //
 // The headline combination (float logits, uint8 targets) runs through the public functors, and
 // adds focal_g3_class_weights_fwd_bwd: gamma 3 with per-class weights, the trainer's best
-// configuration (integer-gamma kernel, weighted path); focal_bwd: the gradient alone (stage 1,
+// configuration (the compile-time gamma-3 kernel, weighted path); focal_bwd: the gradient alone (stage 1,
 // the same bytes, no finalize kernel); focal_fwd_bwd_no_dependent_finalize: the focal row with
 // the finalize kernel launched the ordinary way (launch.cuh), to price the programmatic
 // dependent launch; and at 65536x698
@@ -241,7 +241,7 @@ void time_calls(benchmark::State& state, double bytes, int sets, Call&& call) {
 
 /// focal: gamma 2, alpha 0.25 (torchvision's defaults); weighted: plain BCE through the
 /// weighted-BCE kernel; focal_g3_class_weights: gamma 3 with per-class weights (the trainer's
-/// best configuration, cap 7 + gamma 3: the integer-gamma kernel with the weighted path).
+/// best configuration, cap 7 + gamma 3: the gamma-3 kernel with the weighted path).
 enum class Loss { focal, weighted, focal_g3_class_weights };
 
 /// Variants of the headline row: logits one element off 16-byte alignment; the finalize kernel

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Instantiates the stage-1 kernels that bench/cuda/inspect_sass.sh disassembles: the headline
 // focal loss (gamma 2; float logits, uint8 targets), the same with half logits and bit-packed
-// targets, the generic integer-gamma focal kernel and weighted BCE with bf16 logits. Not built by
-// CMake; compiled with -cubin by the script.
+// targets, gamma 3 (the trainer's configuration), the generic integer-gamma focal kernel (gamma 1,
+// 4+, asymmetric integers) and weighted BCE with bf16 logits. Not built by CMake; compiled with
+// -cubin by the script.
 #include "longtail/cuda.cuh"
 
 namespace lc = longtail::cuda;
@@ -16,6 +17,7 @@ namespace lm = longtail::math;
 using FocalInt = lm::FocalBCEMath<float, true, true, false>;
 LONGTAIL_PROBE(lc::detail::FocalGamma2Math, float, std::uint8_t)
 LONGTAIL_PROBE(lc::detail::FocalGamma2Math, __half, lc::packed_bits)
+LONGTAIL_PROBE(lc::detail::FocalGamma3Math, float, std::uint8_t)
 LONGTAIL_PROBE(FocalInt, float, std::uint8_t)
 LONGTAIL_PROBE(lm::WeightedBCEMath, __nv_bfloat16, std::uint8_t)
 
@@ -38,6 +40,9 @@ __global__ void tile_math_probe(Math math, const lc::detail::VectorTile<float, 4
   lane_sums[threadIdx.x] = lc::detail::compute_vector_tile<false>(math, p, scale, 0, lane, tiles[threadIdx.x]);
 }
 template __global__ void tile_math_probe<lc::detail::FocalGamma2Math>(lc::detail::FocalGamma2Math,
+                                                                     const lc::detail::VectorTile<float, 4, 4>*,
+                                                                     float*, float, float, float, float, float, float*);
+template __global__ void tile_math_probe<lc::detail::FocalGamma3Math>(lc::detail::FocalGamma3Math,
                                                                      const lc::detail::VectorTile<float, 4, 4>*,
                                                                      float*, float, float, float, float, float, float*);
 template __global__ void tile_math_probe<lm::WeightedBCEMath>(lm::WeightedBCEMath,

@@ -14,8 +14,10 @@
 namespace longtail::cuda {
 namespace detail {
 
-/// The gamma = 2 focal loss with its exponents fixed at compile time (math/focal_bce.hpp).
+/// The gamma = 2 and gamma = 3 focal losses with their exponents fixed at compile time
+/// (math/focal_bce.hpp).
 using FocalGamma2Math = math::FocalGamma2Math<float>;
+using FocalGamma3Math = math::FocalGamma3Math<float>;
 
 struct FocalBCESpec {
   using Options = FocalBCEOptions;
@@ -29,17 +31,22 @@ struct FocalBCESpec {
   }
 
   /// Picks the math-core instantiation as the CPU does: integer or real exponent on each side,
-  /// margin or not (8 kernels per storage combination), plus the gamma = 2 focal loss with its
-  /// exponent fixed at compile time (FocalGamma2Math, a 9th kernel).
+  /// margin or not (8 kernels per storage combination), plus the focal loss with gamma 2 or 3 on
+  /// both sides and no margin, its exponent fixed at compile time (FocalGamma2Math and
+  /// FocalGamma3Math: kernels 9 and 10; the generic integer kernel evaluates the same products
+  /// with more registers and selects).
   template <class F>
   static cudaError_t visit_math(const Options& o, F&& f) {
     const GammaSpec pos = GammaSpec::from(o.gamma_pos), neg = GammaSpec::from(o.gamma_neg);
-    if (pos.is_integer && neg.is_integer && pos.integer == 2 && neg.integer == 2 && !(o.margin > 0)) {
-      FocalGamma2Math m;
-      m.core.gamma_pos = m.core.gamma_neg = 2.0f;
-      m.core.margin = static_cast<float>(o.margin);
-      m.core.int_pos = m.core.int_neg = 2;
-      return f(m);
+    if (pos.is_integer && neg.is_integer && pos.integer == neg.integer && (pos.integer == 2 || pos.integer == 3) &&
+        !(o.margin > 0)) {
+      auto fixed = [&](auto m) {
+        m.core.gamma_pos = m.core.gamma_neg = static_cast<float>(pos.integer);
+        m.core.margin = static_cast<float>(o.margin);
+        m.core.int_pos = m.core.int_neg = pos.integer;
+        return f(m);
+      };
+      return pos.integer == 2 ? fixed(FocalGamma2Math{}) : fixed(FocalGamma3Math{});
     }
     auto make = [&](auto int_pos, auto int_neg, auto margin) {
       math::FocalBCEMath<float, decltype(int_pos)::value, decltype(int_neg)::value, decltype(margin)::value> m;

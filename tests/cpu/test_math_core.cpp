@@ -338,6 +338,41 @@ TEST_CASE("integer exponents (multiplied) == the same exponents through exp/log"
     }
 }
 
+namespace {
+/// FocalIntegerGammaMath<V, N> (the CUDA kernels' gamma 2 / gamma 3 functors) against the generic
+/// integer path with int_pos = int_neg = N: the same bits, value and gradient.
+template <class V, int N>
+void check_fixed_gamma_bitwise() {
+  math::FocalIntegerGammaMath<V, N> fixed;
+  math::FocalBCEMath<V, true, true, false> generic;
+  fixed.core.gamma_pos = fixed.core.gamma_neg = generic.gamma_pos = generic.gamma_neg = V(N);
+  fixed.core.margin = generic.margin = V(0);
+  fixed.core.int_pos = fixed.core.int_neg = generic.int_pos = generic.int_neg = N;
+  int differ = 0, checked = 0;
+  for (double xd : logit_grid())
+    for (double ad : {0.0, 0.25, 1.0, 7.0})
+      for (double bd : {0.0, 0.75, 1.0, 3.5}) {
+        const V x = V(xd), a = V(ad), b = V(bd);
+        const auto f = fixed(x, a, b), g = generic(x, a, b);
+        ++checked;
+        if (!same_bits(f.value, g.value) || !same_bits(f.grad, g.grad)) {
+          if (++differ <= 5) WARN("gamma " << N << " x " << xd << " a " << ad << " b " << bd << ": " << f.value << " / "
+                                          << f.grad << " vs " << g.value << " / " << g.grad);
+        }
+      }
+  INFO(differ << " of " << checked << " differ");
+  CHECK(differ == 0);
+}
+}  // namespace
+
+TEMPLATE_TEST_CASE("compile-time integer gamma (gamma 1 to 4) is bit-identical to the run-time integer path", "[math]",
+                   float, double) {
+  check_fixed_gamma_bitwise<TestType, 1>();
+  check_fixed_gamma_bitwise<TestType, 2>();
+  check_fixed_gamma_bitwise<TestType, 3>();
+  check_fixed_gamma_bitwise<TestType, 4>();
+}
+
 TEST_CASE("focal with gamma 0 and no alpha is weighted BCE, and asymmetric(g, g, 0) is focal(g)", "[math]") {
   const Mat<double> x = uniform(17, 9, -12, 12, 121), y = uniform(17, 9, 0, 1, 122);
   const Eigen::ArrayXd w = class_vector(9, 0.2, 3, 123), pw = class_vector(9, 0.5, 8, 124);

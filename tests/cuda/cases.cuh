@@ -14,11 +14,13 @@ struct FocalCase {
   longtail::FocalBCEOptions options;
 };
 
-/// Every math-core instantiation: integer / real exponent on each side, margin or not, alpha.
+/// Every math-core instantiation: integer / real exponent on each side, margin or not, alpha;
+/// gamma 2 and 3 take the compile-time exponent kernels, gamma 0 the generic integer one.
 inline std::vector<FocalCase> focal_cases() {
   using O = longtail::FocalBCEOptions;
   std::vector<FocalCase> c;
   c.push_back({"focal gamma 2 alpha 0.25", O::focal(2.0, 0.25)});
+  c.push_back({"focal gamma 3", O::focal(3.0)});
   c.push_back({"focal gamma 0", O::focal(0.0)});
   c.push_back({"focal gamma 0.5", O::focal(0.5)});
   c.push_back({"asl 0 4 0.05", O::asymmetric(0.0, 4.0, 0.05)});

@@ -50,7 +50,7 @@ struct FocalBCEMath {
   }
 
   /// The loss without margin given the logit's terms and both focusing factors q^g+ and p^g-
-  /// (FocalGamma2Math passes q * q and p * p).
+  /// (FocalIntegerGammaMath passes q^N and p^N as products).
   LONGTAIL_HD ValueGrad<V> without_margin(const LogitTerms<V>& t, V a, V b, V pos_power, V neg_power) const {
     const Term pos = positive_term(t, a, pos_power);
     // Negative term: e = p, weighted: B = b * p^g-.
@@ -72,20 +72,35 @@ struct FocalBCEMath {
   }
 };
 
-/// Focal loss with gamma 2 on both sides and no margin (the default options, and what most
-/// users run), with the focusing factors written out as q * q and p * p: ipow(v, n) takes n at
-/// run time, and whether a compiler folds it for a constant n depends on the surrounding code
-/// (nvcc once left a peeled loop with its branches). Same function, same products:
-/// bit-identical to FocalBCEMath<V, true, true, false> with int_pos = int_neg = 2. The CUDA
-/// kernels pick it for those options (there a branch per element costs more than on the CPU).
-template <class V>
-struct FocalGamma2Math {
-  FocalBCEMath<V, true, true, false> core;  ///< gamma_pos = gamma_neg = 2, int_pos = int_neg = 2
+/// Focal loss with one small integer gamma N on both sides and no margin (gamma 2 is the default
+/// options and what most users run; gamma 3 is the write-up's best, cap 7 + gamma 3), with the
+/// focusing factors written out as products: ipow(v, n) takes n at run time, and whether a
+/// compiler folds it for a constant n depends on the surrounding code (nvcc once left a peeled
+/// loop with its branches; on the GPU the run-time n also costs registers: the generic integer
+/// kernel needs 104 at sm_90 where this one needs 80). Same function, same products (v v) v ...
+/// as ipow: bit-identical to FocalBCEMath<V, true, true, false> with int_pos = int_neg = N
+/// (tests/cpu/test_math_core.cpp). The CUDA kernels pick it for those options (there a branch
+/// per element costs more than on the CPU).
+template <class V, int N>
+struct FocalIntegerGammaMath {
+  static_assert(N >= 1 && N <= 4, "a small integer gamma");
+  FocalBCEMath<V, true, true, false> core;  ///< gamma_pos = gamma_neg = N, int_pos = int_neg = N
+
+  /// v^N as ((v v) v) ..., ipow's order.
+  static LONGTAIL_HD V power(V v) {
+    if constexpr (N == 1) return v;
+    else return FocalIntegerGammaMath<V, N - 1>::power(v) * v;
+  }
 
   LONGTAIL_HD ValueGrad<V> operator()(V x, V a, V b) const {
     const LogitTerms<V> t = logit_terms(x);
-    return core.without_margin(t, a, b, t.q * t.q, t.p * t.p);
+    return core.without_margin(t, a, b, power(t.q), power(t.p));
   }
 };
+
+template <class V>
+using FocalGamma2Math = FocalIntegerGammaMath<V, 2>;
+template <class V>
+using FocalGamma3Math = FocalIntegerGammaMath<V, 3>;
 
 }  // namespace longtail::math
