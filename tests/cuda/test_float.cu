@@ -211,7 +211,7 @@ TEST_CASE("cuda float: the loss and gradients are bit-identical across runs and 
   }
 }
 
-TEST_CASE("cuda float: the dependent finalize launch changes no bit", "[cuda][gpu][determinism]") {
+TEST_CASE("cuda float: the dependent finalize launch changes no bit", "[cuda][gpu][determinism][big]") {
   LONGTAIL_REQUIRE_GPU();
   // 100001 x 698: 2 tiles per unit and a partial last tile, so stage 1 runs long enough for a
   // finalize that read the partials too early to see unfinished ones.
