@@ -32,6 +32,7 @@ inline std::vector<FocalCase> focal_cases() {
   c.push_back({"asl 1 0.7 0", O::asymmetric(1.0, 0.7, 0.0)});
   c.push_back({"asl 2.5 3 0", O::asymmetric(2.5, 3.0, 0.0)});
   c.push_back({"asl 0.3 2 0.2", O::asymmetric(0.3, 2.0, 0.2)});
+  c.push_back({"asl 2 1.5 0.05", O::asymmetric(2.0, 1.5, 0.05)});  // integer +, real -, margin
   return c;
 }
 
