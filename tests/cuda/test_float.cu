@@ -19,6 +19,13 @@ namespace lc = longtail::cuda;
 
 namespace {
 
+/// The reduced loss and every gradient bit-identical.
+void check_same_bits(const Result& got, const Result& want) {
+  CHECK(bits_of(got.loss) == bits_of(want.loss));
+  REQUIRE(got.grad.size() == want.grad.size());
+  CHECK(std::memcmp(got.grad.data(), want.grad.data(), want.grad.size() * sizeof(float)) == 0);
+}
+
 template <class Target>
 void parity_matrix(const std::vector<std::pair<std::int64_t, std::int64_t>>& shapes,
                    const std::vector<OptionCase>& options, std::uint64_t seed) {
@@ -173,8 +180,7 @@ TEST_CASE("cuda float: the raw launchers (size query, launch) agree with the fun
         if (query != cudaSuccess || bytes != ws.bytes) return cudaErrorUnknown;
         return lc::focal_bce(ws.d_ptr, bytes, o, classes, batch, out);
       });
-  CHECK(bits_of(via_functor.loss) == bits_of(via_launcher.loss));
-  CHECK(std::memcmp(via_functor.grad.data(), via_launcher.grad.data(), via_functor.grad.size() * sizeof(float)) == 0);
+  check_same_bits(via_launcher, via_functor);
   check_loss("raw launcher vs CPU", via_launcher.loss, cpu_reference(o, p, false).loss);
   const auto w = longtail::WeightedBCEOptions{};
   const Result weighted = gpu_evaluate<float, std::uint8_t>(
@@ -206,8 +212,7 @@ TEST_CASE("cuda float: the loss and gradients are bit-identical across runs and 
     const Result again = gpu_run<lc::FocalBCE, float, std::uint8_t>(o, p, run);
     lc::detail::grid_blocks_override() = 0;
     INFO("grid override " << grid);
-    CHECK(bits_of(again.loss) == bits_of(first.loss));
-    CHECK(std::memcmp(again.grad.data(), first.grad.data(), first.grad.size() * sizeof(float)) == 0);
+    check_same_bits(again, first);
   }
 }
 
@@ -239,8 +244,7 @@ TEST_CASE("cuda float: the dependent finalize launch changes no bit", "[cuda][gp
   lc::detail::dependent_finalize_enabled() = false;
   const Result ordinary = gpu_run<lc::FocalBCE, float, std::uint8_t>(o, p, run);
   lc::detail::dependent_finalize_enabled() = true;
-  CHECK(bits_of(ordinary.loss) == bits_of(dependent.loss));
-  CHECK(std::memcmp(ordinary.grad.data(), dependent.grad.data(), dependent.grad.size() * sizeof(float)) == 0);
+  check_same_bits(ordinary, dependent);
 }
 
 TEST_CASE("cuda float: a call captured in a CUDA graph gives the eager call's bits", "[cuda][gpu][determinism]") {
