@@ -73,28 +73,40 @@ inline bool& dependent_finalize_enabled() {
   return enabled;
 }
 
-/// SMs of the current device and blocks of `kernel` resident on one SM, queried once per device
-/// and cached (per kernel: each instantiation has its own cache).
-template <class KernelTag>
-cudaError_t grid_capacity(const void* kernel, int threads, int& blocks) {
+/// A positive int per device, computed once by `query(device, value)` and then read from a cache
+/// (`Tag` gives each use its own). Devices beyond the first 64 are queried every time.
+template <class Tag, class Query>
+cudaError_t cached_per_device(int& value, Query&& query) {
   constexpr int kMaxDevices = 64;
   static std::atomic<int> cache[kMaxDevices] = {};
   int device = 0;
   cudaError_t err = cudaGetDevice(&device);
   if (err != cudaSuccess) return err;
-  if (device >= 0 && device < kMaxDevices) {
+  const bool cacheable = device >= 0 && device < kMaxDevices;
+  if (cacheable) {
     const int cached = cache[device].load(std::memory_order_relaxed);
     if (cached > 0) {
-      blocks = cached;
+      value = cached;
       return cudaSuccess;
     }
   }
-  int sms = 0, per_sm = 0;
-  if ((err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device)) != cudaSuccess) return err;
-  if ((err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, 0)) != cudaSuccess) return err;
-  blocks = sms * (per_sm > 0 ? per_sm : 1);
-  if (device >= 0 && device < kMaxDevices) cache[device].store(blocks, std::memory_order_relaxed);
+  if ((err = query(device, value)) != cudaSuccess) return err;
+  if (cacheable && value > 0) cache[device].store(value, std::memory_order_relaxed);
   return cudaSuccess;
+}
+
+/// SMs of the current device and blocks of `kernel` resident on one SM, queried once per device
+/// and cached (per kernel: each instantiation has its own cache).
+template <class KernelTag>
+cudaError_t grid_capacity(const void* kernel, int threads, int& blocks) {
+  return cached_per_device<KernelTag>(blocks, [&](int device, int& value) {
+    int sms = 0, per_sm = 0;
+    cudaError_t err;
+    if ((err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device)) != cudaSuccess) return err;
+    if ((err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, 0)) != cudaSuccess) return err;
+    value = sms * (per_sm > 0 ? per_sm : 1);
+    return cudaSuccess;
+  });
 }
 
 template <class... Ts>
@@ -107,26 +119,19 @@ struct KernelTag {};
 /// griddepcontrol.wait, and a dependent launch would then let it read the partials before stage 1
 /// wrote them. cudaFuncGetAttributes reports the PTX version the running code came from.
 inline cudaError_t dependent_finalize_supported(bool& supported) {
-  constexpr int kMaxDevices = 64;
-  static std::atomic<int> cache[kMaxDevices] = {};  // 0: unknown, 1: no, 2: yes
-  int device = 0;
-  cudaError_t err = cudaGetDevice(&device);
-  if (err != cudaSuccess) return err;
-  const bool cacheable = device >= 0 && device < kMaxDevices;
-  if (cacheable) {
-    const int cached = cache[device].load(std::memory_order_relaxed);
-    if (cached > 0) {
-      supported = cached == 2;
-      return cudaSuccess;
-    }
-  }
-  int major = 0;
-  if ((err = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device)) != cudaSuccess) return err;
-  cudaFuncAttributes finalize{};
-  if ((err = cudaFuncGetAttributes(&finalize, finalize_loss_kernel<kFinalizeThreads>)) != cudaSuccess) return err;
-  supported = major >= 9 && finalize.ptxVersion >= 90;
-  if (cacheable) cache[device].store(supported ? 2 : 1, std::memory_order_relaxed);
-  return cudaSuccess;
+  struct Tag {};
+  int answer = 0;  // 1: no, 2: yes
+  const cudaError_t err = cached_per_device<Tag>(answer, [](int device, int& value) {
+    int major = 0;
+    cudaError_t e;
+    if ((e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device)) != cudaSuccess) return e;
+    cudaFuncAttributes finalize{};
+    if ((e = cudaFuncGetAttributes(&finalize, finalize_loss_kernel<kFinalizeThreads>)) != cudaSuccess) return e;
+    value = major >= 9 && finalize.ptxVersion >= 90 ? 2 : 1;
+    return cudaSuccess;
+  });
+  supported = answer == 2;
+  return err;
 }
 
 /// Stage 2: sums the partials into *d_loss. After a stage-1 launch on an sm_90+ device (running
