@@ -11,6 +11,18 @@
 #define LONGTAIL_HD inline
 #endif
 
+/// LONGTAIL_HD_TEMPLATE goes before every math-core template (and member of one): the CPU
+/// functors instantiate them with SIMD packets, host-only types, and in a .cu file that includes
+/// the CPU library nvcc checks the device side of those instantiations too and warns (#20011,
+/// #20014) on every packet operation they call. No device code ever calls them: the kernels
+/// instantiate the core with float only. The pragma (NVIDIA's, also used by CUB/Thrust) turns
+/// that check off for the template it precedes; other compilers never see it.
+#if defined(__NVCC__)
+#define LONGTAIL_HD_TEMPLATE _Pragma("nv_exec_check_disable")
+#else
+#define LONGTAIL_HD_TEMPLATE
+#endif
+
 /// LONGTAIL_ALWAYS_INLINE: for the per-packet pieces of the CPU kernel loop. Left to its
 /// heuristics, GCC 12 kept the element evaluation of one loss (and not of the others) out of
 /// line, returning its result through memory: 10% slower for that loss alone.

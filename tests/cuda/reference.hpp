@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The CPU reference for the CUDA tests: problems in plain float arrays, evaluated by the
-// longtail::cpu functors. Compiled by the host compiler only (reference.cpp): the CPU functors
-// instantiate the math core on SIMD packets, which nvcc rejects in a .cu file because the core's
-// functions are __host__ __device__ there.
+// longtail::cpu functors. Compiled by the host compiler alone (reference.cpp), with Eigen's SIMD:
+// in a .cu file Eigen turns its vectorisation off, and the reference would run scalar code
+// (test_cpu_library_in_cu.cu checks that the two builds agree).
 
 #include <cstdint>
 #include <vector>

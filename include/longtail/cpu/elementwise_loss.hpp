@@ -14,11 +14,12 @@
 
 #include "longtail/cpu/detail/elementwise_kernel.hpp"
 #include "longtail/cpu/detail/strided_view.hpp"
+#include "longtail/cpu/simd_abi.hpp"
 #include "longtail/error.hpp"
 #include "longtail/math/value_grad.hpp"
 #include "longtail/options.hpp"
 
-namespace longtail::cpu {
+LONGTAIL_CPU_NAMESPACE_BEGIN
 
 /// Per-class vectors as the functors own them.
 template <class Scalar>
@@ -235,4 +236,4 @@ class ElementwiseLoss {
   bool per_class_ = false;
 };
 
-}  // namespace longtail::cpu
+LONGTAIL_CPU_NAMESPACE_END

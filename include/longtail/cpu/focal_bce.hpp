@@ -2,9 +2,10 @@
 #pragma once
 
 #include "longtail/cpu/elementwise_loss.hpp"
+#include "longtail/cpu/simd_abi.hpp"
 #include "longtail/math/focal_bce.hpp"
 
-namespace longtail::cpu {
+LONGTAIL_CPU_NAMESPACE_BEGIN
 
 /// Focal BCE with per-class weights, pos_weight, optional alpha and asymmetric focusing (ASL):
 ///   l = w_c * [ alpha_+ pw_c y (1-p)^g+ softplus(-x) + alpha_- (1-y) p_m^g- (-log(1-p_m)) ]
@@ -63,4 +64,4 @@ class FocalBCE : public ElementwiseLoss<FocalBCE<Scalar>, Scalar> {
   GammaSpec pos_, neg_;
 };
 
-}  // namespace longtail::cpu
+LONGTAIL_CPU_NAMESPACE_END

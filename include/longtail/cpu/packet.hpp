@@ -17,6 +17,8 @@
 
 #include <Eigen/Core>
 
+#include "longtail/cpu/simd_abi.hpp"
+
 #include "longtail/math/scalar_ops.hpp"
 
 #include <cstdint>
@@ -26,7 +28,8 @@
 #include <immintrin.h>
 #endif
 
-namespace longtail::cpu::detail {
+LONGTAIL_CPU_NAMESPACE_BEGIN
+namespace detail {
 
 namespace ei = Eigen::internal;
 
@@ -138,7 +141,8 @@ struct Packet {
   friend Packet select(PacketMask<Scalar> m, Packet a, Packet b) { return raw(MaskOps<Scalar>::select(m.bits, a.v, b.v)); }
 };
 
-}  // namespace longtail::cpu::detail
+}  // namespace detail
+LONGTAIL_CPU_NAMESPACE_END
 
 namespace longtail::math {
 template <class Scalar>
@@ -147,7 +151,8 @@ struct scalar_of<cpu::detail::Packet<Scalar>> {
 };
 }  // namespace longtail::math
 
-namespace longtail::cpu::detail {
+LONGTAIL_CPU_NAMESPACE_BEGIN
+namespace detail {
 
 /// x = n ln 2 + r with integral n = round(x / ln 2) and |r| <= ln(2)/2, ln 2 in two parts
 /// (Cody-Waite; the high parts have few significant bits, so n * hi is exact for every n exp can
@@ -305,4 +310,5 @@ Packet<Scalar> reciprocal_2_to_6(Packet<Scalar> d) {
   return V(Scalar(1)) / d;
 }
 
-}  // namespace longtail::cpu::detail
+}  // namespace detail
+LONGTAIL_CPU_NAMESPACE_END

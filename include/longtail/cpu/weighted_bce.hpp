@@ -2,9 +2,10 @@
 #pragma once
 
 #include "longtail/cpu/elementwise_loss.hpp"
+#include "longtail/cpu/simd_abi.hpp"
 #include "longtail/math/weighted_bce.hpp"
 
-namespace longtail::cpu {
+LONGTAIL_CPU_NAMESPACE_BEGIN
 
 /// Weighted binary cross-entropy with logits, PyTorch's BCEWithLogitsLoss(weight, pos_weight):
 ///   l = w_c * [ pw_c * y * softplus(-x) + (1 - y) * softplus(x) ]
@@ -36,4 +37,4 @@ class WeightedBCE : public ElementwiseLoss<WeightedBCE<Scalar>, Scalar> {
   Options options_;
 };
 
-}  // namespace longtail::cpu
+LONGTAIL_CPU_NAMESPACE_END

@@ -26,6 +26,7 @@ struct FocalBCEMath {
   V gamma_pos, gamma_neg, margin;
   int int_pos = 0, int_neg = 0;  ///< the exponents when IntPos / IntNeg
 
+  LONGTAIL_HD_TEMPLATE
   LONGTAIL_HD ValueGrad<V> operator()(V x, V a, V b) const {
     const LogitTerms<V> t = logit_terms(x);
     // Positive focusing factor q^g+.
@@ -51,6 +52,7 @@ struct FocalBCEMath {
 
   /// The loss without margin given the logit's terms and both focusing factors q^g+ and p^g-
   /// (FocalIntegerGammaMath passes q^N and p^N as products).
+  LONGTAIL_HD_TEMPLATE
   LONGTAIL_HD ValueGrad<V> without_margin(const LogitTerms<V>& t, V a, V b, V pos_power, V neg_power) const {
     const Term pos = positive_term(t, a, pos_power);
     // Negative term: e = p, weighted: B = b * p^g-.
@@ -65,6 +67,7 @@ struct FocalBCEMath {
   };
   /// Positive term: e = q, weighted: A = a * q^g+. Its slope A (g+ p CE+ + q) enters with a minus
   /// sign, subtracted at the end (a multiply-subtract, no separate negation).
+  LONGTAIL_HD_TEMPLATE
   LONGTAIL_HD Term positive_term(const LogitTerms<V>& t, V a, V pos_power) const {
     const V A = a * pos_power;
     const V ce_pos = t.softplus_neg_x;
@@ -87,11 +90,13 @@ struct FocalIntegerGammaMath {
   FocalBCEMath<V, true, true, false> core;  ///< gamma_pos = gamma_neg = N, int_pos = int_neg = N
 
   /// v^N as ((v v) v) ..., ipow's order.
+  LONGTAIL_HD_TEMPLATE
   static LONGTAIL_HD V power(V v) {
     if constexpr (N == 1) return v;
     else return FocalIntegerGammaMath<V, N - 1>::power(v) * v;
   }
 
+  LONGTAIL_HD_TEMPLATE
   LONGTAIL_HD ValueGrad<V> operator()(V x, V a, V b) const {
     const LogitTerms<V> t = logit_terms(x);
     return core.without_margin(t, a, b, power(t.q), power(t.p));

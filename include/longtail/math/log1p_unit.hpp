@@ -62,13 +62,25 @@ struct scalar_of {
   using type = V;
 };
 
-/// 2 / (2k + 1), k = 0..15: 2 atanh(s) / s = sum 2 z^k / (2k + 1), z = s^2. A literal table:
-/// a coefficient computed from the loop index is evaluated at run time wherever the compiler
-/// does not unroll (this once halved the double kernels' speed).
-inline constexpr double kAtanhSeries[16] = {2.0 / 1,  2.0 / 3,  2.0 / 5,  2.0 / 7,  2.0 / 9,  2.0 / 11,
-                                            2.0 / 13, 2.0 / 15, 2.0 / 17, 2.0 / 19, 2.0 / 21, 2.0 / 23,
-                                            2.0 / 25, 2.0 / 27, 2.0 / 29, 2.0 / 31};
+/// sum_{k=K..15} 2 z^(k-K) / (2k + 1) by Horner's rule from k = 15 down (the double series:
+/// 2 atanh(s) / s = sum 2 z^k / (2k + 1), z = s^2). Each coefficient is a constant expression of
+/// the template argument: no table for device code to reach (a namespace-scope array is host
+/// memory; nvcc compiles the device side of every instantiation, also the CPU's double one, when
+/// a .cu file includes the CPU library) and nothing computed at run time (a coefficient computed
+/// from a loop index was evaluated at run time wherever the compiler did not unroll: this once
+/// halved the double kernels' speed). The same operations in the same order as a loop.
+LONGTAIL_HD_TEMPLATE
+template <class V, class S, int K>
+LONGTAIL_HD V atanh_series_tail(V z) {
+  constexpr S coefficient = S(2.0 / (2 * K + 1));
+  if constexpr (K == 15) {
+    return V(coefficient);
+  } else {
+    return mul_add(atanh_series_tail<V, S, K + 1>(z), z, V(coefficient));
+  }
+}
 
+LONGTAIL_HD_TEMPLATE
 template <class V>
 LONGTAIL_HD Log1pReciprocal<V> log1p_and_reciprocal_unit(V t) {
   using S = typename scalar_of<V>::type;
@@ -83,9 +95,7 @@ LONGTAIL_HD Log1pReciprocal<V> log1p_and_reciprocal_unit(V t) {
     const V c23 = mul_add(V(S(2 * 0.1398030135441023718044f)), z, V(S(2 * 0.2001245514273012156284f)));
     g2 = mul_add(mul_add(V(S(2 * 0.1408916755241142957649f)), z2, c23), z2, c01);
   } else {
-    constexpr int K = 15;
-    g2 = V(S(kAtanhSeries[K]));
-    for (int k = K - 1; k >= 0; --k) g2 = mul_add(g2, z, V(S(kAtanhSeries[k])));
+    g2 = atanh_series_tail<V, S, 0>(z);
   }
   return {s * g2, u2 * w};
 }

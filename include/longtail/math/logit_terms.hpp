@@ -18,6 +18,7 @@ struct LogitTerms {
   V p, q, softplus_x, softplus_neg_x;
 };
 
+LONGTAIL_HD_TEMPLATE
 template <class V>
 LONGTAIL_HD LogitTerms<V> logit_terms(V x) {
   const V zero(0);
@@ -40,6 +41,7 @@ LONGTAIL_HD LogitTerms<V> logit_terms(V x) {
 
 /// x^n for a small non-negative integer n by repeated multiplication: integer focusing exponents
 /// (gamma = 1, 2, 3, ...) pay no exp/log. x^0 = 1, also for x = 0.
+LONGTAIL_HD_TEMPLATE
 template <class V>
 LONGTAIL_HD V ipow(V x, int n) {
 #if defined(__CUDA_ARCH__)

@@ -24,6 +24,7 @@ struct TermWeights {
 };
 
 /// Smoothing constants: y_s = y * keep + shift, keep = 1 - eps, shift = eps / 2.
+LONGTAIL_HD_TEMPLATE
 template <class V>
 LONGTAIL_HD TermWeights<V> term_weights(V y, V keep, V shift, V coef_pos, V coef_neg) {
   const V ys = y * keep + shift;
@@ -35,6 +36,7 @@ LONGTAIL_HD TermWeights<V> term_weights(V y, V keep, V shift, V coef_pos, V coef
 
 /// The same with a sample weight r. The loss is linear in r, so a kernel may equally scale the
 /// element's value and gradient by r afterwards (the CPU kernel does: one multiplication fewer).
+LONGTAIL_HD_TEMPLATE
 template <class V>
 LONGTAIL_HD TermWeights<V> term_weights(V y, V keep, V shift, V coef_pos, V coef_neg, V sample_weight) {
   TermWeights<V> w = term_weights(y, keep, shift, coef_pos, coef_neg);
@@ -51,6 +53,7 @@ struct ClassCoefficients {
   S pos, neg;
 };
 
+LONGTAIL_HD_TEMPLATE
 template <class S>
 LONGTAIL_HD ClassCoefficients<S> class_coefficients(S weight, S pos_weight, S alpha_pos, S alpha_neg) {
   return {weight * alpha_pos * pos_weight, weight * alpha_neg};

@@ -12,6 +12,7 @@ namespace longtail::math {
 /// With a = w pw y, b = w (1 - y) this is PyTorch's BCEWithLogitsLoss(weight, pos_weight).
 /// Cost: one exp, one log1p, one division.
 struct WeightedBCEMath {
+  LONGTAIL_HD_TEMPLATE
   template <class V>
   LONGTAIL_HD ValueGrad<V> operator()(V x, V a, V b) const {
     const LogitTerms<V> t = logit_terms(x);

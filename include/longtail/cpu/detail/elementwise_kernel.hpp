@@ -25,9 +25,11 @@
 
 #include "longtail/cpu/detail/strided_view.hpp"
 #include "longtail/cpu/packet.hpp"
+#include "longtail/cpu/simd_abi.hpp"
 #include "longtail/math/value_grad.hpp"
 
-namespace longtail::cpu::detail {
+LONGTAIL_CPU_NAMESPACE_BEGIN
+namespace detail {
 
 /// Everything one call needs besides the math functor. Absent optional inputs are null.
 template <class Scalar, class TargetT, class MaskT>
@@ -275,4 +277,5 @@ double run_elementwise(const Math& math, const KernelArgs<Scalar, TargetT, MaskT
                    : run_lines<false, WantGrad, WantLoss>(math, a, contig);
 }
 
-}  // namespace longtail::cpu::detail
+}  // namespace detail
+LONGTAIL_CPU_NAMESPACE_END

@@ -8,6 +8,7 @@
 
 #include <Eigen/Core>
 
+#include "longtail/cpu/simd_abi.hpp"
 #include "longtail/error.hpp"
 #include "longtail/options.hpp"  // Reduction::none before longtail::none (-Wshadow)
 
@@ -19,7 +20,10 @@ struct none_t {
 };
 inline constexpr none_t none{0};
 
-namespace cpu::detail {
+}  // namespace longtail
+
+LONGTAIL_CPU_NAMESPACE_BEGIN
+namespace detail {
 
 using Index = Eigen::Index;
 
@@ -73,5 +77,5 @@ void check_shape(const char* name, const Eigen::DenseBase<D>& m, Index rows, Ind
     longtail::detail::fail(name, " has shape ", m.rows(), "x", m.cols(), " but logits are ", rows, "x", cols);
 }
 
-}  // namespace cpu::detail
-}  // namespace longtail
+}  // namespace detail
+LONGTAIL_CPU_NAMESPACE_END
