@@ -66,6 +66,15 @@ void parity_matrix(const std::vector<std::pair<std::int64_t, std::int64_t>>& sha
   }
 }
 
+/// Float logits and uint8 targets of one shape, no optional inputs.
+Problem plain_problem(std::int64_t rows, std::int64_t cols, std::uint64_t seed) {
+  ProblemSpec spec;
+  spec.rows = rows;
+  spec.cols = cols;
+  spec.seed = seed;
+  return make_problem<float, std::uint8_t>(spec);
+}
+
 std::vector<OptionCase> subset(std::initializer_list<const char*> names) {
   std::vector<OptionCase> out;
   for (const auto& c : option_cases())
@@ -220,11 +229,7 @@ TEST_CASE("cuda float: the dependent finalize launch changes no bit", "[cuda][gp
   LONGTAIL_REQUIRE_GPU();
   // 100001 x 698: 2 tiles per unit and a partial last tile, so stage 1 runs long enough for a
   // finalize that read the partials too early to see unfinished ones.
-  ProblemSpec spec;
-  spec.rows = 100001;
-  spec.cols = 698;
-  spec.seed = 21;
-  const Problem p = make_problem<float, std::uint8_t>(spec);
+  const Problem p = plain_problem(100001, 698, 21);
   const auto o = longtail::FocalBCEOptions::focal(2.0, 0.25);
   RunOptions run;
   run.elements = false;
@@ -251,11 +256,7 @@ TEST_CASE("cuda float: a call captured in a CUDA graph gives the eager call's bi
   LONGTAIL_REQUIRE_GPU();
   // Training loops replay graphs: the launch sequence (stage 1, then the finalize kernel, a
   // programmatic dependent launch on sm_90+) must be capturable and give the same bits.
-  ProblemSpec spec;
-  spec.rows = 4096;
-  spec.cols = 698;
-  spec.seed = 5;
-  const Problem p = make_problem<float, std::uint8_t>(spec);
+  const Problem p = plain_problem(4096, 698, 5);
   StorageArrays<float, std::uint8_t> a(p, 0);
   DeviceBuffer<float> x(a.x), g_eager(p.n()), g_graph(p.n()), losses(2);
   DeviceBuffer<std::uint8_t> y(a.y);
