@@ -37,19 +37,22 @@ using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajo
 template <class T>
 using Vector = Eigen::Array<T, Eigen::Dynamic, 1>;
 
-constexpr Index kCols = 698;                  // labels (the seed data set's label count)
+constexpr Index kCols = 698;                   // labels (the seed data set's label count)
 constexpr Index kRows[] = {256, 4096, 16384};  // batch sizes
 constexpr int kThreads[] = {1, 2};
-constexpr double kLogitStddev = 3.0;   // logits ~ N(0, 3)
-constexpr double kPositiveRate = 0.02;  // ~2% positive labels: multi-label sparsity
+constexpr double kLogitStddev = 3.0;                        // logits ~ N(0, 3)
+constexpr double kPositiveRate = 0.02;                      // ~2% positive labels: multi-label sparsity
 constexpr std::uint64_t kDataSeed = 0x6c6f6e677461696cULL;  // "longtail"
 constexpr std::uint64_t kClassSeed = 7;
 
 template <class T>
 const char* type_name() {
-  if constexpr (std::is_same_v<T, float>) return "f32";
-  else if constexpr (std::is_same_v<T, double>) return "f64";
-  else return "u8";
+  if constexpr (std::is_same_v<T, float>)
+    return "f32";
+  else if constexpr (std::is_same_v<T, double>)
+    return "f64";
+  else
+    return "u8";
 }
 
 // ---- inputs ---------------------------------------------------------------------------------------
@@ -109,10 +112,14 @@ constexpr Loss kLosses[] = {Loss::weighted_bce, Loss::focal_g2, Loss::focal_g25,
 
 const char* loss_name(Loss loss) {
   switch (loss) {
-    case Loss::weighted_bce: return "weighted_bce";
-    case Loss::focal_g2: return "focal_g2";
-    case Loss::focal_g25: return "focal_g2.5";
-    case Loss::asl: return "asl_0_4_0.05";
+    case Loss::weighted_bce:
+      return "weighted_bce";
+    case Loss::focal_g2:
+      return "focal_g2";
+    case Loss::focal_g25:
+      return "focal_g2.5";
+    case Loss::asl:
+      return "asl_0_4_0.05";
   }
   return "?";
 }
@@ -214,20 +221,20 @@ std::string types_part() {
   return std::string(type_name<Scalar>()) + "/y:" + type_name<Target>();
 }
 
-void configure(benchmark::internal::Benchmark* b) {
-  b->UseRealTime()->Unit(benchmark::kMicrosecond);
-}
+void configure(benchmark::internal::Benchmark* b) { b->UseRealTime()->Unit(benchmark::kMicrosecond); }
 
 /// The roofline and the given losses for one type combination at one shape.
 template <class Scalar, class Target>
 void register_group(Index rows, std::initializer_list<Loss> losses) {
   for (int t : kThreads)
-    configure(benchmark::RegisterBenchmark(("roofline/add/" + types_part<Scalar, Target>() + shape_suffix(rows, t)).c_str(),
-                                           bm_roofline<Scalar, Target>, rows, t));
+    configure(
+        benchmark::RegisterBenchmark(("roofline/add/" + types_part<Scalar, Target>() + shape_suffix(rows, t)).c_str(),
+                                     bm_roofline<Scalar, Target>, rows, t));
   for (Loss loss : losses)
     for (int t : kThreads)
       configure(benchmark::RegisterBenchmark(
-          ("fused/" + std::string(loss_name(loss)) + "/" + types_part<Scalar, Target>() + shape_suffix(rows, t)).c_str(),
+          ("fused/" + std::string(loss_name(loss)) + "/" + types_part<Scalar, Target>() + shape_suffix(rows, t))
+              .c_str(),
           bm_fused<Scalar, Target>, loss, rows, t));
 }
 

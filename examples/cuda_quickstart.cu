@@ -52,9 +52,9 @@ std::vector<T> to_host(const T* d, std::size_t count, cudaStream_t stream) {
 int run() {
   // A batch of 4 samples x 3 labels (row-major): logits from some model and 0/1 targets.
   constexpr std::int64_t rows = 4, cols = 3;
-  const std::vector<float> logits = {2.0f,  -1.0f, -3.0f,   //
-                                     0.5f,  1.5f,  -2.0f,   //
-                                     -1.0f, -0.5f, -0.3f,   // the rare label is missed here
+  const std::vector<float> logits = {2.0f,  -1.0f, -3.0f,  //
+                                     0.5f,  1.5f,  -2.0f,  //
+                                     -1.0f, -0.5f, -0.3f,  // the rare label is missed here
                                      3.0f,  -2.0f, -4.0f};
   const std::vector<std::uint8_t> targets = {1, 0, 0,  //
                                              1, 1, 0,  //
@@ -66,7 +66,8 @@ int run() {
   // here so that this file needs no Eigen).
   const double counts[cols] = {900, 300, 12}, samples = 1000;
   std::vector<float> pos_weight(cols);
-  for (std::int64_t j = 0; j < cols; ++j) pos_weight[j] = static_cast<float>(std::min((samples - counts[j]) / counts[j], 7.0));
+  for (std::int64_t j = 0; j < cols; ++j)
+    pos_weight[j] = static_cast<float>(std::min((samples - counts[j]) / counts[j], 7.0));
 
   cudaStream_t stream;
   check(cudaStreamCreate(&stream), "cudaStreamCreate");
@@ -113,8 +114,8 @@ int run() {
               __half2float(half_grad[1]), __half2float(half_grad[2]));
 
   for (void* p : {static_cast<void*>(d_logits), static_cast<void*>(d_targets), static_cast<void*>(d_pos_weight),
-                  static_cast<void*>(d_loss), static_cast<void*>(d_grad), d_workspace, static_cast<void*>(d_half_logits),
-                  static_cast<void*>(d_bits), static_cast<void*>(d_half_grad)})
+                  static_cast<void*>(d_loss), static_cast<void*>(d_grad), d_workspace,
+                  static_cast<void*>(d_half_logits), static_cast<void*>(d_bits), static_cast<void*>(d_half_grad)})
     cudaFree(p);
   cudaStreamDestroy(stream);
   return 0;

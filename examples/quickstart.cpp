@@ -13,15 +13,10 @@
 int main() {
   // A batch of 4 samples x 3 labels: logits from some model and 0/1 targets.
   Eigen::MatrixXf logits(4, 3);
-  logits << 2.0f, -1.0f, -3.0f,
-            0.5f, 1.5f, -2.0f,
-            -1.0f, -0.5f, -0.3f,  // the rare label is missed here
-            3.0f, -2.0f, -4.0f;
+  logits << 2.0f, -1.0f, -3.0f, 0.5f, 1.5f, -2.0f, -1.0f, -0.5f, -0.3f,  // the rare label is missed here
+      3.0f, -2.0f, -4.0f;
   Eigen::MatrixXf targets(4, 3);
-  targets << 1, 0, 0,
-             1, 1, 0,
-             0, 0, 1,
-             1, 0, 0;
+  targets << 1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0;
 
   // Per-label weights from training counts (label 2 is rare): pos_weight = min((N - n) / n, 7).
   const Eigen::ArrayXd train_counts = (Eigen::ArrayXd(3) << 900, 300, 12).finished();

@@ -58,13 +58,13 @@ bool gpu_present() {
   return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
 }
 
-#define BENCH_CUDA(expr)                                                                   \
-  do {                                                                                     \
-    const cudaError_t bench_err_ = (expr);                                                 \
-    if (bench_err_ != cudaSuccess) {                                                       \
+#define BENCH_CUDA(expr)                                                                         \
+  do {                                                                                           \
+    const cudaError_t bench_err_ = (expr);                                                       \
+    if (bench_err_ != cudaSuccess) {                                                             \
       state.SkipWithError((std::string(#expr) + ": " + cudaGetErrorString(bench_err_)).c_str()); \
-      return;                                                                              \
-    }                                                                                      \
+      return;                                                                                    \
+    }                                                                                            \
   } while (0)
 
 __device__ __forceinline__ std::uint64_t hash(std::uint64_t v) {
@@ -83,8 +83,10 @@ __global__ void fill(T* x, Word* y, std::uint64_t n, std::uint64_t target_words)
     x[e] = lc::detail::from_float<T>(static_cast<float>(hash(e) % 12000) / 1000.0f - 6.0f);
   for (std::uint64_t k = blockIdx.x * std::uint64_t(blockDim.x) + threadIdx.x; k < target_words; k += stride) {
     const std::uint64_t h = hash(k + 0x9e3779b97f4a7c15ull);
-    if constexpr (std::is_same_v<Word, std::uint32_t>) y[k] = static_cast<std::uint32_t>(h);
-    else y[k] = static_cast<Word>(h % 10 < 3 ? 1 : 0);
+    if constexpr (std::is_same_v<Word, std::uint32_t>)
+      y[k] = static_cast<std::uint32_t>(h);
+    else
+      y[k] = static_cast<Word>(h % 10 < 3 ? 1 : 0);
   }
 }
 
@@ -108,7 +110,8 @@ __global__ void copy_same_bytes(const uint4* x, uint4* g, std::uint64_t x16, con
 /// the loss and its copy row rotate alike. One set where a single call already moves > 2 x L2.
 int input_sets(double bytes_per_call) {
   int device = 0, l2 = 0;
-  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device) != cudaSuccess)
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device) != cudaSuccess)
     l2 = 64 << 20;
   if (bytes_per_call >= 2.0 * l2) return 1;
   return static_cast<int>(std::min(std::ceil(2.0 * l2 / bytes_per_call) + 1.0, 64.0));
@@ -344,20 +347,23 @@ void register_combo(std::int64_t rows, std::int64_t cols, bool via_functor) {
                          : loss == Loss::weighted ? "weighted_fwd_bwd/"
                                                   : "focal_g3_class_weights_fwd_bwd/";
     const std::string name = prefix + types;
-    benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) { bench_loss<T, Target>(s, loss, rows, cols, via_functor); })
+    benchmark::RegisterBenchmark(name.c_str(),
+                                 [=](benchmark::State& s) { bench_loss<T, Target>(s, loss, rows, cols, via_functor); })
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }
   if (via_functor) {
-    const std::pair<const char*, Variant> variants[] = {{"focal_bwd/", Variant::gradient_only},
-                                                       {"focal_fwd_bwd_no_dependent_finalize/", Variant::no_dependent_finalize},
-                                                       {"focal_fwd_bwd_unaligned/", Variant::unaligned}};
+    const std::pair<const char*, Variant> variants[] = {
+        {"focal_bwd/", Variant::gradient_only},
+        {"focal_fwd_bwd_no_dependent_finalize/", Variant::no_dependent_finalize},
+        {"focal_fwd_bwd_unaligned/", Variant::unaligned}};
     for (const auto& entry : variants) {
       const Variant variant = entry.second;
       // Logits one element off 16-byte alignment (a row-offset view): the scalar path; at 65536 rows only.
       if (variant == Variant::unaligned && rows != 65536) continue;
-      benchmark::RegisterBenchmark((entry.first + types).c_str(),
-                                   [=](benchmark::State& s) { bench_loss<T, Target>(s, Loss::focal, rows, cols, true, variant); })
+      benchmark::RegisterBenchmark(
+          (entry.first + types).c_str(),
+          [=](benchmark::State& s) { bench_loss<T, Target>(s, Loss::focal, rows, cols, true, variant); })
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
     }

@@ -9,9 +9,9 @@
 namespace lc = longtail::cuda;
 namespace lm = longtail::math;
 
-#define LONGTAIL_PROBE(Math, T, Target)                                                                   \
-  template cudaError_t lc::detail::launch_elementwise<Math, T, Target>(                                   \
-      const Math&, const lc::detail::LossSetup&, const lc::ClassWeights&, const lc::Batch<T, Target>&,    \
+#define LONGTAIL_PROBE(Math, T, Target)                                                                \
+  template cudaError_t lc::detail::launch_elementwise<Math, T, Target>(                                \
+      const Math&, const lc::detail::LossSetup&, const lc::ClassWeights&, const lc::Batch<T, Target>&, \
       const lc::Outputs<T>&, const lc::Workspace&, cudaStream_t) noexcept;
 
 using FocalInt = lm::FocalBCEMath<float, true, true, false>;
@@ -26,9 +26,8 @@ LONGTAIL_PROBE(lm::WeightedBCEMath, __nv_bfloat16, std::uint8_t)
 // per-element losses (compile-time null, so the compiler keeps one copy of the code). Its
 // straight-line SASS divided by 16 is the cost of one element: the script prints it.
 template <class Math>
-__global__ void tile_math_probe(Math math, const lc::detail::VectorTile<float, 4, 4>* tiles, float* grad,
-                                float keep, float shift, float alpha_pos, float alpha_neg, float scale,
-                                float* lane_sums) {
+__global__ void tile_math_probe(Math math, const lc::detail::VectorTile<float, 4, 4>* tiles, float* grad, float keep,
+                                float shift, float alpha_pos, float alpha_neg, float scale, float* lane_sums) {
   __builtin_assume(grad != nullptr);  // one copy of the code: with the gradient stores
   lc::detail::TileParams<float, std::uint8_t> p;
   p.grad = grad;
@@ -40,11 +39,13 @@ __global__ void tile_math_probe(Math math, const lc::detail::VectorTile<float, 4
   lane_sums[threadIdx.x] = lc::detail::compute_vector_tile<false>(math, p, scale, 0, lane, tiles[threadIdx.x]);
 }
 template __global__ void tile_math_probe<lc::detail::FocalGamma2Math>(lc::detail::FocalGamma2Math,
-                                                                     const lc::detail::VectorTile<float, 4, 4>*,
-                                                                     float*, float, float, float, float, float, float*);
+                                                                      const lc::detail::VectorTile<float, 4, 4>*,
+                                                                      float*, float, float, float, float, float,
+                                                                      float*);
 template __global__ void tile_math_probe<lc::detail::FocalGamma3Math>(lc::detail::FocalGamma3Math,
-                                                                     const lc::detail::VectorTile<float, 4, 4>*,
-                                                                     float*, float, float, float, float, float, float*);
+                                                                      const lc::detail::VectorTile<float, 4, 4>*,
+                                                                      float*, float, float, float, float, float,
+                                                                      float*);
 template __global__ void tile_math_probe<lm::WeightedBCEMath>(lm::WeightedBCEMath,
-                                                              const lc::detail::VectorTile<float, 4, 4>*, float*,
-                                                              float, float, float, float, float, float*);
+                                                              const lc::detail::VectorTile<float, 4, 4>*, float*, float,
+                                                              float, float, float, float, float*);

@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <limits>
 
-#include "longtail/storage.cuh"
 #include "longtail/error.hpp"
+#include "longtail/storage.cuh"
 
 namespace longtail::cuda {
 
@@ -24,12 +24,12 @@ namespace longtail::cuda {
 /// packed_bits (then d_targets points at the uint32 words, see storage.cuh).
 template <class T, class Target = T>
 struct Batch {
-  const T* d_logits = nullptr;                       ///< rows x cols
+  const T* d_logits = nullptr;                          ///< rows x cols
   const target_storage_t<Target>* d_targets = nullptr;  ///< rows x cols (packed_bits: rows x words_per_row(cols) words)
   std::int64_t rows = 0;
   std::int64_t cols = 0;
-  const std::uint8_t* d_mask = nullptr;              ///< optional, rows x cols, nonzero = valid
-  const float* d_sample_weight = nullptr;            ///< optional, length rows, finite and >= 0
+  const std::uint8_t* d_mask = nullptr;    ///< optional, rows x cols, nonzero = valid
+  const float* d_sample_weight = nullptr;  ///< optional, length rows, finite and >= 0
 
   std::int64_t elements() const { return rows * cols; }
 };

@@ -34,21 +34,19 @@
 // Layout: dense row-major rows x cols, 64-bit element indices (cols < 2^31), any pointer
 // alignment. The vectorised path moves chunks of 16 bytes of logits (4 floats, 8 halves) and
 // needs every pointer aligned to its chunk (logits and gradients 16 bytes, uint8 targets and
-// mask 4 or 8); otherwise the whole launch takes the scalar, element-at-a-time path. cudaMalloc and PyTorch allocations are aligned; a row-offset view
-// x[k:] is when k * cols * sizeof(T) is a multiple of 16 (with 698 labels: even k for float).
-// Determinism (elementwise_tile.cuh): the loss and every gradient are bit-identical across runs,
-// streams and grid sizes on a device: the work is cut into tiles and units fixed by the element
-// count, every sum is a fixed tree or sequence, and no atomics are used. The grid is sized to
-// the device (SMs x resident blocks, queried once per device) and only decides who computes
-// which unit, never the order of an addition.
-// Launches: a call is one pass over memory (stage 1) and, when a reduced loss is asked for, a
-// one-block finalize kernel (two more small kernels first for a mean under a mask). On sm_90+
-// the finalize is a programmatic dependent launch (launch.cuh), which hides its launch gap.
+// mask 4 or 8); otherwise the whole launch takes the scalar, element-at-a-time path. cudaMalloc and PyTorch allocations
+// are aligned; a row-offset view x[k:] is when k * cols * sizeof(T) is a multiple of 16 (with 698 labels: even k for
+// float). Determinism (elementwise_tile.cuh): the loss and every gradient are bit-identical across runs, streams and
+// grid sizes on a device: the work is cut into tiles and units fixed by the element count, every sum is a fixed tree or
+// sequence, and no atomics are used. The grid is sized to the device (SMs x resident blocks, queried once per device)
+// and only decides who computes which unit, never the order of an addition. Launches: a call is one pass over memory
+// (stage 1) and, when a reduced loss is asked for, a one-block finalize kernel (two more small kernels first for a mean
+// under a mask). On sm_90+ the finalize is a programmatic dependent launch (launch.cuh), which hides its launch gap.
 // Calls can be captured into CUDA graphs (tests/cuda check the replay's bits).
 
+#include "longtail/arguments.cuh"
+#include "longtail/focal_bce.cuh"
+#include "longtail/launch.cuh"
 #include "longtail/options.hpp"
 #include "longtail/storage.cuh"
-#include "longtail/arguments.cuh"
-#include "longtail/launch.cuh"
-#include "longtail/focal_bce.cuh"
 #include "longtail/weighted_bce.cuh"

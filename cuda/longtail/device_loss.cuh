@@ -125,8 +125,7 @@ class DeviceLoss {
   template <class Target>
   cudaError_t evaluate(const Batch<T, Target>& batch, const Outputs<T>& outputs, const Workspace& workspace,
                        cudaStream_t stream = 0) const {
-    detail::check_arguments(name, classes_, batch, outputs, workspace,
-                            cuda::workspace_size(batch.rows, batch.cols));
+    detail::check_arguments(name, classes_, batch, outputs, workspace, cuda::workspace_size(batch.rows, batch.cols));
     if (options_.execution.check_inputs) {
       const cudaError_t err = detail::check_input_values(name, classes_, batch, stream);
       if (err != cudaSuccess) return err;

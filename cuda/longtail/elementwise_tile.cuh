@@ -66,15 +66,15 @@ struct TileParams {
   const float* weight = nullptr;         // per class (column)
   const float* pos_weight = nullptr;     // per class
   T* grad = nullptr;
-  T* loss = nullptr;                     // per-element losses
+  T* loss = nullptr;  // per-element losses
   std::int64_t n = 0;
-  std::int64_t words_per_row = 0;        // packed_bits targets
-  FastDivmod cols{};                     // flat index -> (row, column)
-  std::uint32_t cols32 = 1;              // cols (< 2^31, checked on the host)
-  float keep = 1.0f, shift = 0.0f;       // label smoothing: y_s = y * keep + shift
+  std::int64_t words_per_row = 0;   // packed_bits targets
+  FastDivmod cols{};                // flat index -> (row, column)
+  std::uint32_t cols32 = 1;         // cols (< 2^31, checked on the host)
+  float keep = 1.0f, shift = 0.0f;  // label smoothing: y_s = y * keep + shift
   float alpha_pos = 1.0f, alpha_neg = 1.0f;
-  bool vector_ok = false;                // every pointer aligned for Pack access
-  bool weighted = false;                 // per-class or per-sample weights present
+  bool vector_ok = false;  // every pointer aligned for Pack access
+  bool weighted = false;   // per-class or per-sample weights present
 
   /// Row and column of flat index e.
   LONGTAIL_HD void row_col(std::int64_t e, std::uint64_t& i, std::uint32_t& j) const {
@@ -97,7 +97,7 @@ template <int V, class P>
 LONGTAIL_HD void load_packed_bits(const P& p, std::uint64_t i, std::uint32_t j, int count, float (&y)[V]) {
   std::uint64_t current = ~std::uint64_t(0);
   std::uint32_t word = 0;
-LONGTAIL_UNROLL
+  LONGTAIL_UNROLL
   for (int k = 0; k < V; ++k) {
     if (k < count) {
       const std::uint64_t w = i * static_cast<std::uint64_t>(p.words_per_row) + (j >> 5);
@@ -142,7 +142,7 @@ LONGTAIL_HD void load_packed_bits_in_row(const P& p, std::uint64_t i, std::uint3
   const std::uint32_t shift = j & 31u;
   std::uint32_t bits = load_shared_ro(p.y + w) >> shift;
   if (shift + V > 32u) bits |= load_shared_ro(p.y + w + 1) << (32u - shift);
-LONGTAIL_UNROLL
+  LONGTAIL_UNROLL
   for (int k = 0; k < V; ++k) y[k] = (bits >> k) & 1u ? 1.0f : 0.0f;
 }
 
@@ -158,14 +158,14 @@ template <bool Weighted, class Math, class T, class Target, int V, int U>
 LONGTAIL_HD float compute_vector_tile(const Math& math, const TileParams<T, Target>& p, float grad_scale,
                                       std::int64_t begin, int lane, const VectorTile<T, V, U>& t) {
   float acc = 0.0f;
-LONGTAIL_UNROLL
+  LONGTAIL_UNROLL
   for (int u = 0; u < U; ++u) {
     const std::int64_t e = begin + static_cast<std::int64_t>(u * kWarpSize + lane) * V;
     std::uint64_t i = 0;
     std::uint32_t j = 0;
     if constexpr (Weighted) p.row_col(e, i, j);
     Pack<T, V> g, l;
-LONGTAIL_UNROLL
+    LONGTAIL_UNROLL
     for (int k = 0; k < V; ++k) {
       math::ValueGrad<float> vg = evaluate<Weighted>(math, p, to_float(t.x[u].v[k]), t.y[u][k], i, j);
       if (p.mask && t.mask[u].v[k] == 0) vg = {0.0f, 0.0f};  // masked: ignored whatever x and y hold
@@ -196,7 +196,7 @@ LONGTAIL_HD float lane_tile(const Math& math, const TileParams<T, Target>& p, fl
     // the math and the stores; a warp-uniform branch picks the code without weight loads and
     // index arithmetic when there are no weights ----
     VectorTile<T, V, U> t;
-LONGTAIL_UNROLL
+    LONGTAIL_UNROLL
     for (int u = 0; u < U; ++u) {
       const std::int64_t e = begin + static_cast<std::int64_t>(u * kWarpSize + lane) * V;
       t.x[u] = load_pack<T, V>(p.x + e);
@@ -210,7 +210,7 @@ LONGTAIL_UNROLL
           load_packed_bits<V>(p, i, j, V, t.y[u]);
       } else {
         const Pack<target_storage_t<Target>, V> y = load_pack<target_storage_t<Target>, V>(p.y + e);
-LONGTAIL_UNROLL
+        LONGTAIL_UNROLL
         for (int k = 0; k < V; ++k) t.y[u][k] = to_float(y.v[k]);
       }
       if (p.mask) t.mask[u] = load_pack<std::uint8_t, V>(p.mask + e);
@@ -222,7 +222,7 @@ LONGTAIL_UNROLL
   // ---- scalar path: same elements in the same order, one at a time, bounds-checked (not
   // unrolled: it runs for one tile per launch unless a pointer is unaligned) ----
   float acc = 0.0f;
-LONGTAIL_NO_UNROLL
+  LONGTAIL_NO_UNROLL
   for (int u = 0; u < U; ++u) {
     const std::int64_t e0 = begin + static_cast<std::int64_t>(u * kWarpSize + lane) * V;
     if (e0 >= p.n) break;  // later chunks of this lane start even further
@@ -230,7 +230,7 @@ LONGTAIL_NO_UNROLL
     std::uint64_t i;
     std::uint32_t j;
     p.row_col(e0, i, j);
-LONGTAIL_NO_UNROLL
+    LONGTAIL_NO_UNROLL
     for (int k = 0; k < count; ++k) {
       const std::int64_t e = e0 + k;
       float y;

@@ -23,8 +23,8 @@ template <class S>
 cudaError_t copy_to_host(std::vector<S>& host, const S* device, std::int64_t count, cudaStream_t stream) {
   host.resize(static_cast<std::size_t>(count));
   if (count == 0) return cudaSuccess;
-  cudaError_t err = cudaMemcpyAsync(host.data(), device, static_cast<std::size_t>(count) * sizeof(S),
-                                    cudaMemcpyDeviceToHost, stream);
+  cudaError_t err =
+      cudaMemcpyAsync(host.data(), device, static_cast<std::size_t>(count) * sizeof(S), cudaMemcpyDeviceToHost, stream);
   if (err == cudaSuccess) err = cudaStreamSynchronize(stream);
   return err;
 }

@@ -164,8 +164,8 @@ inline cudaError_t launch_finalize(const float* partials, std::int64_t units, bo
 #else
   (void)after_stage1;
 #endif
-  finalize_loss_kernel<kFinalizeThreads><<<1, kFinalizeThreads, 0, stream>>>(partials, units, mean, d_valid,
-                                                                              host_valid, d_loss);
+  finalize_loss_kernel<kFinalizeThreads>
+      <<<1, kFinalizeThreads, 0, stream>>>(partials, units, mean, d_valid, host_valid, d_loss);
   return cudaGetLastError();
 }
 

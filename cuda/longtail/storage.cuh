@@ -71,8 +71,7 @@ inline constexpr bool is_logit_storage_v =
     std::is_same_v<T, float> || std::is_same_v<T, __half> || std::is_same_v<T, __nv_bfloat16>;
 template <class Target>
 inline constexpr bool is_target_storage_v = std::is_same_v<Target, float> || std::is_same_v<Target, __half> ||
-                                            std::is_same_v<Target, std::uint8_t> ||
-                                            std::is_same_v<Target, packed_bits>;
+                                            std::is_same_v<Target, std::uint8_t> || std::is_same_v<Target, packed_bits>;
 
 namespace detail {
 
@@ -114,7 +113,7 @@ LONGTAIL_HD Pack<S, N> load_pack(const S* p) {
   constexpr int bytes = static_cast<int>(sizeof(S)) * N;
   Pack<S, N> out;
   if constexpr (bytes % 16 == 0) {
-LONGTAIL_UNROLL
+    LONGTAIL_UNROLL
     for (int c = 0; c < bytes / 16; ++c) {
       const uint4 r = reinterpret_cast<const uint4*>(p)[c];
       std::memcpy(reinterpret_cast<char*>(static_cast<void*>(out.v)) + 16 * c, &r, 16);
@@ -135,7 +134,7 @@ template <class S, int N>
 LONGTAIL_HD void store_pack(S* p, const Pack<S, N>& in) {
   constexpr int bytes = static_cast<int>(sizeof(S)) * N;
   if constexpr (bytes % 16 == 0) {
-LONGTAIL_UNROLL
+    LONGTAIL_UNROLL
     for (int c = 0; c < bytes / 16; ++c) {
       uint4 r;
       std::memcpy(&r, reinterpret_cast<const char*>(static_cast<const void*>(in.v)) + 16 * c, 16);

@@ -34,8 +34,8 @@ template <class T, class Target>
 cudaError_t weighted_bce(void* d_workspace, std::size_t& workspace_bytes, const WeightedBCEOptions& options,
                          const ClassWeights& classes, const Batch<T, Target>& batch, const Outputs<T>& outputs,
                          cudaStream_t stream = 0) noexcept {
-  return detail::guarded_launch<detail::WeightedBCESpec>(d_workspace, workspace_bytes, options, classes, batch,
-                                                         outputs, stream);
+  return detail::guarded_launch<detail::WeightedBCESpec>(d_workspace, workspace_bytes, options, classes, batch, outputs,
+                                                         stream);
 }
 
 /// Drop-in functor: `WeightedBCE<__half> loss(options, {d_w, d_pw, C});

@@ -38,7 +38,8 @@ struct AdamOptions {
     if (!(beta1 >= 0 && beta1 < 1)) bad("--beta1 must be in [0, 1)", beta1);
     if (!(beta2 >= 0 && beta2 < 1)) bad("--beta2 must be in [0, 1)", beta2);
     if (!(eps > 0 && std::isfinite(eps))) bad("--adam-eps must be a finite number > 0", eps);
-    if (!(weight_decay >= 0 && std::isfinite(weight_decay))) bad("--weight-decay must be a finite number >= 0", weight_decay);
+    if (!(weight_decay >= 0 && std::isfinite(weight_decay)))
+      bad("--weight-decay must be a finite number >= 0", weight_decay);
   }
 };
 
@@ -56,7 +57,8 @@ class Adam {
   void step(Vector& params, const Vector& grad, const std::vector<ParamSegment>& segments) {
     if (params.size() != m_.size() || grad.size() != m_.size()) {
       std::ostringstream os;
-      os << "Adam: state has " << m_.size() << " entries but params has " << params.size() << " and grad " << grad.size();
+      os << "Adam: state has " << m_.size() << " entries but params has " << params.size() << " and grad "
+         << grad.size();
       throw std::invalid_argument(os.str());
     }
     ++t_;

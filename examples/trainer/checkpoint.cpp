@@ -232,7 +232,8 @@ Checkpoint load_checkpoint(const std::string& path) {
   c.thresholds = r.array<Eigen::ArrayXd>("thresholds");
   if (c.thresholds.size() != 0 && c.thresholds.size() != c.shape.outputs) r.fail("thresholds do not match the labels");
   const auto n_names = r.pod<std::uint64_t>("label name count");
-  if (n_names != 0 && n_names != static_cast<std::uint64_t>(c.shape.outputs)) r.fail("label names do not match the labels");
+  if (n_names != 0 && n_names != static_cast<std::uint64_t>(c.shape.outputs))
+    r.fail("label names do not match the labels");
   for (std::uint64_t i = 0; i < n_names; ++i) c.label_names.push_back(r.str("label name"));
   c.train_label_counts = r.array<Eigen::ArrayXd>("training label counts");
   if (!r.done()) r.fail("unexpected bytes after the last field");

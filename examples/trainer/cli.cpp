@@ -19,19 +19,24 @@ constexpr unsigned kAll = kData;
 
 unsigned bit(Command c) {
   switch (c) {
-    case Command::train: return kTrain;
-    case Command::sweep: return kSweep;
-    case Command::eval: return kEval;
-    case Command::predict: return kPredict;
-    case Command::generate: return kGenerate;
+    case Command::train:
+      return kTrain;
+    case Command::sweep:
+      return kSweep;
+    case Command::eval:
+      return kEval;
+    case Command::predict:
+      return kPredict;
+    case Command::generate:
+      return kGenerate;
   }
   return 0;
 }
 
 struct Flag {
-  const char* name;     // "--lr"
-  const char* arg;      // "X" or nullptr for a switch
-  const char* def;      // default as shown in --help (nullptr: none)
+  const char* name;  // "--lr"
+  const char* arg;   // "X" or nullptr for a switch
+  const char* def;   // default as shown in --help (nullptr: none)
   const char* help;
   const char* section;
   unsigned commands;
@@ -91,7 +96,8 @@ std::vector<std::string> split_list(const std::string& flag, const std::string& 
 }
 
 /// "none" -> nullopt, else a number >= 0 (caps: > 0).
-std::vector<std::optional<double>> optional_numbers(const std::string& flag, const std::string& v, bool strictly_positive) {
+std::vector<std::optional<double>> optional_numbers(const std::string& flag, const std::string& v,
+                                                    bool strictly_positive) {
   std::vector<std::optional<double>> out;
   for (const auto& item : split_list(flag, v)) {
     if (item == "none") {
@@ -99,8 +105,10 @@ std::vector<std::optional<double>> optional_numbers(const std::string& flag, con
     } else if (item == "inf") {
       out.push_back(std::numeric_limits<double>::infinity());
     } else {
-      const double d = to_double(flag, item, strictly_positive ? "'none', 'inf' or numbers > 0" : "'none' or numbers >= 0");
-      if (strictly_positive ? !(d > 0) : !(d >= 0)) bad(flag, item, strictly_positive ? "a number > 0" : "a number >= 0");
+      const double d =
+          to_double(flag, item, strictly_positive ? "'none', 'inf' or numbers > 0" : "'none' or numbers >= 0");
+      if (strictly_positive ? !(d > 0) : !(d >= 0))
+        bad(flag, item, strictly_positive ? "a number > 0" : "a number >= 0");
       out.push_back(d);
     }
   }
@@ -335,11 +343,16 @@ std::string commands_of(unsigned mask) {
 
 const char* to_string(Command c) {
   switch (c) {
-    case Command::train: return "train";
-    case Command::sweep: return "sweep";
-    case Command::eval: return "eval";
-    case Command::predict: return "predict";
-    case Command::generate: return "generate";
+    case Command::train:
+      return "train";
+    case Command::sweep:
+      return "sweep";
+    case Command::eval:
+      return "eval";
+    case Command::predict:
+      return "predict";
+    case Command::generate:
+      return "generate";
   }
   return "?";
 }
@@ -349,13 +362,20 @@ CliOptions parse_cli(int argc, const char* const* argv) {
   int i = 1;
   if (i < argc && argv[i][0] != '-') {
     const std::string c = argv[i];
-    if (c == "train") o.command = Command::train;
-    else if (c == "sweep") o.command = Command::sweep;
-    else if (c == "eval") o.command = Command::eval;
-    else if (c == "predict") o.command = Command::predict;
-    else if (c == "generate") o.command = Command::generate;
-    else if (c == "help") o.help = true;
-    else throw cli_error("unknown command '" + c + "' (commands: train, sweep, eval, predict, generate; see --help)");
+    if (c == "train")
+      o.command = Command::train;
+    else if (c == "sweep")
+      o.command = Command::sweep;
+    else if (c == "eval")
+      o.command = Command::eval;
+    else if (c == "predict")
+      o.command = Command::predict;
+    else if (c == "generate")
+      o.command = Command::generate;
+    else if (c == "help")
+      o.help = true;
+    else
+      throw cli_error("unknown command '" + c + "' (commands: train, sweep, eval, predict, generate; see --help)");
     ++i;
   }
   for (; i < argc; ++i) {
@@ -377,12 +397,13 @@ CliOptions parse_cli(int argc, const char* const* argv) {
     }
     const Flag* f = find_flag(arg);
     if (!f) {
-      if (arg.rfind("-", 0) == 0) throw cli_error("unknown flag '" + arg + "' (see longtail-train " +
-                                                  to_string(o.command) + " --help)");
+      if (arg.rfind("-", 0) == 0)
+        throw cli_error("unknown flag '" + arg + "' (see longtail-train " + to_string(o.command) + " --help)");
       throw cli_error("unexpected argument '" + arg + "' (commands come first; flags start with --)");
     }
     if (!(f->commands & bit(o.command)))
-      throw cli_error(arg + " does not apply to '" + to_string(o.command) + "' (it is for: " + commands_of(f->commands) + ")");
+      throw cli_error(arg + " does not apply to '" + to_string(o.command) +
+                      "' (it is for: " + commands_of(f->commands) + ")");
     if (f->arg) {
       if (!inline_value) {
         if (i + 1 >= argc) throw cli_error(arg + ": missing value " + f->arg);
@@ -415,7 +436,8 @@ CliOptions parse_cli(int argc, const char* const* argv) {
     (void)sweep_losses(o);  // validates the grid and the baseline name
   }
   if ((o.command == Command::eval || o.command == Command::predict) && o.checkpoint.empty())
-    throw cli_error(std::string(to_string(o.command)) + " needs --checkpoint FILE (written by `longtail-train train --checkpoint FILE`)");
+    throw cli_error(std::string(to_string(o.command)) +
+                    " needs --checkpoint FILE (written by `longtail-train train --checkpoint FILE`)");
   if (o.command == Command::generate && o.out_dir.empty()) throw cli_error("generate needs --out DIR");
   return o;
 }
@@ -448,7 +470,8 @@ LossConfig resolve_loss(const CliOptions& o) {
   if (o.loss_kind) {
     c.kind = *o.loss_kind;
     if (!o.gamma_values.empty()) {
-      if (c.kind == LossKind::asl) throw cli_error("--gamma is for --loss focal (asl uses --gamma-pos and --gamma-neg)");
+      if (c.kind == LossKind::asl)
+        throw cli_error("--gamma is for --loss focal (asl uses --gamma-pos and --gamma-neg)");
       if ((c.kind == LossKind::bce || c.kind == LossKind::weighted) && gamma)
         throw cli_error("--gamma " + std::to_string(*gamma) + " conflicts with --loss " + to_string(c.kind) +
                         " (use --loss focal)");
@@ -467,8 +490,7 @@ LossConfig resolve_loss(const CliOptions& o) {
   const bool off = (o.weights && *o.weights == "none") || (!o.cap_values.empty() && !cap);
   if (off && explicit_on) throw cli_error("--weights and --cap disagree (one says none)");
   if (!off && (c.kind != LossKind::bce || explicit_on)) set_weights(c, o, cap);
-  if (c.kind == LossKind::weighted && !c.scheme)
-    c.kind = LossKind::bce;  // weighted BCE without weights is BCE
+  if (c.kind == LossKind::weighted && !c.scheme) c.kind = LossKind::bce;  // weighted BCE without weights is BCE
   return c;
 }
 

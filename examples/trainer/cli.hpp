@@ -48,16 +48,16 @@ struct CliOptions {
 
   // Loss flags as given (resolved into train.loss, or into the sweep's grid).
   std::optional<LossKind> loss_kind;
-  std::optional<std::string> weights;                 ///< scheme name or "none"
-  std::vector<std::optional<double>> cap_values;      ///< as given (--cap)
-  std::vector<std::optional<double>> gamma_values;    ///< as given (--gamma)
+  std::optional<std::string> weights;               ///< scheme name or "none"
+  std::vector<std::optional<double>> cap_values;    ///< as given (--cap)
+  std::vector<std::optional<double>> gamma_values;  ///< as given (--gamma)
 
   int threads = 1;  ///< per training (per job in sweep); 0 = all cores
   std::optional<GemmBackend> gemm;
   std::optional<ProgressMode> progress;  ///< empty = auto
   std::string out_dir;
   SweepOptions sweep;
-  std::string checkpoint;   ///< train: write here; eval / predict: read from here
+  std::string checkpoint;  ///< train: write here; eval / predict: read from here
   std::string split = "test";
   int rows = 10;
   int top = 5;

@@ -34,7 +34,8 @@ Splits load_data(const CliOptions& o) {
                                          : "longtail-train: reading the " + src + " data...");
   Splits s = load_splits(o.data);
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  for (const Dataset* d : {&s.train, &s.validation, &s.test}) Progress::print_line("  " + format_stats(d->name, compute_stats(*d)));
+  for (const Dataset* d : {&s.train, &s.validation, &s.test})
+    Progress::print_line("  " + format_stats(d->name, compute_stats(*d)));
   char line[96];
   std::snprintf(line, sizeof line, "  (%.1f s)", secs);
   Progress::print_line(line);
@@ -70,8 +71,10 @@ std::string version_text() {
 
 int configure_compute(const CliOptions& o) {
   const int threads = o.threads > 0 ? o.threads : hardware_threads();
-  if (o.gemm) set_gemm_backend(*o.gemm);
-  else set_gemm_backend(auto_gemm_backend());
+  if (o.gemm)
+    set_gemm_backend(*o.gemm);
+  else
+    set_gemm_backend(auto_gemm_backend());
   set_compute_threads(threads);
   return threads;
 }
@@ -107,7 +110,8 @@ int run_sweep(const CliOptions& o) {
   Progress::print_line("longtail-train sweep: " + std::to_string(losses.size()) + " configurations, " +
                        std::to_string(std::min<int>(jobs, int(losses.size()))) + " in parallel, " +
                        std::to_string(threads_per_job) + " thread(s) each, GEMM " + to_string(gemm_backend()));
-  const SweepResult r = run_sweep(data, o.train, losses, o.sweep, jobs, threads_per_job, o.progress.value_or(ProgressMode::bar));
+  const SweepResult r =
+      run_sweep(data, o.train, losses, o.sweep, jobs, threads_per_job, o.progress.value_or(ProgressMode::bar));
   std::cout << "data: " << describe_data(data.train) << "\n";
   std::cout << "model: MLP " << MlpShape{data.train.num_features(), o.train.hidden, data.train.num_labels()}.to_string()
             << ", Adam lr " << o.train.adam.lr << ", batch " << o.train.batch_size << ", up to " << o.train.epochs
@@ -116,8 +120,8 @@ int run_sweep(const CliOptions& o) {
   const std::string dir = o.out_dir.empty() ? "sweep-results" : o.out_dir;
   write_sweep_outputs(dir, r, describe_data(data.train));
   char line[160];
-  std::snprintf(line, sizeof line, "\nwrote %s/sweep.csv and %s/sweep.json; total time %.1f s\n", dir.c_str(), dir.c_str(),
-                std::chrono::duration<double>(Clock::now() - t0).count());
+  std::snprintf(line, sizeof line, "\nwrote %s/sweep.csv and %s/sweep.json; total time %.1f s\n", dir.c_str(),
+                dir.c_str(), std::chrono::duration<double>(Clock::now() - t0).count());
   std::cout << line;
   return 0;
 }
@@ -126,15 +130,14 @@ int run_eval(const CliOptions& o) {
   const int threads = configure_compute(o);
   const Checkpoint c = load_checkpoint(o.checkpoint);
   if (!c.finished)
-    Progress::print_line("note: " + o.checkpoint + " is from an unfinished run (epoch " + std::to_string(c.epochs_done) +
-                         "): best weights so far, thresholds 0.5");
+    Progress::print_line("note: " + o.checkpoint + " is from an unfinished run (epoch " +
+                         std::to_string(c.epochs_done) + "): best weights so far, thresholds 0.5");
   const Splits data = load_data(o);
   const Dataset& d = pick_split(data, o.split);
   const Mlp<float> model = model_from(c, d, o.checkpoint, threads);
-  const Eigen::ArrayXd thresholds =
-      c.thresholds.size() ? c.thresholds : Eigen::ArrayXd::Constant(c.shape.outputs, 0.5);
-  const Eigen::ArrayXd counts = c.train_label_counts.size() == c.shape.outputs ? c.train_label_counts
-                                                                                : label_counts(data.train.labels);
+  const Eigen::ArrayXd thresholds = c.thresholds.size() ? c.thresholds : Eigen::ArrayXd::Constant(c.shape.outputs, 0.5);
+  const Eigen::ArrayXd counts =
+      c.train_label_counts.size() == c.shape.outputs ? c.train_label_counts : label_counts(data.train.labels);
   const SplitEvaluation e = evaluate_split(o.split, predict_probabilities(model, d.features), dense_targets(d.labels),
                                            thresholds, counts, o.train.buckets);
   std::cout << "checkpoint: " << o.checkpoint << " (" << c.setting("loss") << "; epoch " << c.best_epoch << " of "
@@ -150,11 +153,12 @@ int run_predict(const CliOptions& o) {
   const Splits data = load_data(o);
   const Dataset& d = pick_split(data, o.split);
   const Mlp<float> model = model_from(c, d, o.checkpoint, threads);
-  const Eigen::ArrayXd thresholds =
-      c.thresholds.size() ? c.thresholds : Eigen::ArrayXd::Constant(c.shape.outputs, 0.5);
+  const Eigen::ArrayXd thresholds = c.thresholds.size() ? c.thresholds : Eigen::ArrayXd::Constant(c.shape.outputs, 0.5);
   const std::vector<std::string>& names =
       d.label_set.names.size() == std::size_t(c.shape.outputs) ? d.label_set.names : c.label_names;
-  auto label_name = [&](Eigen::Index j) { return std::size_t(j) < names.size() ? names[std::size_t(j)] : std::to_string(j); };
+  auto label_name = [&](Eigen::Index j) {
+    return std::size_t(j) < names.size() ? names[std::size_t(j)] : std::to_string(j);
+  };
   const Eigen::Index rows = std::min<Eigen::Index>(o.rows, d.rows());
   // Only the printed rows are scored.
   SparseRowMatrix head = d.features.topRows(rows);
@@ -176,7 +180,8 @@ int run_predict(const CliOptions& o) {
       std::cout << score << label_name(j) << "\n";
     }
     std::string truth;
-    for (SparseRowMatrix::InnerIterator it(d.labels, i); it; ++it) truth += (truth.empty() ? "" : "; ") + label_name(it.col());
+    for (SparseRowMatrix::InnerIterator it(d.labels, i); it; ++it)
+      truth += (truth.empty() ? "" : "; ") + label_name(it.col());
     std::cout << "  true: " << (truth.empty() ? "(none)" : truth) << "\n";
   }
   return 0;

@@ -22,13 +22,14 @@ double parse_double(const std::string& key, const std::string& v) {
 
 int parse_int(const std::string& key, const std::string& v) {
   const double d = parse_double(key, v);
-  if (d != std::floor(d) || std::abs(d) > 1e9) throw std::invalid_argument("--generator " + key + "=" + v + ": expected an integer");
+  if (d != std::floor(d) || std::abs(d) > 1e9)
+    throw std::invalid_argument("--generator " + key + "=" + v + ": expected an integer");
   return static_cast<int>(d);
 }
 
 /// Splits `data` into (rest, held-out) with `fraction` of the rows held out.
-std::pair<Dataset, Dataset> hold_out(const Dataset& data, double fraction, std::uint64_t seed, const std::string& rest_name,
-                                     const std::string& held_name) {
+std::pair<Dataset, Dataset> hold_out(const Dataset& data, double fraction, std::uint64_t seed,
+                                     const std::string& rest_name, const std::string& held_name) {
   Splits s = split_dataset(data, fraction, seed);
   s.train.name = rest_name;
   s.validation.name = held_name;
@@ -48,8 +49,8 @@ Splits from_files(const Dataset& train_file, const Dataset* test_file, const Dat
     rest = std::move(r);
     out.test = std::move(t);
   }
-  auto [tr, va] = hold_out(rest, o.validation_fraction, o.data_seed, train_file.name + "/train",
-                           train_file.name + "/validation");
+  auto [tr, va] =
+      hold_out(rest, o.validation_fraction, o.data_seed, train_file.name + "/train", train_file.name + "/validation");
   out.train = std::move(tr);
   out.validation = std::move(va);
   return out;
@@ -87,10 +88,12 @@ Splits from_tsv(const DataOptions& o) {
     return v;
   };
   const auto test_rows = sorted({order.begin(), order.begin() + std::ptrdiff_t(n_test)});
-  const auto val_rows = sorted({order.begin() + std::ptrdiff_t(n_test), order.begin() + std::ptrdiff_t(n_test + n_val)});
+  const auto val_rows =
+      sorted({order.begin() + std::ptrdiff_t(n_test), order.begin() + std::ptrdiff_t(n_test + n_val)});
   const auto train_rows = sorted({order.begin() + std::ptrdiff_t(n_test + n_val), order.end()});
   const LabelledTexts train = take_texts(all, train_rows, "/train");
-  const LabelledTexts val = o.tsv_validation.empty() ? take_texts(all, val_rows, "/validation") : read_labelled_texts(o.tsv_validation);
+  const LabelledTexts val =
+      o.tsv_validation.empty() ? take_texts(all, val_rows, "/validation") : read_labelled_texts(o.tsv_validation);
   const LabelledTexts test = o.tsv_test.empty() ? take_texts(all, test_rows, "/test") : read_labelled_texts(o.tsv_test);
   const LabelSet labels = collect_label_names({&train, &val, &test});
   TextFeaturizer featurizer(fc);
@@ -126,9 +129,11 @@ void DataOptions::validate() const {
   if ((!tsv_validation.empty() || !tsv_test.empty()) && tsv.empty())
     throw std::invalid_argument("--tsv-validation / --tsv-test need --tsv (the training file)");
   if (!taxonomy.empty() && sources > 0) throw std::invalid_argument("--taxonomy is for the embedded generator only");
-  if (!generator_overrides.empty() && sources > 0) throw std::invalid_argument("--generator is for the embedded generator only");
+  if (!generator_overrides.empty() && sources > 0)
+    throw std::invalid_argument("--generator is for the embedded generator only");
   if (!(validation_fraction >= 0 && validation_fraction < 1))
-    throw std::invalid_argument("--validation-fraction must be in [0, 1) (got " + std::to_string(validation_fraction) + ")");
+    throw std::invalid_argument("--validation-fraction must be in [0, 1) (got " + std::to_string(validation_fraction) +
+                                ")");
   if (!(test_fraction >= 0 && test_fraction < 1))
     throw std::invalid_argument("--test-fraction must be in [0, 1) (got " + std::to_string(test_fraction) + ")");
 }
@@ -137,21 +142,36 @@ GeneratorConfig generator_config(const DataOptions& o) {
   GeneratorConfig g;
   g.seed = o.data_seed;
   for (const auto& [key, value] : o.generator_overrides) {
-    if (key == "seed") g.seed = static_cast<std::uint64_t>(parse_double(key, value));
-    else if (key == "head_topic_count") g.head_topic_count = parse_int(key, value);
-    else if (key == "tail_topic_count") g.tail_topic_count = parse_int(key, value);
-    else if (key == "eval_fraction") g.eval_fraction = parse_double(key, value);
-    else if (key == "eval_min_topic_count") g.eval_min_topic_count = parse_int(key, value);
-    else if (key == "related_topic_prob") g.related_topic_prob = parse_double(key, value);
-    else if (key == "vocabulary_size") g.vocabulary_size = parse_int(key, value);
-    else if (key == "words_per_topic") g.words_per_topic = parse_int(key, value);
-    else if (key == "topic_word_overlap") g.topic_word_overlap = parse_double(key, value);
-    else if (key == "parent_word_share") g.parent_word_share = parse_double(key, value);
-    else if (key == "words_per_doc") g.words_per_doc = parse_int(key, value);
-    else if (key == "noise_rate") g.noise_rate = parse_double(key, value);
-    else if (key == "background_zipf_exponent") g.background_zipf_exponent = parse_double(key, value);
-    else if (key == "tfidf") g.tfidf = parse_int(key, value) != 0;
-    else if (key == "row_norm") g.row_norm = parse_double(key, value);
+    if (key == "seed")
+      g.seed = static_cast<std::uint64_t>(parse_double(key, value));
+    else if (key == "head_topic_count")
+      g.head_topic_count = parse_int(key, value);
+    else if (key == "tail_topic_count")
+      g.tail_topic_count = parse_int(key, value);
+    else if (key == "eval_fraction")
+      g.eval_fraction = parse_double(key, value);
+    else if (key == "eval_min_topic_count")
+      g.eval_min_topic_count = parse_int(key, value);
+    else if (key == "related_topic_prob")
+      g.related_topic_prob = parse_double(key, value);
+    else if (key == "vocabulary_size")
+      g.vocabulary_size = parse_int(key, value);
+    else if (key == "words_per_topic")
+      g.words_per_topic = parse_int(key, value);
+    else if (key == "topic_word_overlap")
+      g.topic_word_overlap = parse_double(key, value);
+    else if (key == "parent_word_share")
+      g.parent_word_share = parse_double(key, value);
+    else if (key == "words_per_doc")
+      g.words_per_doc = parse_int(key, value);
+    else if (key == "noise_rate")
+      g.noise_rate = parse_double(key, value);
+    else if (key == "background_zipf_exponent")
+      g.background_zipf_exponent = parse_double(key, value);
+    else if (key == "tfidf")
+      g.tfidf = parse_int(key, value) != 0;
+    else if (key == "row_norm")
+      g.row_norm = parse_double(key, value);
     else if (key == "topics_per_doc_weights") {
       std::size_t i = 0, start = 0;
       for (; i < 4; ++i) {
@@ -179,7 +199,8 @@ Splits load_splits(const DataOptions& o) {
   Splits s;
   if (src == "embedded") {
     const GeneratorConfig g = generator_config(o);
-    const LabelSet taxonomy = o.taxonomy.empty() ? generate_iab_like_taxonomy(g.seed) : read_iab_taxonomy_tsv(o.taxonomy);
+    const LabelSet taxonomy =
+        o.taxonomy.empty() ? generate_iab_like_taxonomy(g.seed) : read_iab_taxonomy_tsv(o.taxonomy);
     s = generate_corpus(taxonomy, g);
   } else if (src == "arff") {
     const Dataset train = read_mulan_arff(o.arff, o.labels, o.xml);

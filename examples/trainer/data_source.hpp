@@ -22,7 +22,7 @@ namespace longtail_train {
 
 struct DataOptions {
   // Embedded generator.
-  std::string taxonomy;                 ///< IAB taxonomy TSV (names and tree); "" = generated tree
+  std::string taxonomy;                              ///< IAB taxonomy TSV (names and tree); "" = generated tree
   std::uint64_t data_seed = GeneratorConfig{}.seed;  ///< generator and split seed
   std::vector<std::pair<std::string, std::string>> generator_overrides;  ///< --generator K=V
   // Files.

@@ -27,7 +27,7 @@ struct LabelSet {
 /// dense attributes stored sparse); labels: rows x num_labels with explicit 1.0 entries for the
 /// positive labels (binary relevance).
 struct Dataset {
-  std::string name;              ///< e.g. "embedded-iab/train", "delicious-train.arff"
+  std::string name;  ///< e.g. "embedded-iab/train", "delicious-train.arff"
   SparseRowMatrix features;
   SparseRowMatrix labels;
   LabelSet label_set;

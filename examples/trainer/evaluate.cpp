@@ -15,7 +15,8 @@ Eigen::ArrayXd label_counts(const SparseRowMatrix& labels) {
   return n;
 }
 
-void gather_targets(const SparseRowMatrix& labels, const std::int64_t* rows, Eigen::Index count, RowMatrix<float>& out) {
+void gather_targets(const SparseRowMatrix& labels, const std::int64_t* rows, Eigen::Index count,
+                    RowMatrix<float>& out) {
   out.setZero(count, labels.cols());
   for (Eigen::Index i = 0; i < count; ++i)
     for (SparseRowMatrix::InnerIterator it(labels, rows[i]); it; ++it) out(i, it.col()) = it.value();
@@ -54,12 +55,14 @@ SplitEvaluation evaluate_split(const std::string& split, const RowMatrix<float>&
   SplitEvaluation e;
   e.split = split;
   e.rows = probabilities.rows();
-  e.global = metrics_at(probabilities, targets, Eigen::ArrayXd::Constant(probabilities.cols(), 0.5), train_counts, buckets);
+  e.global =
+      metrics_at(probabilities, targets, Eigen::ArrayXd::Constant(probabilities.cols(), 0.5), train_counts, buckets);
   e.tuned = metrics_at(probabilities, targets, tuned_thresholds, train_counts, buckets);
   return e;
 }
 
-Eigen::ArrayXd tune_thresholds(const RowMatrix<float>& validation_probabilities, const RowMatrix<float>& validation_targets) {
+Eigen::ArrayXd tune_thresholds(const RowMatrix<float>& validation_probabilities,
+                               const RowMatrix<float>& validation_targets) {
   return longtail::metrics::tune_thresholds(validation_probabilities, validation_targets);
 }
 

@@ -39,10 +39,10 @@ struct ThresholdedMetrics {
 };
 
 struct SplitEvaluation {
-  std::string split;             ///< "test", "validation", ...
+  std::string split;  ///< "test", "validation", ...
   Eigen::Index rows = 0;
-  ThresholdedMetrics global;     ///< threshold 0.5 on probabilities
-  ThresholdedMetrics tuned;      ///< per-label thresholds tuned on validation
+  ThresholdedMetrics global;  ///< threshold 0.5 on probabilities
+  ThresholdedMetrics tuned;   ///< per-label thresholds tuned on validation
 };
 
 /// Evaluates probabilities against targets at 0.5 and at `tuned_thresholds`.
@@ -51,7 +51,8 @@ SplitEvaluation evaluate_split(const std::string& split, const RowMatrix<float>&
                                const Eigen::ArrayXd& train_counts, const longtail::metrics::FrequencyBuckets& buckets);
 
 /// Per-label thresholds maximising validation F1 (fallback 0.5 for labels without positives).
-Eigen::ArrayXd tune_thresholds(const RowMatrix<float>& validation_probabilities, const RowMatrix<float>& validation_targets);
+Eigen::ArrayXd tune_thresholds(const RowMatrix<float>& validation_probabilities,
+                               const RowMatrix<float>& validation_targets);
 
 /// Multi-line human-readable report of a split's metrics.
 std::string format_evaluation(const SplitEvaluation& e);

@@ -33,12 +33,18 @@ void eigen_gemm(Op op_a, Op op_b, Eigen::Index m, Eigen::Index n, Eigen::Index k
   const CMap A(a, op_a == Op::none ? m : k, op_a == Op::none ? k : m, Eigen::OuterStride<>(lda));
   const CMap B(b, op_b == Op::none ? k : n, op_b == Op::none ? n : k, Eigen::OuterStride<>(ldb));
   MMap C(c, m, n, Eigen::OuterStride<>(ldc));
-  if (beta == Scalar(0)) C.setZero();
-  else if (beta != Scalar(1)) C *= beta;
-  if (op_a == Op::none && op_b == Op::none) C.noalias() += alpha * (A * B);
-  else if (op_a == Op::none) C.noalias() += alpha * (A * B.transpose());
-  else if (op_b == Op::none) C.noalias() += alpha * (A.transpose() * B);
-  else C.noalias() += alpha * (A.transpose() * B.transpose());
+  if (beta == Scalar(0))
+    C.setZero();
+  else if (beta != Scalar(1))
+    C *= beta;
+  if (op_a == Op::none && op_b == Op::none)
+    C.noalias() += alpha * (A * B);
+  else if (op_a == Op::none)
+    C.noalias() += alpha * (A * B.transpose());
+  else if (op_b == Op::none)
+    C.noalias() += alpha * (A.transpose() * B);
+  else
+    C.noalias() += alpha * (A.transpose() * B.transpose());
 }
 
 }  // namespace
@@ -71,7 +77,8 @@ GemmBackend auto_gemm_backend() {
 #if defined(__AVX512F__)
   const char* core_c = openblas_get_corename();
   const std::string core = lower(core_c ? core_c : "");
-  const bool blas_has_avx512 = core.find("skylakex") != std::string::npos || core.find("cooperlake") != std::string::npos ||
+  const bool blas_has_avx512 = core.find("skylakex") != std::string::npos ||
+                               core.find("cooperlake") != std::string::npos ||
                                core.find("sapphire") != std::string::npos;
   return blas_has_avx512 ? GemmBackend::blas : GemmBackend::eigen;
 #else

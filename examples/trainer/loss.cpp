@@ -26,10 +26,14 @@ std::string fixed1(double v) {
 
 const char* to_string(LossKind k) {
   switch (k) {
-    case LossKind::bce: return "bce";
-    case LossKind::weighted: return "weighted";
-    case LossKind::focal: return "focal";
-    case LossKind::asl: return "asl";
+    case LossKind::bce:
+      return "bce";
+    case LossKind::weighted:
+      return "weighted";
+    case LossKind::focal:
+      return "focal";
+    case LossKind::asl:
+      return "asl";
   }
   return "?";
 }
@@ -39,7 +43,8 @@ const char* to_string(WeightMode m) { return m == WeightMode::pos_weight ? "pos_
 std::string LossConfig::name() const {
   std::string weights_part;
   if (scheme) {
-    if (*scheme != longtail::WeightScheme::pos_neg_ratio) weights_part = std::string(longtail::to_string(*scheme)) + "_";
+    if (*scheme != longtail::WeightScheme::pos_neg_ratio)
+      weights_part = std::string(longtail::to_string(*scheme)) + "_";
     if (normalize) weights_part += "norm_";
     weights_part += cap > 0 ? "cap_" + fixed1(cap) : "uncapped";
     if (mode == WeightMode::class_weight) weights_part += "_classw";
@@ -47,7 +52,8 @@ std::string LossConfig::name() const {
   std::string loss_part;
   switch (kind) {
     case LossKind::bce:
-    case LossKind::weighted: break;
+    case LossKind::weighted:
+      break;
     case LossKind::focal:
       loss_part = "focal_g" + number(gamma);
       if (alpha) loss_part += "_a" + number(*alpha);
@@ -67,19 +73,22 @@ std::string LossConfig::describe() const {
   std::ostringstream os;
   switch (kind) {
     case LossKind::bce:
-    case LossKind::weighted: os << "WeightedBCE"; break;
+    case LossKind::weighted:
+      os << "WeightedBCE";
+      break;
     case LossKind::focal:
       os << "FocalBCE(gamma " << gamma;
       if (alpha) os << ", alpha " << *alpha;
       os << ")";
       break;
     case LossKind::asl:
-      os << "FocalBCE::asymmetric(gamma_pos " << gamma_pos << ", gamma_neg " << gamma_neg << ", margin " << margin << ")";
+      os << "FocalBCE::asymmetric(gamma_pos " << gamma_pos << ", gamma_neg " << gamma_neg << ", margin " << margin
+         << ")";
       break;
   }
   if (scheme) {
-    os << ", " << (mode == WeightMode::pos_weight ? "pos_weight" : "class weight") << " = "
-       << (cap > 0 ? "min(" : "") << longtail::to_string(*scheme) << (normalize ? "/mean" : "");
+    os << ", " << (mode == WeightMode::pos_weight ? "pos_weight" : "class weight") << " = " << (cap > 0 ? "min(" : "")
+       << longtail::to_string(*scheme) << (normalize ? "/mean" : "");
     if (*scheme == longtail::WeightScheme::effective_number) os << "(beta " << beta << ")";
     if (cap > 0) os << ", " << cap << ")";
   } else {
@@ -111,9 +120,10 @@ TrainingLoss::TrainingLoss(const LossConfig& config, const Eigen::ArrayXd& label
     o.execution = exec;
     fn_ = longtail::cpu::WeightedBCE<float>(o, weight, pos_weight);
   } else {
-    longtail::FocalBCEOptions o = config.kind == LossKind::focal
-                                      ? longtail::FocalBCEOptions::focal(config.gamma, config.alpha)
-                                      : longtail::FocalBCEOptions::asymmetric(config.gamma_pos, config.gamma_neg, config.margin);
+    longtail::FocalBCEOptions o =
+        config.kind == LossKind::focal
+            ? longtail::FocalBCEOptions::focal(config.gamma, config.alpha)
+            : longtail::FocalBCEOptions::asymmetric(config.gamma_pos, config.gamma_neg, config.margin);
     o.label_smoothing = config.label_smoothing;
     o.execution = exec;
     fn_ = longtail::cpu::FocalBCE<float>(o, weight, pos_weight);

@@ -35,9 +35,9 @@ struct LossConfig {
   LossKind kind = LossKind::bce;
   /// Class-weight scheme from training label counts; empty: no class weights.
   std::optional<longtail::WeightScheme> scheme;
-  double cap = 0;               ///< 0 = no cap; else w_c = min(w_c, cap)
-  bool normalize = false;       ///< rescale weights to mean 1 before the cap
-  double beta = 0.999;          ///< effective_number's beta
+  double cap = 0;          ///< 0 = no cap; else w_c = min(w_c, cap)
+  bool normalize = false;  ///< rescale weights to mean 1 before the cap
+  double beta = 0.999;     ///< effective_number's beta
   WeightMode mode = WeightMode::pos_weight;
   double gamma = 2.0;           ///< focal
   std::optional<double> alpha;  ///< focal alpha (off by default)

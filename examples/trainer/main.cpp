@@ -26,11 +26,16 @@ int main(int argc, char** argv) {
   }
   try {
     switch (options.command) {
-      case Command::train: return run_train(options);
-      case Command::sweep: return run_sweep(options);
-      case Command::eval: return run_eval(options);
-      case Command::predict: return run_predict(options);
-      case Command::generate: return run_generate(options);
+      case Command::train:
+        return run_train(options);
+      case Command::sweep:
+        return run_sweep(options);
+      case Command::eval:
+        return run_eval(options);
+      case Command::predict:
+        return run_predict(options);
+      case Command::generate:
+        return run_generate(options);
     }
   } catch (const std::exception& e) {
     std::cerr << "\nlongtail-train: error: " << e.what() << "\n";

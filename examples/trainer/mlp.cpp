@@ -71,7 +71,8 @@ void check_batch(const RowBatch<Scalar>& x, Eigen::Index inputs) {
 }  // namespace
 
 template <class Scalar>
-void Mlp<Scalar>::first_layer_forward(const RowBatch<Scalar>& x, MlpWorkspace<Scalar>& ws, RowMatrix<Scalar>& out) const {
+void Mlp<Scalar>::first_layer_forward(const RowBatch<Scalar>& x, MlpWorkspace<Scalar>& ws,
+                                      RowMatrix<Scalar>& out) const {
   const Eigen::Index n = x.count, h = shape_.fan_out(0);
   const auto W = weight(0);
   const auto b = bias(0);
@@ -104,11 +105,12 @@ void Mlp<Scalar>::first_layer_forward(const RowBatch<Scalar>& x, MlpWorkspace<Sc
 }
 
 template <class Scalar>
-void Mlp<Scalar>::first_layer_weight_grad(const RowBatch<Scalar>& x, MlpWorkspace<Scalar>& ws, const RowMatrix<Scalar>& g,
-                                          Scalar* dw) const {
+void Mlp<Scalar>::first_layer_weight_grad(const RowBatch<Scalar>& x, MlpWorkspace<Scalar>& ws,
+                                          const RowMatrix<Scalar>& g, Scalar* dw) const {
   const Eigen::Index n = x.count, fi = shape_.inputs, h = shape_.fan_out(0);
   if (dense_input_) {
-    gemm<Scalar>(Op::transpose, Op::none, fi, h, n, Scalar(1), ws.dense_input.data(), fi, g.data(), h, Scalar(0), dw, h);
+    gemm<Scalar>(Op::transpose, Op::none, fi, h, n, Scalar(1), ws.dense_input.data(), fi, g.data(), h, Scalar(0), dw,
+                 h);
     return;
   }
   // Sparse: dW = X^T G, i.e. for each non-zero (i, c, v): dW.row(c) += v * G.row(i). Threads split
@@ -176,9 +178,11 @@ void Mlp<Scalar>::backward(const RowBatch<Scalar>& x, MlpWorkspace<Scalar>& ws, 
     const RowMatrix<Scalar>& g = ws.grad;
     Scalar* dw = grad.data() + segments_[2 * l].offset;
     Eigen::Map<Eigen::Matrix<Scalar, 1, Eigen::Dynamic>> db(grad.data() + segments_[2 * l + 1].offset, fo);
-    if (l == 0) first_layer_weight_grad(x, ws, g, dw);
-    else gemm<Scalar>(Op::transpose, Op::none, fi, fo, n, Scalar(1), ws.activations[l - 1].data(), fi, g.data(), fo,
-                      Scalar(0), dw, fo);
+    if (l == 0)
+      first_layer_weight_grad(x, ws, g, dw);
+    else
+      gemm<Scalar>(Op::transpose, Op::none, fi, fo, n, Scalar(1), ws.activations[l - 1].data(), fi, g.data(), fo,
+                   Scalar(0), dw, fo);
     db.setZero();
     for (Eigen::Index i = 0; i < n; ++i) db.noalias() += g.row(i);
     if (l == 0) break;

@@ -104,7 +104,9 @@ class Mlp {
   const Vector& parameters() const { return params_; }
   const std::vector<ParamSegment>& segments() const { return segments_; }
 
-  WeightMap weight(std::size_t l) { return WeightMap(params_.data() + segments_[2 * l].offset, shape_.fan_in(l), shape_.fan_out(l)); }
+  WeightMap weight(std::size_t l) {
+    return WeightMap(params_.data() + segments_[2 * l].offset, shape_.fan_in(l), shape_.fan_out(l));
+  }
   ConstWeightMap weight(std::size_t l) const {
     return ConstWeightMap(params_.data() + segments_[2 * l].offset, shape_.fan_in(l), shape_.fan_out(l));
   }

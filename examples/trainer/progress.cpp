@@ -26,9 +26,12 @@ std::string Progress::format_duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
   char buf[32];
   const long long t = static_cast<long long>(std::llround(s));
-  if (t < 60) std::snprintf(buf, sizeof buf, "%llds", t);
-  else if (t < 3600) std::snprintf(buf, sizeof buf, "%lldm%02llds", t / 60, t % 60);
-  else std::snprintf(buf, sizeof buf, "%lldh%02lldm", t / 3600, (t % 3600) / 60);
+  if (t < 60)
+    std::snprintf(buf, sizeof buf, "%llds", t);
+  else if (t < 3600)
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", t / 60, t % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", t / 3600, (t % 3600) / 60);
   return buf;
 }
 

@@ -19,11 +19,21 @@ std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -49,12 +59,13 @@ namespace {
 std::string metrics_json(const ThresholdedMetrics& m) {
   std::ostringstream os;
   os << "{\"micro_f1\": " << json_number(m.f1.micro.f1) << ", \"macro_f1\": " << json_number(m.f1.macro.f1)
-     << ", \"samples_f1\": " << json_number(m.f1.samples.f1) << ", \"micro_precision\": " << json_number(m.f1.micro.precision)
+     << ", \"samples_f1\": " << json_number(m.f1.samples.f1)
+     << ", \"micro_precision\": " << json_number(m.f1.micro.precision)
      << ", \"micro_recall\": " << json_number(m.f1.micro.recall) << ", \"macro_f1_by_bucket\": {";
   for (std::size_t i = 0; i < m.buckets.size(); ++i) {
     const auto& b = m.buckets[i];
-    os << (i ? ", " : "") << json_string(b.name) << ": {\"labels\": " << b.labels << ", \"min_count\": "
-       << json_number(b.min_count) << ", \"max_count\": " << json_number(b.max_count)
+    os << (i ? ", " : "") << json_string(b.name) << ": {\"labels\": " << b.labels
+       << ", \"min_count\": " << json_number(b.min_count) << ", \"max_count\": " << json_number(b.max_count)
        << ", \"macro_f1\": " << json_number(b.macro_f1) << "}";
   }
   os << "}}";
@@ -65,8 +76,8 @@ std::string metrics_json(const ThresholdedMetrics& m) {
 
 std::string evaluation_json(const SplitEvaluation& e) {
   std::ostringstream os;
-  os << "{\"split\": " << json_string(e.split) << ", \"rows\": " << e.rows << ", \"threshold_0.5\": " << metrics_json(e.global)
-     << ", \"tuned_thresholds\": " << metrics_json(e.tuned) << "}";
+  os << "{\"split\": " << json_string(e.split) << ", \"rows\": " << e.rows
+     << ", \"threshold_0.5\": " << metrics_json(e.global) << ", \"tuned_thresholds\": " << metrics_json(e.tuned) << "}";
   return os.str();
 }
 
@@ -117,9 +128,9 @@ void write_train_outputs(const std::string& directory, const TrainResult& r, con
   make_directories(directory);
   std::ostringstream js;
   js << "{\n  \"configuration\": " << json_string(r.name) << ",\n  \"loss\": " << json_string(r.loss_description)
-     << ",\n  \"data\": " << json_string(data_description) << ",\n  \"model\": " << json_string(r.model.shape().to_string())
-     << ",\n  \"epochs_run\": " << r.epochs_done << ",\n  \"best_epoch\": " << r.best_epoch
-     << ",\n  \"early_stopped\": " << (r.early_stopped ? "true" : "false")
+     << ",\n  \"data\": " << json_string(data_description)
+     << ",\n  \"model\": " << json_string(r.model.shape().to_string()) << ",\n  \"epochs_run\": " << r.epochs_done
+     << ",\n  \"best_epoch\": " << r.best_epoch << ",\n  \"early_stopped\": " << (r.early_stopped ? "true" : "false")
      << ",\n  \"train_seconds_per_epoch\": " << json_number(r.train_seconds_per_epoch)
      << ",\n  \"train_cpu_seconds_per_epoch\": " << json_number(r.train_cpu_seconds_per_epoch)
      << ",\n  \"seconds\": " << json_number(r.seconds) << ",\n  \"validation\": " << evaluation_json(r.validation)

@@ -44,7 +44,8 @@ SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::ve
   const auto t0 = std::chrono::steady_clock::now();
   SweepResult result;
   result.baseline = options.baseline;
-  result.metric = std::string(options.metric) + "-F1 " + (options.tuned ? "at tuned per-label thresholds" : "at threshold 0.5");
+  result.metric =
+      std::string(options.metric) + "-F1 " + (options.tuned ? "at tuned per-label thresholds" : "at threshold 0.5");
   result.jobs = std::max(1, std::min<int>(jobs, int(losses.size())));
   result.threads_per_job = threads_per_job;
   result.entries.resize(losses.size());
@@ -82,8 +83,9 @@ SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::ve
         e.train_seconds_per_epoch = r.train_seconds_per_epoch;
         e.headline = headline_of(e, options);
         char line[256];
-        std::snprintf(line, sizeof line, "sweep: done   %-24s [%d/%zu]  %s %.4f  (best epoch %d of %d, %.0f s)", name.c_str(),
-                      ++finished, losses.size(), result.metric.c_str(), e.headline, e.best_epoch, e.epochs_done, e.seconds);
+        std::snprintf(line, sizeof line, "sweep: done   %-24s [%d/%zu]  %s %.4f  (best epoch %d of %d, %.0f s)",
+                      name.c_str(), ++finished, losses.size(), result.metric.c_str(), e.headline, e.best_epoch,
+                      e.epochs_done, e.seconds);
         if (progress != ProgressMode::quiet) Progress::print_line(line);
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
@@ -110,28 +112,31 @@ std::string format_sweep_table(const SweepResult& r) {
   char line[512];
   os << "\nTest " << r.metric << ", improvement relative to " << r.baseline << " (" << r.entries.size()
      << " configurations, " << r.jobs << " in parallel, " << Progress::format_duration(r.seconds) << "):\n\n";
-  std::snprintf(line, sizeof line, "%-4s %-26s %7s %12s | %7s %7s %7s %7s | %6s %6s %6s | %5s %7s\n", "rank", "configuration", "F1",
-                "improvement", "micro", "macro", "samples", "macro*", "head", "medium", "tail", "epoch", "time");
+  std::snprintf(line, sizeof line, "%-4s %-26s %7s %12s | %7s %7s %7s %7s | %6s %6s %6s | %5s %7s\n", "rank",
+                "configuration", "F1", "improvement", "micro", "macro", "samples", "macro*", "head", "medium", "tail",
+                "epoch", "time");
   os << line;
   os << std::string(std::strlen(line) - 1, '-') << "\n";
   int rank = 0;
   for (const auto& e : r.entries) {
     const auto& g = e.test.global;
-    std::snprintf(line, sizeof line, "%-4d %-26s %7.4f %12s | %7.4f %7.4f %7.4f %7.4f | %6.3f %6.3f %6.3f | %2d/%-2d %7s\n", ++rank,
-                  e.name.c_str(), e.headline, e.name == r.baseline ? "(baseline)" : improvement(e.headline, base_f1).c_str(),
-                  g.f1.micro.f1, g.f1.macro.f1, g.f1.samples.f1, e.test.tuned.f1.macro.f1, g.buckets[0].macro_f1,
-                  g.buckets[1].macro_f1, g.buckets[2].macro_f1, e.best_epoch, e.epochs_done,
-                  Progress::format_duration(e.seconds).c_str());
+    std::snprintf(
+        line, sizeof line, "%-4d %-26s %7.4f %12s | %7.4f %7.4f %7.4f %7.4f | %6.3f %6.3f %6.3f | %2d/%-2d %7s\n",
+        ++rank, e.name.c_str(), e.headline,
+        e.name == r.baseline ? "(baseline)" : improvement(e.headline, base_f1).c_str(), g.f1.micro.f1, g.f1.macro.f1,
+        g.f1.samples.f1, e.test.tuned.f1.macro.f1, g.buckets[0].macro_f1, g.buckets[1].macro_f1, g.buckets[2].macro_f1,
+        e.best_epoch, e.epochs_done, Progress::format_duration(e.seconds).c_str());
     os << line;
   }
   if (!r.entries.empty()) {
     const auto& b = r.entries.front().test.global.buckets;
-    std::snprintf(line, sizeof line,
-                  "\nmicro / macro / samples: test F1 at threshold 0.5; macro*: macro-F1 at per-label thresholds tuned on "
-                  "validation;\nhead / medium / tail: macro-F1 at 0.5 of labels with >= %g / %g-%g / < %g training positives "
-                  "(%lld / %lld / %lld labels); epoch: best / run.\n",
-                  b[0].min_count, b[1].min_count, b[1].max_count - 1, b[2].max_count, static_cast<long long>(b[0].labels),
-                  static_cast<long long>(b[1].labels), static_cast<long long>(b[2].labels));
+    std::snprintf(
+        line, sizeof line,
+        "\nmicro / macro / samples: test F1 at threshold 0.5; macro*: macro-F1 at per-label thresholds tuned on "
+        "validation;\nhead / medium / tail: macro-F1 at 0.5 of labels with >= %g / %g-%g / < %g training positives "
+        "(%lld / %lld / %lld labels); epoch: best / run.\n",
+        b[0].min_count, b[1].min_count, b[1].max_count - 1, b[2].max_count, static_cast<long long>(b[0].labels),
+        static_cast<long long>(b[1].labels), static_cast<long long>(b[2].labels));
     os << line;
   }
   return os.str();
@@ -142,7 +147,8 @@ void write_sweep_outputs(const std::string& directory, const SweepResult& r, con
   const SweepEntry* base = find_entry(r, r.baseline);
   const double base_f1 = base ? base->headline : NAN;
   std::ostringstream csv;
-  csv << "rank,configuration,f1,improvement_pct,micro_f1,macro_f1,samples_f1,micro_f1_tuned,macro_f1_tuned,samples_f1_tuned,"
+  csv << "rank,configuration,f1,improvement_pct,micro_f1,macro_f1,samples_f1,micro_f1_tuned,macro_f1_tuned,samples_f1_"
+         "tuned,"
          "head_macro_f1,medium_macro_f1,tail_macro_f1,head_macro_f1_tuned,medium_macro_f1_tuned,tail_macro_f1_tuned,"
          "best_epoch,epochs_run,seconds,train_seconds_per_epoch,loss\n";
   int rank = 0;
@@ -177,7 +183,8 @@ void write_sweep_outputs(const std::string& directory, const SweepResult& r, con
        << ", \"loss\": " << json_string(e.loss.describe()) << ", \"best_epoch\": " << e.best_epoch
        << ", \"epochs_run\": " << e.epochs_done << ", \"seconds\": " << json_number(e.seconds)
        << ", \"train_seconds_per_epoch\": " << json_number(e.train_seconds_per_epoch)
-       << ",\n     \"validation\": " << evaluation_json(e.validation) << ",\n     \"test\": " << evaluation_json(e.test) << "}";
+       << ",\n     \"validation\": " << evaluation_json(e.validation) << ",\n     \"test\": " << evaluation_json(e.test)
+       << "}";
   }
   js << "\n  ]\n}\n";
   write_file_atomically(directory + "/sweep.json", js.str());

@@ -28,7 +28,7 @@ struct SweepEntry {
 struct SweepResult {
   std::vector<SweepEntry> entries;  ///< sorted by headline F1, best first
   std::string baseline;
-  std::string metric;   ///< "macro-F1 at threshold 0.5", ...
+  std::string metric;  ///< "macro-F1 at threshold 0.5", ...
   double seconds = 0;
   int jobs = 1, threads_per_job = 1;
 };

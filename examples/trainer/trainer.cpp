@@ -2,8 +2,8 @@
 #include "trainer.hpp"
 
 #include <chrono>
-#include <ctime>
 #include <cmath>
+#include <ctime>
 #include <sstream>
 #include <stdexcept>
 
@@ -49,9 +49,12 @@ double density(const SparseRowMatrix& m) {
 
 const char* to_string(InputMode m) {
   switch (m) {
-    case InputMode::automatic: return "auto";
-    case InputMode::sparse: return "sparse";
-    case InputMode::dense: return "dense";
+    case InputMode::automatic:
+      return "auto";
+    case InputMode::sparse:
+      return "sparse";
+    case InputMode::dense:
+      return "dense";
   }
   return "?";
 }
@@ -133,8 +136,8 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
     for (const auto& [key, value] : state.settings) {
       const std::string was = saved.setting(key);
       if (was != value)
-        throw std::invalid_argument("--resume " + cfg.resume_path + ": the checkpoint was trained with " + key + " = '" +
-                                    was + "' but this run has '" + value + "'");
+        throw std::invalid_argument("--resume " + cfg.resume_path + ": the checkpoint was trained with " + key +
+                                    " = '" + was + "' but this run has '" + value + "'");
     }
     if (!(saved.shape == shape) || saved.dense_input != dense_input)
       throw std::invalid_argument("--resume " + cfg.resume_path + ": model " + saved.shape.to_string() +
@@ -165,13 +168,14 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
   for (int epoch = state.epochs_done + 1; epoch <= cfg.epochs && !stopped; ++epoch) {
     const auto t_epoch = Clock::now();
     const double cpu_epoch = process_cpu_seconds();
-    const auto order = prng::shuffled_indices(n, prng::derive_seed(cfg.seed, std::uint64_t(prng::RngStream::shuffle), std::uint64_t(epoch)));
+    const auto order = prng::shuffled_indices(
+        n, prng::derive_seed(cfg.seed, std::uint64_t(prng::RngStream::shuffle), std::uint64_t(epoch)));
     double loss_sum = 0;
     for (Eigen::Index b = 0; b < batches; ++b) {
       const Eigen::Index start = b * cfg.batch_size, count = std::min(cfg.batch_size, n - start);
       const RowBatch<float> x{&train.features, order.data() + start, count};
-      const DropoutSpec dropout{cfg.dropout, prng::derive_seed(cfg.seed, std::uint64_t(prng::RngStream::dropout), std::uint64_t(epoch),
-                                                         std::uint64_t(b))};
+      const DropoutSpec dropout{cfg.dropout, prng::derive_seed(cfg.seed, std::uint64_t(prng::RngStream::dropout),
+                                                               std::uint64_t(epoch), std::uint64_t(b))};
       model.forward(x, ws, &dropout);
       gather_targets(train.labels, x.rows, count, targets);
       const float l = loss.forward_backward(ws.logits(), targets, ws.logit_grad());
@@ -197,7 +201,8 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
     rec.train_loss = loss_sum / double(batches);
     bool improved = true;  // without validation the latest epoch is the best
     if (has_validation) {
-      const auto f1 = longtail::metrics::f1_scores(predict_probabilities(model, data.validation.features), val_targets, 0.5);
+      const auto f1 =
+          longtail::metrics::f1_scores(predict_probabilities(model, data.validation.features), val_targets, 0.5);
       rec.val_macro_f1 = f1.macro.f1;
       rec.val_micro_f1 = f1.micro.f1;
       improved = rec.val_macro_f1 > state.best_score;
@@ -234,12 +239,12 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
   state.adam_v = adam.second_moment();
   model.parameters() = state.best_params;
   const RowMatrix<float> val_probs = predict_probabilities(model, data.validation.features);
-  result.thresholds = has_validation ? tune_thresholds(val_probs, val_targets)
-                                     : Eigen::ArrayXd::Constant(shape.outputs, 0.5);
-  result.validation = evaluate_split("validation", val_probs, val_targets, result.thresholds, result.train_counts,
-                                     cfg.buckets);
-  result.test = evaluate_split("test", predict_probabilities(model, data.test.features), dense_targets(data.test.labels),
-                               result.thresholds, result.train_counts, cfg.buckets);
+  result.thresholds =
+      has_validation ? tune_thresholds(val_probs, val_targets) : Eigen::ArrayXd::Constant(shape.outputs, 0.5);
+  result.validation =
+      evaluate_split("validation", val_probs, val_targets, result.thresholds, result.train_counts, cfg.buckets);
+  result.test = evaluate_split("test", predict_probabilities(model, data.test.features),
+                               dense_targets(data.test.labels), result.thresholds, result.train_counts, cfg.buckets);
   state.thresholds = result.thresholds;
   state.finished = true;
   if (!cfg.checkpoint_path.empty()) save_checkpoint(cfg.checkpoint_path, state);

@@ -31,16 +31,16 @@ enum class InputMode { automatic, sparse, dense };
 const char* to_string(InputMode m);
 
 struct TrainConfig {
-  std::vector<Eigen::Index> hidden{512};  ///< empty: linear model
-  double dropout = 0.0;                   ///< on hidden activations, in [0, 1)
-  InputMode input = InputMode::automatic; ///< automatic: dense when > 25% of the features are non-zero
-  AdamOptions adam;  ///< lr 1e-3 (PyTorch's default), betas 0.9 / 0.999, no weight decay
+  std::vector<Eigen::Index> hidden{512};   ///< empty: linear model
+  double dropout = 0.0;                    ///< on hidden activations, in [0, 1)
+  InputMode input = InputMode::automatic;  ///< automatic: dense when > 25% of the features are non-zero
+  AdamOptions adam;                        ///< lr 1e-3 (PyTorch's default), betas 0.9 / 0.999, no weight decay
   Eigen::Index batch_size = 256;
   int epochs = 20;
   int patience = 5;  ///< stop after this many epochs without a better validation macro-F1; 0 = never
   LossConfig loss;
   std::uint64_t seed = 1;
-  int threads = 1;  ///< OpenMP threads of the sparse layer and the loss (GEMM threads: set_compute_threads)
+  int threads = 1;              ///< OpenMP threads of the sparse layer and the loss (GEMM threads: set_compute_threads)
   std::string checkpoint_path;  ///< written after every epoch and at the end ("" = none)
   std::string resume_path;      ///< continue from this checkpoint ("" = fresh start)
   longtail::metrics::FrequencyBuckets buckets;
@@ -52,9 +52,9 @@ struct TrainConfig {
 };
 
 struct TrainResult {
-  std::string name;         ///< the loss configuration's name (LossConfig::name)
+  std::string name;  ///< the loss configuration's name (LossConfig::name)
   std::string loss_description;
-  Mlp<float> model;         ///< the best epoch's weights
+  Mlp<float> model;             ///< the best epoch's weights
   Eigen::ArrayXd thresholds;    ///< tuned on validation
   Eigen::ArrayXd train_counts;  ///< positives per label in the training split
   int best_epoch = 0;
@@ -62,8 +62,8 @@ struct TrainResult {
   bool early_stopped = false;
   std::vector<EpochRecord> history;  ///< every epoch so far (including those before a resume)
   SplitEvaluation validation, test;
-  double seconds = 0;                ///< wall time of this call
-  double train_seconds_per_epoch = 0;  ///< mean minibatch wall time of the epochs run in this call
+  double seconds = 0;                      ///< wall time of this call
+  double train_seconds_per_epoch = 0;      ///< mean minibatch wall time of the epochs run in this call
   double train_cpu_seconds_per_epoch = 0;  ///< the same in process CPU time (all threads)
 };
 

@@ -28,34 +28,48 @@
 
 namespace longtail {
 
-enum class WeightScheme { uniform, pos_neg_ratio, inverse_frequency, sqrt_pos_neg_ratio, sqrt_inverse_frequency, effective_number };
+enum class WeightScheme {
+  uniform,
+  pos_neg_ratio,
+  inverse_frequency,
+  sqrt_pos_neg_ratio,
+  sqrt_inverse_frequency,
+  effective_number
+};
 
 inline const char* to_string(WeightScheme s) {
   switch (s) {
-    case WeightScheme::uniform: return "uniform";
-    case WeightScheme::pos_neg_ratio: return "pos_neg_ratio";
-    case WeightScheme::inverse_frequency: return "inverse_frequency";
-    case WeightScheme::sqrt_pos_neg_ratio: return "sqrt_pos_neg_ratio";
-    case WeightScheme::sqrt_inverse_frequency: return "sqrt_inverse_frequency";
-    case WeightScheme::effective_number: return "effective_number";
+    case WeightScheme::uniform:
+      return "uniform";
+    case WeightScheme::pos_neg_ratio:
+      return "pos_neg_ratio";
+    case WeightScheme::inverse_frequency:
+      return "inverse_frequency";
+    case WeightScheme::sqrt_pos_neg_ratio:
+      return "sqrt_pos_neg_ratio";
+    case WeightScheme::sqrt_inverse_frequency:
+      return "sqrt_inverse_frequency";
+    case WeightScheme::effective_number:
+      return "effective_number";
   }
   return "?";
 }
 
 /// Parses the names printed by to_string(WeightScheme); std::nullopt when unknown.
 inline std::optional<WeightScheme> parse_weight_scheme(std::string_view name) {
-  for (auto s : {WeightScheme::uniform, WeightScheme::pos_neg_ratio, WeightScheme::inverse_frequency,
-                 WeightScheme::sqrt_pos_neg_ratio, WeightScheme::sqrt_inverse_frequency, WeightScheme::effective_number})
+  for (auto s :
+       {WeightScheme::uniform, WeightScheme::pos_neg_ratio, WeightScheme::inverse_frequency,
+        WeightScheme::sqrt_pos_neg_ratio, WeightScheme::sqrt_inverse_frequency, WeightScheme::effective_number})
     if (name == to_string(s)) return s;
   return std::nullopt;
 }
 
 struct ClassWeightOptions {
   WeightScheme scheme = WeightScheme::pos_neg_ratio;
-  double beta = 0.999;          ///< effective_number only, in [0, 1)
-  bool normalize_mean = false;  ///< rescale to mean 1 over classes (before the cap)
+  double beta = 0.999;                                   ///< effective_number only, in [0, 1)
+  bool normalize_mean = false;                           ///< rescale to mean 1 over classes (before the cap)
   double cap = std::numeric_limits<double>::infinity();  ///< w_c = min(w_c, cap), cap > 0
-  std::optional<double> zero_count_weight{};  ///< weight of classes with n_c = 0 (default: as n_c = 1)
+  std::optional<double> zero_count_weight{};             ///< weight of classes with n_c = 0 (default: as n_c = 1)
 
   void validate() const {
     if (!(beta >= 0.0 && beta < 1.0)) detail::fail("ClassWeightOptions.beta must be in [0, 1) (got ", beta, ")");
@@ -79,14 +93,25 @@ Eigen::Array<Scalar, Eigen::Dynamic, 1> class_weights(const Eigen::DenseBase<D>&
   for (Eigen::Index c = 0; c < C; ++c) {
     const double n = static_cast<double>(label_counts.derived().coeff(c));
     if (!(n >= 0.0 && n <= N) || n != std::floor(n))
-      detail::fail("label_counts[", c, "] must be an integer count in [0, num_samples = ", num_samples, "] (got ", n, ")");
+      detail::fail("label_counts[", c, "] must be an integer count in [0, num_samples = ", num_samples, "] (got ", n,
+                   ")");
     const double m = n > 0 ? n : 1.0;  // unseen classes weigh like a class seen once
     switch (options.scheme) {
-      case WeightScheme::uniform: w[c] = 1.0; break;
-      case WeightScheme::pos_neg_ratio: w[c] = (N - m) / m; break;
-      case WeightScheme::inverse_frequency: w[c] = N / (static_cast<double>(C) * m); break;
-      case WeightScheme::sqrt_pos_neg_ratio: w[c] = std::sqrt((N - m) / m); break;
-      case WeightScheme::sqrt_inverse_frequency: w[c] = std::sqrt(N / (static_cast<double>(C) * m)); break;
+      case WeightScheme::uniform:
+        w[c] = 1.0;
+        break;
+      case WeightScheme::pos_neg_ratio:
+        w[c] = (N - m) / m;
+        break;
+      case WeightScheme::inverse_frequency:
+        w[c] = N / (static_cast<double>(C) * m);
+        break;
+      case WeightScheme::sqrt_pos_neg_ratio:
+        w[c] = std::sqrt((N - m) / m);
+        break;
+      case WeightScheme::sqrt_inverse_frequency:
+        w[c] = std::sqrt(N / (static_cast<double>(C) * m));
+        break;
       // 1 - beta^n = -expm1(n log beta), exact also for beta close to 1; beta = 0 gives 1.
       case WeightScheme::effective_number:
         w[c] = options.beta == 0.0 ? 1.0 : (1.0 - options.beta) / -std::expm1(m * std::log(options.beta));

@@ -2,12 +2,12 @@
 #pragma once
 // Umbrella header: the whole CPU library (needs Eigen only; never includes a CUDA header).
 
+#include "longtail/class_weights.hpp"
 #include "longtail/config.hpp"
-#include "longtail/error.hpp"
-#include "longtail/options.hpp"
-#include "longtail/math/focal_bce.hpp"
-#include "longtail/math/weighted_bce.hpp"
 #include "longtail/cpu/focal_bce.hpp"
 #include "longtail/cpu/weighted_bce.hpp"
-#include "longtail/class_weights.hpp"
+#include "longtail/error.hpp"
+#include "longtail/math/focal_bce.hpp"
+#include "longtail/math/weighted_bce.hpp"
 #include "longtail/metrics.hpp"
+#include "longtail/options.hpp"

@@ -74,7 +74,8 @@ F1Scores f1_scores(const Eigen::DenseBase<S>& scores, const Eigen::DenseBase<T>&
   for (Eigen::Index i = 0; i < n; ++i) {
     double rtp = 0, rfp = 0, rfn = 0;
     for (Eigen::Index j = 0; j < L; ++j) {
-      const bool pred = static_cast<double>(scores.derived().coeff(i, j)) > static_cast<double>(thresholds.derived().coeff(j));
+      const bool pred =
+          static_cast<double>(scores.derived().coeff(i, j)) > static_cast<double>(thresholds.derived().coeff(j));
       const bool truth = static_cast<double>(targets.derived().coeff(i, j)) > 0.5;
       rtp += pred && truth;
       rfp += pred && !truth;

@@ -23,9 +23,12 @@ enum class Reduction { none, sum, mean };
 
 inline const char* to_string(Reduction r) {
   switch (r) {
-    case Reduction::none: return "none";
-    case Reduction::sum: return "sum";
-    case Reduction::mean: return "mean";
+    case Reduction::none:
+      return "none";
+    case Reduction::sum:
+      return "sum";
+    case Reduction::mean:
+      return "mean";
   }
   return "?";
 }
@@ -80,11 +83,11 @@ struct WeightedBCEOptions {
 /// alpha is exactly weighted BCE. Soft targets (and label smoothing) mix the positive and the
 /// negative term linearly, each with its own p_t: smoothing is applied to y, never to p_t.
 struct FocalBCEOptions {
-  double gamma_pos = 2.0;  ///< focusing exponent for positive targets, >= 0 (any real)
-  double gamma_neg = 2.0;  ///< focusing exponent for negative targets, >= 0 (any real)
+  double gamma_pos = 2.0;         ///< focusing exponent for positive targets, >= 0 (any real)
+  double gamma_neg = 2.0;         ///< focusing exponent for negative targets, >= 0 (any real)
   std::optional<double> alpha{};  ///< in [0, 1]; off by default
-  double margin = 0.0;     ///< ASL probability margin for negatives, in [0, 1)
-  double label_smoothing = 0.0;  ///< as in WeightedBCEOptions
+  double margin = 0.0;            ///< ASL probability margin for negatives, in [0, 1)
+  double label_smoothing = 0.0;   ///< as in WeightedBCEOptions
   Reduction reduction = Reduction::mean;
   ExecutionOptions execution{};
 
@@ -121,7 +124,7 @@ struct FocalBCEOptions {
 /// multiplication (no exp/log), anything else through exp(gamma * log(e)).
 struct GammaSpec {
   double value = 0.0;
-  int integer = 0;          ///< the exponent when is_integer
+  int integer = 0;  ///< the exponent when is_integer
   bool is_integer = true;
 
   static GammaSpec from(double g) {

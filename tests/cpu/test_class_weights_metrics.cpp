@@ -154,5 +154,6 @@ TEST_CASE("metrics: frequency buckets and shape errors", "[metrics][errors]") {
   y.setZero();
   CHECK_THROWS_WITH(longtail::metrics::f1_scores(s, y), Catch::Contains("targets has shape 3x2 but scores are 2x3"));
   CHECK_THROWS_WITH(longtail::metrics::f1_scores(s, s, Eigen::ArrayXd::Zero(2)), Catch::Contains("thresholds has 2"));
-  CHECK_THROWS_WITH(longtail::metrics::frequency_bucket_f1(f1, Eigen::ArrayXd::Zero(2)), Catch::Contains("train_counts"));
+  CHECK_THROWS_WITH(longtail::metrics::frequency_bucket_f1(f1, Eigen::ArrayXd::Zero(2)),
+                    Catch::Contains("train_counts"));
 }

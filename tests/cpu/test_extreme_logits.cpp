@@ -171,14 +171,16 @@ TEMPLATE_TEST_CASE("extreme logits |x| up to 1e4: finite and equal to the analyt
   }
 }
 
-TEMPLATE_TEST_CASE("huge finite logits (up to 1e307 / 1e37): the gradient keeps its limit", "[extreme]", float, double) {
+TEMPLATE_TEST_CASE("huge finite logits (up to 1e307 / 1e37): the gradient keeps its limit", "[extreme]", float,
+                   double) {
   // Beyond the brief's 1e4: any finite logit must give the limits above. Products such as
   // p * softplus(-x) (the focal gradient) turn a floor on exp(-|x|) (instead of underflow to 0)
   // into an O(1) gradient error at |x| ~ 1e292 (double) / 1e31 (float). Unit weights keep the
   // loss itself (= |x| on the wrong side) finite.
   using S = TestType;
-  const std::vector<double> xs = std::is_same_v<S, float> ? std::vector<double>{1e30, -1e30, 1e37, -1e37, 3e38, -3e38}
-                                                          : std::vector<double>{1e292, -1e292, 1e300, -1e300, 1e307, -1e307};
+  const std::vector<double> xs = std::is_same_v<S, float>
+                                     ? std::vector<double>{1e30, -1e30, 1e37, -1e37, 3e38, -3e38}
+                                     : std::vector<double>{1e292, -1e292, 1e300, -1e300, 1e307, -1e307};
   const Eigen::Index cols = Eigen::Index(xs.size());
   Mat<S> x(2, cols), y(2, cols);
   for (Eigen::Index j = 0; j < cols; ++j) x.col(j).setConstant(S(xs[std::size_t(j)]));

@@ -108,8 +108,8 @@ std::vector<S> on_packets(const std::vector<S>& xs, F f) {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("SIMD exp and exp_nonpositive: within 1 ulp, 0 below the range, inf above, NaN kept", "[math][packet]",
-                   float, double) {
+TEMPLATE_TEST_CASE("SIMD exp and exp_nonpositive: within 1 ulp, 0 below the range, inf above, NaN kept",
+                   "[math][packet]", float, double) {
   // The packet exp of this build (AVX-512: own polynomial + vscalef; otherwise Eigen's pexp or
   // the division-free double form) against long double, over the whole range and its ends.
   using S = TestType;
@@ -356,8 +356,9 @@ void check_fixed_gamma_bitwise() {
         const auto f = fixed(x, a, b), g = generic(x, a, b);
         ++checked;
         if (!same_bits(f.value, g.value) || !same_bits(f.grad, g.grad)) {
-          if (++differ <= 5) WARN("gamma " << N << " x " << xd << " a " << ad << " b " << bd << ": " << f.value << " / "
-                                          << f.grad << " vs " << g.value << " / " << g.grad);
+          if (++differ <= 5)
+            WARN("gamma " << N << " x " << xd << " a " << ad << " b " << bd << ": " << f.value << " / " << f.grad
+                          << " vs " << g.value << " / " << g.grad);
         }
       }
   INFO(differ << " of " << checked << " differ");

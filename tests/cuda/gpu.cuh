@@ -32,19 +32,19 @@ inline const std::string& gpu_unavailable_reason() {
 inline bool gpu_available() { return gpu_unavailable_reason().empty(); }
 
 /// First statement of every GPU test.
-#define LONGTAIL_REQUIRE_GPU()                                                                   \
-  do {                                                                                           \
-    if (!::longtail_test::gpu_available()) {                                                     \
-      WARN("GPU test skipped: " << ::longtail_test::gpu_unavailable_reason());                  \
-      return;                                                                                    \
-    }                                                                                            \
+#define LONGTAIL_REQUIRE_GPU()                                                 \
+  do {                                                                         \
+    if (!::longtail_test::gpu_available()) {                                   \
+      WARN("GPU test skipped: " << ::longtail_test::gpu_unavailable_reason()); \
+      return;                                                                  \
+    }                                                                          \
   } while (0)
 
-#define CUDA_REQUIRE(expr)                                                                       \
-  do {                                                                                           \
-    const cudaError_t longtail_err_ = (expr);                                                    \
-    INFO(#expr << " -> " << cudaGetErrorString(longtail_err_));                                  \
-    REQUIRE(longtail_err_ == cudaSuccess);                                                       \
+#define CUDA_REQUIRE(expr)                                      \
+  do {                                                          \
+    const cudaError_t longtail_err_ = (expr);                   \
+    INFO(#expr << " -> " << cudaGetErrorString(longtail_err_)); \
+    REQUIRE(longtail_err_ == cudaSuccess);                      \
   } while (0)
 
 /// Owning device array of `count` elements of S (at least one byte allocated).
@@ -154,10 +154,10 @@ Result gpu_evaluate(const Problem& p, const RunOptions& r, Launch&& launch) {
 template <template <class> class Loss, class T, class Target>
 Result gpu_run(const typename Loss<T>::Options& options, const Problem& p, const RunOptions& r = {}) {
   namespace lc = longtail::cuda;
-  return gpu_evaluate<T, Target>(p, r, [&](const lc::Batch<T, Target>& batch, const lc::ClassWeights& classes,
-                                           const lc::Outputs<T>& out, const lc::Workspace& ws) {
-    return Loss<T>(options, classes).evaluate(batch, out, ws);
-  });
+  return gpu_evaluate<T, Target>(
+      p, r,
+      [&](const lc::Batch<T, Target>& batch, const lc::ClassWeights& classes, const lc::Outputs<T>& out,
+          const lc::Workspace& ws) { return Loss<T>(options, classes).evaluate(batch, out, ws); });
 }
 
 }  // namespace longtail_test

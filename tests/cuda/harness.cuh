@@ -50,8 +50,10 @@ struct ProblemSpec {
 
 template <class S>
 float round_to(float v) {
-  if constexpr (std::is_same_v<S, float> || std::is_same_v<S, std::uint8_t> || std::is_same_v<S, packed_bits>) return v;
-  else return to_float(from_float<S>(v));
+  if constexpr (std::is_same_v<S, float> || std::is_same_v<S, std::uint8_t> || std::is_same_v<S, packed_bits>)
+    return v;
+  else
+    return to_float(from_float<S>(v));
 }
 
 template <class T, class Target>
@@ -146,9 +148,12 @@ struct Tolerance {
 
 template <class T>
 Tolerance storage_tolerance() {
-  if constexpr (std::is_same_v<T, __half>) return {std::ldexp(1.0, -10), std::ldexp(1.0, -24), 1e-6};
-  else if constexpr (std::is_same_v<T, __nv_bfloat16>) return {std::ldexp(1.0, -7), 0.0, 1e-6};
-  else return {1e-5, 0.0, 1e-6};
+  if constexpr (std::is_same_v<T, __half>)
+    return {std::ldexp(1.0, -10), std::ldexp(1.0, -24), 1e-6};
+  else if constexpr (std::is_same_v<T, __nv_bfloat16>)
+    return {std::ldexp(1.0, -7), 0.0, 1e-6};
+  else
+    return {1e-5, 0.0, 1e-6};
 }
 
 /// Counts elements outside the tolerance (NaN / inf mismatches included) and reports the first.
@@ -162,7 +167,8 @@ inline void check_close(const std::string& what, const std::vector<float>& got, 
   for (std::size_t k = 0; k < got.size(); ++k) {
     const double g = got[k], r = ref[k];
     const double bound = tol.rel * std::abs(r) + tol.abs + tol.rel_of_max * max_ref;
-    const bool ok = std::isfinite(r) ? (std::isfinite(g) && std::abs(g - r) <= bound) : (std::isnan(r) == std::isnan(g) && (std::isnan(r) || g == r));
+    const bool ok = std::isfinite(r) ? (std::isfinite(g) && std::abs(g - r) <= bound)
+                                     : (std::isnan(r) == std::isnan(g) && (std::isnan(r) || g == r));
     if (!ok && bad++ == 0) first = k;
   }
   if (bad) {

@@ -27,10 +27,14 @@ Result run(const CpuLoss& loss, const Problem& p, bool want_elements) {
     if (want_elements) loss.forward_elements(x, y, el, optional...);
   };
   const bool has_mask = !p.mask.empty(), has_sw = !p.sample_weight.empty();
-  if (has_mask && has_sw) call(m, sw);
-  else if (has_mask) call(m);
-  else if (has_sw) call(longtail::none, sw);
-  else call();
+  if (has_mask && has_sw)
+    call(m, sw);
+  else if (has_mask)
+    call(m);
+  else if (has_sw)
+    call(longtail::none, sw);
+  else
+    call();
   if (want_elements) r.elements = std::move(elements);
   return r;
 }

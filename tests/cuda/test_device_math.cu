@@ -72,7 +72,8 @@ long double softplus_ld(long double x) { return x > 0 ? x + std::log1p(std::exp(
 
 }  // namespace
 
-TEST_CASE("cuda device math: reciprocal_2_to_6 is within 1 ulp of 1/d for every float from 2 to 6", "[cuda][gpu][math]") {
+TEST_CASE("cuda device math: reciprocal_2_to_6 is within 1 ulp of 1/d for every float from 2 to 6",
+          "[cuda][gpu][math]") {
   LONGTAIL_REQUIRE_GPU();
   DeviceBuffer<unsigned> counts(2);
   CUDA_REQUIRE(cudaMemset(counts.get(), 0, 2 * sizeof(unsigned)));
@@ -86,8 +87,8 @@ TEST_CASE("cuda device math: reciprocal_2_to_6 is within 1 ulp of 1/d for every 
   INFO((last - first + 1) << " inputs; " << c[0] << " differ from the correctly rounded 1/d, by at most " << c[1]
                           << " ulp");
   WARN("reciprocal_2_to_6 on the GPU: " << c[0] << " of " << (last - first + 1)
-                                        << " floats in [2, 6] differ from the correctly rounded 1/d (at most "
-                                        << c[1] << " ulp)");
+                                        << " floats in [2, 6] differ from the correctly rounded 1/d (at most " << c[1]
+                                        << " ulp)");
   CHECK(c[1] <= 1u);
 }
 
@@ -124,8 +125,8 @@ TEST_CASE("cuda device math: logit_terms is within a few ulp for every logit", "
   LONGTAIL_REQUIRE_GPU();
   std::vector<float> xs;
   for (double v = -100; v <= 100; v += 0.0137) xs.push_back(float(v));
-  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-8f, -1e-8f, 88.0f, -88.0f, 104.0f, -104.0f, 1e4f, -1e4f, 3e38f,
-                  -3e38f})
+  for (float v :
+       {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-8f, -1e-8f, 88.0f, -88.0f, 104.0f, -104.0f, 1e4f, -1e4f, 3e38f, -3e38f})
     xs.push_back(v);
   const auto n = static_cast<std::int64_t>(xs.size());
   DeviceBuffer<float> d_x(xs), d_out(4 * xs.size());
@@ -146,7 +147,8 @@ TEST_CASE("cuda device math: logit_terms is within a few ulp for every logit", "
       worst = std::max(worst, u);
       // expf is within 2 ulp (CUDA C++ Programming Guide), the reciprocal 3, their product p or q
       // 5.5 before rounding.
-      if (!(u <= 6.0) && bad++ == 0) FAIL_CHECK("x = " << xs[i] << " field " << k << ": " << got << " vs " << double(want[k]));
+      if (!(u <= 6.0) && bad++ == 0)
+        FAIL_CHECK("x = " << xs[i] << " field " << k << ": " << got << " vs " << double(want[k]));
     }
   }
   INFO("largest error " << worst << " ulp");

@@ -27,9 +27,19 @@ TEST_CASE("cuda host: FastDivmod is exact for 64-bit dividends", "[cuda][host]")
   std::size_t checked = 0;
   for (std::uint64_t d : divisors) {
     const auto f = lc::detail::FastDivmod::make(d);
-    std::vector<std::uint64_t> ns = {0, 1, d - 1, d, d + 1, 2 * d - 1, 2 * d, (std::uint64_t(1) << 31) - 1,
-                                     std::uint64_t(1) << 31, (std::uint64_t(1) << 32) - 1, std::uint64_t(1) << 32,
-                                     (std::uint64_t(1) << 32) + 1, std::numeric_limits<std::uint64_t>::max(),
+    std::vector<std::uint64_t> ns = {0,
+                                     1,
+                                     d - 1,
+                                     d,
+                                     d + 1,
+                                     2 * d - 1,
+                                     2 * d,
+                                     (std::uint64_t(1) << 31) - 1,
+                                     std::uint64_t(1) << 31,
+                                     (std::uint64_t(1) << 32) - 1,
+                                     std::uint64_t(1) << 32,
+                                     (std::uint64_t(1) << 32) + 1,
+                                     std::numeric_limits<std::uint64_t>::max(),
                                      std::numeric_limits<std::uint64_t>::max() - 1};
     for (int r = 0; r < 40; ++r) ns.push_back(rng() >> (r % 40));
     for (std::uint64_t n : ns) {

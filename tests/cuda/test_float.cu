@@ -85,14 +85,13 @@ std::vector<OptionCase> subset(std::initializer_list<const char*> names) {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("cuda float: GPU matches the CPU functors for every loss and option", "[cuda][gpu][parity]",
-                   float, std::uint8_t) {
+TEMPLATE_TEST_CASE("cuda float: GPU matches the CPU functors for every loss and option", "[cuda][gpu][parity]", float,
+                   std::uint8_t) {
   LONGTAIL_REQUIRE_GPU();
   parity_matrix<TestType>({{1, 1}, {3, 5}, {7, 33}, {64, 698}, {1, 1000}, {1000, 1}}, option_cases(), 100);
 }
 
-TEMPLATE_TEST_CASE("cuda float: GPU matches the CPU functors at 4096x698", "[cuda][gpu][parity]", float,
-                   std::uint8_t) {
+TEMPLATE_TEST_CASE("cuda float: GPU matches the CPU functors at 4096x698", "[cuda][gpu][parity]", float, std::uint8_t) {
   LONGTAIL_REQUIRE_GPU();
   parity_matrix<TestType>({{4096, 698}}, subset({"mean", "everything", "none+mask+pos_weight"}), 200);
 }
@@ -155,11 +154,11 @@ TEST_CASE("cuda float: loss scaling multiplies the gradient only", "[cuda][gpu]"
   const Problem p = make_problem<float, std::uint8_t>(spec);
   const auto o = longtail::FocalBCEOptions::focal(2.0, 0.25);
   auto run_scaled = [&](float scale) {
-    return gpu_evaluate<float, std::uint8_t>(p, RunOptions{}, [&](const auto& batch, const auto& classes, auto out,
-                                                                  const auto& ws) {
-      out.grad_scale = scale;
-      return lc::FocalBCE<float>(o, classes).evaluate(batch, out, ws);
-    });
+    return gpu_evaluate<float, std::uint8_t>(p, RunOptions{},
+                                             [&](const auto& batch, const auto& classes, auto out, const auto& ws) {
+                                               out.grad_scale = scale;
+                                               return lc::FocalBCE<float>(o, classes).evaluate(batch, out, ws);
+                                             });
   };
   const Result one = run_scaled(1.0f), scaled = run_scaled(1024.0f);
   CHECK(bits_of(one.loss) == bits_of(scaled.loss));
@@ -202,7 +201,8 @@ TEST_CASE("cuda float: the raw launchers (size query, launch) agree with the fun
 
 // ---- determinism ------------------------------------------------------------------------------
 
-TEST_CASE("cuda float: the loss and gradients are bit-identical across runs and grid sizes", "[cuda][gpu][determinism]") {
+TEST_CASE("cuda float: the loss and gradients are bit-identical across runs and grid sizes",
+          "[cuda][gpu][determinism]") {
   LONGTAIL_REQUIRE_GPU();
   ProblemSpec spec;
   spec.rows = 4096;
@@ -269,7 +269,8 @@ TEST_CASE("cuda float: a call captured in a CUDA graph gives the eager call's bi
   cudaGraph_t graph;
   cudaGraphExec_t exec;
   CUDA_REQUIRE(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-  const cudaError_t captured = focal.forward_backward(batch, losses.get() + 1, g_graph.get(), {ws.get(), ws.size()}, stream);
+  const cudaError_t captured =
+      focal.forward_backward(batch, losses.get() + 1, g_graph.get(), {ws.get(), ws.size()}, stream);
   CUDA_REQUIRE(cudaStreamEndCapture(stream, &graph));
   CUDA_REQUIRE(captured);
   CUDA_REQUIRE(cudaGraphInstantiateWithFlags(&exec, graph, 0));
@@ -362,18 +363,17 @@ TEST_CASE("cuda errors: the raw launchers return cudaErrorInvalidValue and launc
   void* ws = fake_device_ptr(20);
 
   // Size query (CUB convention): null workspace, success, no other argument needed.
-  CHECK(lc::focal_bce(nullptr, ws_bytes, longtail::FocalBCEOptions{}, {}, lc::Batch<float, float>{nullptr, nullptr, rows, cols},
-                      lc::Outputs<float>{}) == cudaSuccess);
+  CHECK(lc::focal_bce(nullptr, ws_bytes, longtail::FocalBCEOptions{}, {},
+                      lc::Batch<float, float>{nullptr, nullptr, rows, cols}, lc::Outputs<float>{}) == cudaSuccess);
   CHECK(ws_bytes == lc::workspace_size(rows, cols));
   CHECK(ws_bytes > 0);
   std::size_t query = 0;
-  CHECK(lc::weighted_bce(nullptr, query, longtail::WeightedBCEOptions{}, {}, lc::Batch<float, float>{nullptr, nullptr, -1, cols},
+  CHECK(lc::weighted_bce(nullptr, query, longtail::WeightedBCEOptions{}, {},
+                         lc::Batch<float, float>{nullptr, nullptr, -1, cols},
                          lc::Outputs<float>{}) == cudaErrorInvalidValue);
 
   auto focal = [&](const longtail::FocalBCEOptions& o, const lc::ClassWeights& c, const lc::Batch<float, float>& b,
-                   const lc::Outputs<float>& oo, std::size_t bytes) {
-    return lc::focal_bce(ws, bytes, o, c, b, oo);
-  };
+                   const lc::Outputs<float>& oo, std::size_t bytes) { return lc::focal_bce(ws, bytes, o, c, b, oo); };
   const longtail::FocalBCEOptions good;
   // The unmodified call passes every host check (it would launch), so each failure below is due to
   // the one thing changed.

@@ -62,8 +62,9 @@ constexpr int kVerifyThreads = 256;
 /// Recomputes every element through the same math-core call, compares the stored gradient with a
 /// half-precision tolerance and sums the expected loss in double. One result per block.
 template <class Math>
-__global__ void verify(const __half* grad, std::uint64_t n, Math math, lc::detail::TileParams<__half, lc::packed_bits> p,
-                       double* block_loss, unsigned long long* block_bad) {
+__global__ void verify(const __half* grad, std::uint64_t n, Math math,
+                       lc::detail::TileParams<__half, lc::packed_bits> p, double* block_loss,
+                       unsigned long long* block_bad) {
   double loss = 0.0;
   unsigned long long bad = 0;
   for (std::uint64_t e = blockIdx.x * std::uint64_t(blockDim.x) + threadIdx.x; e < n;
@@ -107,7 +108,8 @@ TEST_CASE("cuda large: more than 2^32 elements, half in place, bit-packed target
   std::size_t free_bytes = 0, total_bytes = 0;
   CUDA_REQUIRE(cudaMemGetInfo(&free_bytes, &total_bytes));
   if (free_bytes < needed + (std::size_t(512) << 20)) {
-    WARN("64-bit test skipped: it needs " << needed / 1e9 << " GB of device memory, " << free_bytes / 1e9 << " GB are free");
+    WARN("64-bit test skipped: it needs " << needed / 1e9 << " GB of device memory, " << free_bytes / 1e9
+                                          << " GB are free");
     return;
   }
   DeviceBuffer<__half> x(static_cast<std::size_t>(n));
@@ -156,7 +158,8 @@ TEST_CASE("cuda large: more than 2^32 elements, half in place, bit-packed target
     Problem one;
     one.rows = one.cols = 1;
     one.x = {pattern_logit(static_cast<std::uint64_t>(e))};
-    one.y = {static_cast<float>(pattern_bit(static_cast<std::uint64_t>(e / kCols), static_cast<std::uint64_t>(e % kCols)))};
+    one.y = {
+        static_cast<float>(pattern_bit(static_cast<std::uint64_t>(e / kCols), static_cast<std::uint64_t>(e % kCols)))};
     const Result ref = cpu_reference(options, one, false);
     INFO("element " << e);
     check_close("gradient", {__half2float(g)}, ref.grad, storage_tolerance<__half>());

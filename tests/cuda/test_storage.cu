@@ -30,11 +30,13 @@ longtail::math::FocalBCEMath<float, true, true, false> focal_gamma2() {
 
 template <class T, class Target, class Math>
 Result run_math(const Math& math, const lc::detail::LossSetup& setup, const Problem& p, const RunOptions& r) {
-  return gpu_evaluate<T, Target>(p, r, [&](const lc::Batch<T, Target>& batch, const lc::ClassWeights& classes,
-                                           const lc::Outputs<T>& out, const lc::Workspace& ws) {
-    lc::detail::check_arguments("test", classes, batch, out, ws, lc::workspace_size(batch.rows, batch.cols));
-    return lc::detail::launch_elementwise(math, setup, classes, batch, out, ws, cudaStream_t{});
-  });
+  return gpu_evaluate<T, Target>(
+      p, r,
+      [&](const lc::Batch<T, Target>& batch, const lc::ClassWeights& classes, const lc::Outputs<T>& out,
+          const lc::Workspace& ws) {
+        lc::detail::check_arguments("test", classes, batch, out, ws, lc::workspace_size(batch.rows, batch.cols));
+        return lc::detail::launch_elementwise(math, setup, classes, batch, out, ws, cudaStream_t{});
+      });
 }
 
 template <class T, class Target>
@@ -63,7 +65,8 @@ void storage_parity() {
                                (run.offset ? " unaligned" : "") + (run.in_place ? " in place" : "");
       {
         const auto o = with(longtail::WeightedBCEOptions{}, oc);
-        const Result got = run_math<T, Target>(longtail::math::WeightedBCEMath{}, lc::detail::WeightedBCESpec::setup(o), p, run);
+        const Result got =
+            run_math<T, Target>(longtail::math::WeightedBCEMath{}, lc::detail::WeightedBCESpec::setup(o), p, run);
         const Result ref = cpu_reference(o, p, true);
         check_loss("weighted " + what, got.loss, ref.loss);
         check_close("weighted grad " + what, got.grad, ref.grad, tol);
@@ -119,8 +122,8 @@ TEST_CASE("cuda storage: bit-packed rows are padded to 32 bits and padding is ig
   const auto o = longtail::FocalBCEOptions::focal(2.0, 0.25);
   lc::Batch<float, packed_bits> batch{x.get(), y.get(), p.rows, p.cols};
   CUDA_REQUIRE(lc::detail::launch_elementwise(focal_gamma2(), lc::detail::FocalBCESpec::setup(o), lc::ClassWeights{},
-                                              batch, lc::Outputs<float>{loss.get(), grad.get()},
-                                              {ws.get(), ws.size()}, cudaStream_t{}));
+                                              batch, lc::Outputs<float>{loss.get(), grad.get()}, {ws.get(), ws.size()},
+                                              cudaStream_t{}));
   const Result ref = cpu_reference(o, p, false);
   check_loss("padded bits loss", download_scalar(loss.get()), ref.loss);
   check_close("padded bits grad", grad.download(), ref.grad, storage_tolerance<float>());
@@ -150,8 +153,8 @@ void check_saturation(const std::vector<float>& values) {
     wo.reduction = reduction;
     auto fo = longtail::FocalBCEOptions::focal(2.0, 0.25);
     fo.reduction = reduction;
-    const Result w = run_math<T, std::uint8_t>(longtail::math::WeightedBCEMath{}, lc::detail::WeightedBCESpec::setup(wo),
-                                               p, RunOptions{});
+    const Result w = run_math<T, std::uint8_t>(longtail::math::WeightedBCEMath{},
+                                               lc::detail::WeightedBCESpec::setup(wo), p, RunOptions{});
     const Result f = run_math<T, std::uint8_t>(focal_gamma2(), lc::detail::FocalBCESpec::setup(fo), p, RunOptions{});
     for (const Result* r : {&w, &f}) {
       CHECK(std::isfinite(r->loss));

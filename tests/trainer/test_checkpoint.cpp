@@ -30,7 +30,8 @@ Checkpoint sample() {
   c.best_epoch = 2;
   c.best_score = 0.4321;
   c.epochs_without_improvement = 1;
-  c.history = {{1, 0.5, 0.1, 0.2, 1.0, 0.9, 0.8}, {2, 0.4, 0.4321, 0.3, 1.1, 1.0, 0.9}, {3, 0.3, 0.4, 0.35, 1.2, 1.1, 1.0}};
+  c.history = {
+      {1, 0.5, 0.1, 0.2, 1.0, 0.9, 0.8}, {2, 0.4, 0.4321, 0.3, 1.1, 1.0, 0.9}, {3, 0.3, 0.4, 0.35, 1.2, 1.1, 1.0}};
   c.thresholds = (Eigen::ArrayXd(2) << 0.3, 0.7).finished();
   c.label_names = {"Sports", "Sports > Soccer"};
   c.train_label_counts = (Eigen::ArrayXd(2) << 100, 7).finished();

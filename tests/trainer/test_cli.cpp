@@ -57,7 +57,8 @@ TEST_CASE("CLI: the default sweep is the write-up's grid plus plain BCE", "[trai
   CHECK(names == std::vector<std::string>{"bce", "cap_6.0", "cap_6.0_focal_g2", "cap_6.0_focal_g3", "cap_7.0",
                                           "cap_7.0_focal_g2", "cap_7.0_focal_g3", "cap_8.0", "cap_8.0_focal_g2",
                                           "cap_8.0_focal_g3"});
-  CHECK(sweep_losses(parse({"sweep", "--cap", "7", "--gamma", "3", "--no-bce", "--baseline", "cap_7.0_focal_g3"})).size() == 1);
+  CHECK(sweep_losses(parse({"sweep", "--cap", "7", "--gamma", "3", "--no-bce", "--baseline", "cap_7.0_focal_g3"}))
+            .size() == 1);
   CHECK(sweep_losses(parse({"sweep", "--cap", "none,7", "--gamma", "none,3"})).size() == 4);  // bce is in the grid
 }
 
@@ -84,7 +85,8 @@ TEST_CASE("CLI errors name the flag and the value", "[trainer][cli]") {
   CHECK_THROWS_WITH(parse({"generate"}), Contains("--out"));
   CHECK_THROWS_WITH(parse({"--arff", "x.arff"}), Contains("--labels") && Contains("--xml"));
   CHECK_THROWS_WITH(parse({"--arff", "x.arff", "--labels", "3", "--xmc", "y.txt"}), Contains("one data source"));
-  CHECK_THROWS_WITH(parse({"sweep", "--baseline", "nope"}), Contains("--baseline nope") && Contains("cap_7.0_focal_g3"));
+  CHECK_THROWS_WITH(parse({"sweep", "--baseline", "nope"}),
+                    Contains("--baseline nope") && Contains("cap_7.0_focal_g3"));
   CHECK_THROWS_WITH(parse({"sweep", "--loss", "bce"}), Contains("--loss"));
   CHECK_THROWS_AS(parse({"--threads", "-1"}), cli_error);
 }

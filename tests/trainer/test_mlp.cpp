@@ -72,10 +72,10 @@ void check_gradient(bool dense_input, std::vector<Eigen::Index> hidden, double d
 
 TEST_CASE("MLP gradient matches finite differences (double)", "[trainer][mlp]") {
   for (bool dense : {false, true}) {
-    check_gradient(dense, {}, 0.0);          // linear model
-    check_gradient(dense, {6}, 0.0);         // one hidden layer
-    check_gradient(dense, {6, 5}, 0.0);      // two hidden layers
-    check_gradient(dense, {6, 5}, 0.3);      // with dropout (same masks for the same seed)
+    check_gradient(dense, {}, 0.0);      // linear model
+    check_gradient(dense, {6}, 0.0);     // one hidden layer
+    check_gradient(dense, {6, 5}, 0.0);  // two hidden layers
+    check_gradient(dense, {6, 5}, 0.3);  // with dropout (same masks for the same seed)
   }
 }
 
@@ -97,7 +97,7 @@ TEST_CASE("MLP initialisation is seeded and within PyTorch's bounds", "[trainer]
   c.init(2);
   CHECK(a.parameters() == b.parameters());
   CHECK(a.parameters() != c.parameters());
-  CHECK(a.weight(0).cwiseAbs().maxCoeff() <= 0.1f);            // 1/sqrt(100)
+  CHECK(a.weight(0).cwiseAbs().maxCoeff() <= 0.1f);               // 1/sqrt(100)
   CHECK(a.bias(1).cwiseAbs().maxCoeff() <= 1.0f / 4.0f + 1e-7f);  // 1/sqrt(16)
 }
 

@@ -24,7 +24,7 @@ TEST_CASE("ARFF: sparse Mulan file with quoted and escaped names", "[arff][reade
   CHECK(d.label_set.names == std::vector<std::string>{"TAG_one", "TAG_m'usica", "TAG_three"});
   CHECK(d.label_set.parent == std::vector<int>{-1, -1, -1});
   Eigen::MatrixXf x(4, 4), y(4, 3);
-  x << 1, 0.5f, 0, 0,  //
+  x << 1, 0.5f, 0, 0,   //
       0, 0, -0.25f, 0,  //
       0, 0, 0, 0,       //
       0, 0, 0, 7;
@@ -53,7 +53,8 @@ TEST_CASE("ARFF: dense rows, upper-case keywords, CRLF", "[arff][reader]") {
 
 TEST_CASE("ARFF: every malformed input names file, line and the problem", "[arff][reader][errors]") {
   test_support::TempDir dir;
-  const std::string head = "@relation r\n@attribute a numeric\n@attribute b {0,1}\n@attribute l1 {0,1}\n@attribute l2 numeric\n@data\n";
+  const std::string head =
+      "@relation r\n@attribute a numeric\n@attribute b {0,1}\n@attribute l1 {0,1}\n@attribute l2 numeric\n@data\n";
   // head occupies lines 1-6; the first data row is line 7.
   struct Case {
     const char* what;
@@ -111,7 +112,8 @@ TEST_CASE("ARFF: every malformed input names file, line and the problem", "[arff
     require_data_error([&] { read_mulan_arff(ok, 0, xml); }, xml, 0, "no <label> elements");
     const auto two = dir.write("two.xml", "<labels><label name=\"l1\"/><label name=\"l2\"></label></labels>");
     CHECK(read_mulan_arff(ok, 0, two).num_labels() == 2);
-    require_data_error([&] { read_mulan_arff(ok, 1, two); }, two, 0, "has 2 <label> elements but 1 labels were requested");
+    require_data_error([&] { read_mulan_arff(ok, 1, two); }, two, 0,
+                       "has 2 <label> elements but 1 labels were requested");
   }
   SECTION("missing files and missing label count") {
     require_data_error([&] { read_mulan_arff(dir.path("nope.arff"), 2, ""); }, dir.path("nope.arff"), 0, "cannot open");

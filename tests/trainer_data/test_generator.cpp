@@ -22,8 +22,7 @@ const Splits& default_corpus() {
     GeneratorConfig config;
     Splits s = generate_corpus(generate_iab_like_taxonomy(config.seed), config);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    WARN("default corpus generated in " << seconds << " s; "
-                                        << format_stats(s.train.name, compute_stats(s.train)));
+    WARN("default corpus generated in " << seconds << " s; " << format_stats(s.train.name, compute_stats(s.train)));
     return s;
   }();
   return splits;

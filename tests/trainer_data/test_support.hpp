@@ -32,8 +32,7 @@ class TempDir {
   TempDir() {
     static int counter = 0;
     path_ = std::filesystem::temp_directory_path() /
-            ("longtail_data_test_" +
-             std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + "_" +
+            ("longtail_data_test_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + "_" +
              std::to_string(counter++));
     std::filesystem::create_directories(path_);
   }

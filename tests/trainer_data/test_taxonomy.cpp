@@ -48,7 +48,8 @@ TEST_CASE("generated taxonomy has the IAB 2.x topical shape", "[taxonomy]") {
 }
 
 TEST_CASE("generated taxonomy is seeded", "[taxonomy]") {
-  const LabelSet a = generate_iab_like_taxonomy(7), b = generate_iab_like_taxonomy(7), c = generate_iab_like_taxonomy(8);
+  const LabelSet a = generate_iab_like_taxonomy(7), b = generate_iab_like_taxonomy(7),
+                 c = generate_iab_like_taxonomy(8);
   CHECK(a.parent == b.parent);
   CHECK(a.names == b.names);
   CHECK(a.parent != c.parent);
@@ -101,7 +102,8 @@ TEST_CASE("IAB taxonomy TSV: children listed before their parent", "[taxonomy][r
 
 TEST_CASE("IAB taxonomy TSV: every malformed input names file and line", "[taxonomy][reader][errors]") {
   test_support::TempDir dir;
-  const std::string two_headers = "Relational ID System\t\tx\nUnique ID\tParent\tName\tTier 1\tTier 2\tTier 3\tTier 4\t\n";
+  const std::string two_headers =
+      "Relational ID System\t\tx\nUnique ID\tParent\tName\tTier 1\tTier 2\tTier 3\tTier 4\t\n";
   struct Case {
     const char* what;
     std::string content;
@@ -116,12 +118,14 @@ TEST_CASE("IAB taxonomy TSV: every malformed input names file and line", "[taxon
       {"empty id", two_headers + "\t\tA\tA\t\t\t\t\n", 3, "empty Unique ID"},
       {"empty name", two_headers + "1\t\t \tA\t\t\t\t\n", 3, "empty Name"},
       {"duplicate id", two_headers + "1\t\tA\tA\t\t\t\t\n1\t\tB\tB\t\t\t\t\n", 4, "duplicate Unique ID \"1\""},
-      {"unknown parent", two_headers + "1\t\tA\tA\t\t\t\t\n2\t9\tB\tA\tB\t\t\t\n", 4, "Parent \"9\" is not the Unique ID"},
+      {"unknown parent", two_headers + "1\t\tA\tA\t\t\t\t\n2\t9\tB\tA\tB\t\t\t\n", 4,
+       "Parent \"9\" is not the Unique ID"},
       {"parent only after the blank line", two_headers + "2\t1000\tB\tX\tB\t\t\t\n\t\t\n1000\t\tX\tX\t\t\t\t\n", 3,
        "Parent \"1000\" is not the Unique ID"},
       {"cycle", two_headers + "1\t2\tA\tA\t\t\t\t\n2\t1\tB\tA\tB\t\t\t\n", 3, "has a cycle"},
       {"tier path that no row explains", two_headers + "1\t\tA\tA\t\t\t\t\n2\t1\tB\tA\tQ\tB\t\t\n", 4,
-       "is declared tier 3 (path \"A > Q > B\") but its Parent chain makes it tier 2, and no row has the path \"A > Q\""},
+       "is declared tier 3 (path \"A > Q > B\") but its Parent chain makes it tier 2, and no row has the path \"A > "
+       "Q\""},
       {"path length differs from the tier (topical form)", "id\tparent_id\tname\ttier\tpath\n1\t\tA\t2\tA\n", 2,
        "the path has 1 elements but the tier is 2"},
       {"bad tier (topical form)", "id\tparent_id\tname\ttier\n1\t\tA\tone\n", 2, "expected a tier number"},
@@ -132,7 +136,8 @@ TEST_CASE("IAB taxonomy TSV: every malformed input names file and line", "[taxon
     const auto path = dir.write("bad.tsv", c.content);
     require_data_error([&] { read_iab_taxonomy_tsv(path); }, path, c.line, c.needle);
   }
-  require_data_error([&] { read_iab_taxonomy_tsv(dir.path("missing.tsv")); }, dir.path("missing.tsv"), 0, "cannot open");
+  require_data_error([&] { read_iab_taxonomy_tsv(dir.path("missing.tsv")); }, dir.path("missing.tsv"), 0,
+                     "cannot open");
 }
 
 TEST_CASE("validate_label_set rejects inconsistent label sets", "[taxonomy][errors]") {

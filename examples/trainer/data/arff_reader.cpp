@@ -34,7 +34,8 @@ std::string_view first_word(std::string_view s) {
 
 /// Removes one level of '...' or "..." quotes.
 std::string_view unquote(std::string_view s) {
-  if (s.size() >= 2 && (s.front() == '\'' || s.front() == '"') && s.back() == s.front()) return s.substr(1, s.size() - 2);
+  if (s.size() >= 2 && (s.front() == '\'' || s.front() == '"') && s.back() == s.front())
+    return s.substr(1, s.size() - 2);
   return s;
 }
 
@@ -146,7 +147,8 @@ class ArffParser {
       }
     }
     const std::string_view type = trim(rest.substr(i));
-    if (type.empty()) fail("expected a type after the attribute name " + quote(attr.name) + " (numeric, real, integer or {0,1})");
+    if (type.empty())
+      fail("expected a type after the attribute name " + quote(attr.name) + " (numeric, real, integer or {0,1})");
     if (type.front() == '{') {
       if (type.back() != '}') fail("expected '}' at the end of the nominal values of attribute " + quote(attr.name));
       attr.nominal = true;
@@ -194,7 +196,8 @@ class ArffParser {
     }
   }
 
-  void read_sparse_row(std::string_view line, int num_features, detail::CsrBuilder& features, detail::CsrBuilder& labels) {
+  void read_sparse_row(std::string_view line, int num_features, detail::CsrBuilder& features,
+                       detail::CsrBuilder& labels) {
     const std::size_t close = line.find('}');
     if (close == std::string_view::npos) fail("expected '}' at the end of the sparse row");
     const std::string_view after = trim(line.substr(close + 1));
@@ -219,7 +222,8 @@ class ArffParser {
         fail("expected an attribute index (integer) in the sparse row, got " + quote(index_text));
       if (index < 0 || index >= static_cast<long long>(attributes_.size()))
         fail("attribute index " + std::to_string(index) + " out of range (the file declares " +
-             std::to_string(attributes_.size()) + " attributes, indices 0.." + std::to_string(attributes_.size() - 1) + ")");
+             std::to_string(attributes_.size()) + " attributes, indices 0.." + std::to_string(attributes_.size() - 1) +
+             ")");
       if (index <= previous)
         fail("attribute indices must be strictly increasing in a sparse row (" + std::to_string(index) + " after " +
              std::to_string(previous) + ")");
@@ -230,7 +234,8 @@ class ArffParser {
     }
   }
 
-  void read_dense_row(std::string_view line, int num_features, detail::CsrBuilder& features, detail::CsrBuilder& labels) {
+  void read_dense_row(std::string_view line, int num_features, detail::CsrBuilder& features,
+                      detail::CsrBuilder& labels) {
     const std::size_t count = static_cast<std::size_t>(std::count(line.begin(), line.end(), ',')) + 1;
     if (count != attributes_.size())
       fail("expected " + std::to_string(attributes_.size()) + " comma-separated values (one per @attribute), got " +
@@ -257,7 +262,8 @@ int count_mulan_xml_labels(const std::string& xml_path) {
   int count = 0;
   for (std::size_t pos = text.find("<label"); pos != std::string::npos; pos = text.find("<label", pos + 6)) {
     const char next = pos + 6 < text.size() ? text[pos + 6] : '\0';
-    if (next == ' ' || next == '\t' || next == '\n' || next == '\r' || next == '>' || next == '/') ++count;  // not <labels
+    if (next == ' ' || next == '\t' || next == '\n' || next == '\r' || next == '>' || next == '/')
+      ++count;  // not <labels
   }
   if (count == 0) throw data_error(xml_path, 0, "no <label> elements found (expected a Mulan labels XML file)");
   return count;

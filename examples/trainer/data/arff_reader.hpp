@@ -21,8 +21,7 @@ namespace longtail_train {
 /// non-numeric values, a missing @data, a row with the wrong number of values, a bad index or
 /// value, an index out of range or not increasing, a label value other than 0/1, a missing
 /// value '?', instance weights, too many labels, and an XML file without <label> elements.
-Dataset read_mulan_arff(const std::string& arff_path, int num_labels_or_0,
-                        const std::string& xml_path_or_empty);
+Dataset read_mulan_arff(const std::string& arff_path, int num_labels_or_0, const std::string& xml_path_or_empty);
 
 /// Number of <label ...> elements in a Mulan labels XML file (throws data_error when none).
 int count_mulan_xml_labels(const std::string& xml_path);

@@ -53,7 +53,8 @@ enum Stream : std::uint64_t {
 };
 
 struct Tree {
-  explicit Tree(const LabelSet& labels) : parent(labels.parent), root(labels.size()), ancestors(labels.size()), children(labels.size()) {
+  explicit Tree(const LabelSet& labels)
+      : parent(labels.parent), root(labels.size()), ancestors(labels.size()), children(labels.size()) {
     for (std::size_t i = 0; i < labels.size(); ++i) {
       int top = static_cast<int>(i);
       for (int p = parent[i]; p >= 0; p = parent[static_cast<std::size_t>(p)]) {
@@ -100,7 +101,8 @@ std::vector<std::string> make_vocabulary(int size, Rng& rng) {
 // Zipf(exponent) weights over n items: (rank)^-exponent.
 std::vector<double> zipf_weights(std::size_t n, double exponent) {
   std::vector<double> w(n);
-  for (std::size_t i = 0; i < n; ++i) w[i] = exponent == 1.0 ? 1.0 / static_cast<double>(i + 1) : det_pow(static_cast<double>(i + 1), -exponent);
+  for (std::size_t i = 0; i < n; ++i)
+    w[i] = exponent == 1.0 ? 1.0 / static_cast<double>(i + 1) : det_pow(static_cast<double>(i + 1), -exponent);
   return w;
 }
 
@@ -149,8 +151,8 @@ TopicWords make_topic_words(const Tree& tree, const GeneratorConfig& config, Rng
 std::vector<std::vector<int>> pack_documents(const std::vector<int>& picks, const Tree& tree,
                                              const GeneratorConfig& config, Rng& rng) {
   constexpr std::size_t kWindow = 512;  // how far ahead a 2nd+ topic is searched for
-  const DiscreteSampler topics_per_doc(std::vector<double>(config.topics_per_doc_weights.begin(),
-                                                           config.topics_per_doc_weights.end()));
+  const DiscreteSampler topics_per_doc(
+      std::vector<double>(config.topics_per_doc_weights.begin(), config.topics_per_doc_weights.end()));
   std::vector<char> used(picks.size(), 0);
   std::vector<std::vector<int>> docs;
   std::size_t cursor = 0;
@@ -198,12 +200,15 @@ void GeneratorConfig::validate() const {
     total += w;
   }
   if (!(total > 0)) bad_config("topics_per_doc_weights", "not all zero", total);
-  if (!(related_topic_prob >= 0 && related_topic_prob <= 1)) bad_config("related_topic_prob", "in [0, 1]", related_topic_prob);
+  if (!(related_topic_prob >= 0 && related_topic_prob <= 1))
+    bad_config("related_topic_prob", "in [0, 1]", related_topic_prob);
   if (vocabulary_size < 2 || vocabulary_size > 10000000) bad_config("vocabulary_size", "in [2, 1e7]", vocabulary_size);
   if (words_per_topic < 1 || words_per_topic > vocabulary_size)
     bad_config("words_per_topic", "in [1, vocabulary_size]", words_per_topic);
-  if (!(topic_word_overlap >= 0 && topic_word_overlap <= 1)) bad_config("topic_word_overlap", "in [0, 1]", topic_word_overlap);
-  if (!(parent_word_share >= 0 && parent_word_share < 1)) bad_config("parent_word_share", "in [0, 1)", parent_word_share);
+  if (!(topic_word_overlap >= 0 && topic_word_overlap <= 1))
+    bad_config("topic_word_overlap", "in [0, 1]", topic_word_overlap);
+  if (!(parent_word_share >= 0 && parent_word_share < 1))
+    bad_config("parent_word_share", "in [0, 1)", parent_word_share);
   if (words_per_doc < 1 || words_per_doc > 100000) bad_config("words_per_doc", "in [1, 1e5]", words_per_doc);
   if (!(noise_rate >= 0 && noise_rate < 1)) bad_config("noise_rate", "in [0, 1)", noise_rate);
   if (!(row_norm >= 0 && row_norm <= 1e6)) bad_config("row_norm", "in [0, 1e6]", row_norm);
@@ -259,7 +264,8 @@ Splits generate_corpus(const LabelSet& taxonomy, const GeneratorConfig& config) 
     Rng rng(config.seed, kSplitBase + static_cast<std::uint64_t>(split));
     const auto& count = split == 0 ? train_count : eval_count;
     std::vector<int> picks;
-    for (std::size_t i = 0; i < k; ++i) picks.insert(picks.end(), static_cast<std::size_t>(count[i]), static_cast<int>(i));
+    for (std::size_t i = 0; i < k; ++i)
+      picks.insert(picks.end(), static_cast<std::size_t>(count[i]), static_cast<int>(i));
     rng.shuffle(picks);
     const auto docs = pack_documents(picks, tree, config, rng);
 

@@ -139,7 +139,10 @@ class DiscreteSampler {
     std::size_t lo = 0, hi = cumulative_.size() - 1;
     while (lo < hi) {
       const std::size_t mid = lo + (hi - lo) / 2;
-      if (cumulative_[mid] > u) hi = mid; else lo = mid + 1;
+      if (cumulative_[mid] > u)
+        hi = mid;
+      else
+        lo = mid + 1;
     }
     return lo;
   }

@@ -46,9 +46,8 @@ std::vector<int> allocate_children(int total, int parents, Rng& rng) {
     remainder.emplace_back(exact - whole, i);
   }
   // Largest remainders first; ties broken by index so the order is total and deterministic.
-  std::sort(remainder.begin(), remainder.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  });
+  std::sort(remainder.begin(), remainder.end(),
+            [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
   for (int k = 0; k < extra - assigned; ++k) ++count[remainder[static_cast<std::size_t>(k)].second];
   return count;
 }
@@ -151,8 +150,8 @@ LabelSet read_iab_taxonomy_tsv(const std::string& path) {
 
   struct Row {
     std::string id, parent_id;
-    int declared_tier;                // 0 = not declared
-    std::vector<std::string> path;    // Tier 1..n names (empty when the file has no path)
+    int declared_tier;              // 0 = not declared
+    std::vector<std::string> path;  // Tier 1..n names (empty when the file has no path)
     std::size_t line;
   };
   std::vector<Row> rows;
@@ -260,8 +259,9 @@ LabelSet read_iab_taxonomy_tsv(const std::string& path) {
     labels.tier[i] = depth;
     if (rows[i].declared_tier != 0 && rows[i].declared_tier != depth)
       throw data_error(path, rows[i].line,
-                       "ID " + detail::quote(rows[i].id) + " is declared tier " + std::to_string(rows[i].declared_tier) +
-                           " but its Parent chain makes it tier " + std::to_string(depth));
+                       "ID " + detail::quote(rows[i].id) + " is declared tier " +
+                           std::to_string(rows[i].declared_tier) + " but its Parent chain makes it tier " +
+                           std::to_string(depth));
   }
   return labels;
 }
@@ -284,8 +284,9 @@ void validate_label_set(const LabelSet& labels, const std::string& source) {
     if (t != 0 && (p < 0 || labels.tier[static_cast<std::size_t>(p)] != 0)) {  // both tiers known
       const int want = p < 0 ? 1 : labels.tier[static_cast<std::size_t>(p)] + 1;
       if (t != want)
-        throw data_error(source, 0, who + " has tier " + std::to_string(t) + " but its parent makes it tier " +
-                                        std::to_string(want));
+        throw data_error(
+            source, 0,
+            who + " has tier " + std::to_string(t) + " but its parent makes it tier " + std::to_string(want));
     }
   }
 }

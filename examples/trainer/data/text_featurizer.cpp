@@ -59,8 +59,9 @@ std::int32_t TextFeaturizer::bucket(std::string_view token) const {
 
 std::vector<std::pair<std::int32_t, float>> TextFeaturizer::bucket_counts(std::string_view text) const {
   std::vector<std::string> tokens = tokenize(text);
-  tokens.erase(std::remove_if(tokens.begin(), tokens.end(),
-                              [&](const std::string& t) { return t.size() < static_cast<std::size_t>(config_.min_token_length); }),
+  tokens.erase(std::remove_if(
+                   tokens.begin(), tokens.end(),
+                   [&](const std::string& t) { return t.size() < static_cast<std::size_t>(config_.min_token_length); }),
                tokens.end());
   std::vector<std::int32_t> buckets;
   buckets.reserve(tokens.size() * (config_.bigrams ? 2 : 1));
@@ -94,8 +95,7 @@ void TextFeaturizer::fit(const std::vector<std::string>& texts) {
 }
 
 SparseRowMatrix TextFeaturizer::transform(const std::vector<std::string>& texts) const {
-  if (config_.use_idf && !fitted_)
-    throw std::logic_error("TextFeaturizer::transform: call fit() (or set_idf()) first");
+  if (config_.use_idf && !fitted_) throw std::logic_error("TextFeaturizer::transform: call fit() (or set_idf()) first");
   detail::CsrBuilder counts;
   for (const auto& text : texts) {
     for (const auto& [b, c] : bucket_counts(text)) counts.add(b, c);

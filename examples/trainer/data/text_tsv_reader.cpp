@@ -76,7 +76,8 @@ Dataset make_text_dataset(const LabelledTexts& texts, const TextFeaturizer& feat
     for (const auto& name : texts.labels[r]) {
       const auto it = index.find(name);
       if (it == index.end())
-        throw data_error(texts.source, texts.line_numbers[r], "unknown label " + detail::quote(name) + " (not in the label set)");
+        throw data_error(texts.source, texts.line_numbers[r],
+                         "unknown label " + detail::quote(name) + " (not in the label set)");
       row.push_back(it->second);
     }
     std::sort(row.begin(), row.end());

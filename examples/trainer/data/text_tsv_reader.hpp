@@ -13,10 +13,10 @@ namespace longtail_train {
 
 /// The raw content of a labelled-text TSV file.
 struct LabelledTexts {
-  std::string source;                             ///< the file path
-  std::vector<std::string> texts;                 ///< one per row
-  std::vector<std::vector<std::string>> labels;   ///< label names per row (may be empty)
-  std::vector<std::size_t> line_numbers;          ///< 1-based line of each row in `source`
+  std::string source;                            ///< the file path
+  std::vector<std::string> texts;                ///< one per row
+  std::vector<std::vector<std::string>> labels;  ///< label names per row (may be empty)
+  std::vector<std::size_t> line_numbers;         ///< 1-based line of each row in `source`
 };
 
 /// Reads "label1,label2<TAB>free text" lines (UTF-8; CRLF accepted; blank lines skipped; the text
@@ -31,8 +31,7 @@ LabelSet collect_label_names(const std::vector<const LabelledTexts*>& files);
 
 /// Builds a Dataset from texts with an already fitted featurizer and a given label set. A label
 /// name missing from `labels` throws data_error naming file and line.
-Dataset make_text_dataset(const LabelledTexts& texts, const TextFeaturizer& featurizer,
-                          const LabelSet& labels);
+Dataset make_text_dataset(const LabelledTexts& texts, const TextFeaturizer& featurizer, const LabelSet& labels);
 
 /// One-file convenience: reads `path`, collects its label names, fits a featurizer with `config`
 /// on its texts and returns the features. For train / validation / test files use

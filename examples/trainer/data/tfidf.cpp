@@ -36,8 +36,7 @@ void apply_tfidf(SparseRowMatrix& counts, const std::vector<float>* idf, bool su
     }
     if (norm2 > 0) {
       const double inv = 1 / std::sqrt(norm2);
-      for (SparseRowMatrix::InnerIterator it(counts, r); it; ++it)
-        it.valueRef() = static_cast<float>(it.value() * inv);
+      for (SparseRowMatrix::InnerIterator it(counts, r); it; ++it) it.valueRef() = static_cast<float>(it.value() * inv);
     }
   }
 }

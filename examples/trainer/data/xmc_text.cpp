@@ -57,9 +57,9 @@ Dataset read_xmc_text(const std::string& path) {
   std::vector<std::int32_t> row_labels;
   for (long long r = 0; r < n; ++r) {
     if (!lines.next(line))
-      throw data_error(path, lines.number(),
-                       "the header announces " + std::to_string(n) + " rows but the file ends after " +
-                           std::to_string(r));
+      throw data_error(
+          path, lines.number(),
+          "the header announces " + std::to_string(n) + " rows but the file ends after " + std::to_string(r));
     auto fail = [&](const std::string& what) { throw data_error(path, lines.number(), what); };
     auto tokens = words(line);
     std::size_t t = 0;
@@ -73,8 +73,8 @@ Dataset read_xmc_text(const std::string& path) {
         const std::string_view item = list.substr(0, comma);
         long long label = 0;
         if (!detail::parse_int64(item, label))
-          fail("expected a comma-separated list of label indices at the start of the row, got " + quote(item) +
-               " in " + quote(tokens[0]));
+          fail("expected a comma-separated list of label indices at the start of the row, got " + quote(item) + " in " +
+               quote(tokens[0]));
         if (label < 0 || label >= num_labels)
           fail("label index " + std::to_string(label) + " out of range [0, " + std::to_string(num_labels) + ")");
         row_labels.push_back(static_cast<std::int32_t>(label));
@@ -89,8 +89,7 @@ Dataset read_xmc_text(const std::string& path) {
     for (; t < tokens.size(); ++t) {
       const std::string_view token = tokens[t];
       const std::size_t colon = token.find(':');
-      if (colon == std::string_view::npos)
-        fail("expected 'feature:value' (e.g. 12:0.5), got " + quote(token));
+      if (colon == std::string_view::npos) fail("expected 'feature:value' (e.g. 12:0.5), got " + quote(token));
       long long feature = 0;
       float value = 0;
       if (!detail::parse_int64(token.substr(0, colon), feature))
@@ -103,7 +102,8 @@ Dataset read_xmc_text(const std::string& path) {
     }
     std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     for (std::size_t i = 1; i < row.size(); ++i)
-      if (row[i].first == row[i - 1].first) fail("feature index " + std::to_string(row[i].first) + " appears twice in the row");
+      if (row[i].first == row[i - 1].first)
+        fail("feature index " + std::to_string(row[i].first) + " appears twice in the row");
     for (const auto& [f, v] : row)
       if (v != 0) features.add(f, v);
     for (auto l : row_labels) labels.add(l, 1.0f);
@@ -113,8 +113,8 @@ Dataset read_xmc_text(const std::string& path) {
   while (lines.next(line))
     if (!trim(line).empty())
       throw data_error(path, lines.number(),
-                       "more rows than the header's N = " + std::to_string(n) + " (expected only blank lines after row " +
-                           std::to_string(n) + ")");
+                       "more rows than the header's N = " + std::to_string(n) +
+                           " (expected only blank lines after row " + std::to_string(n) + ")");
 
   Dataset d;
   d.name = base_name(path);

@@ -86,15 +86,17 @@ class ElementwiseLoss {
     check_class_vector(loss_name, "weight", weight);
     check_class_vector(loss_name, "pos_weight", pos_weight);
     if (weight.size() && pos_weight.size() && weight.size() != pos_weight.size())
-      longtail::detail::fail(loss_name, ": weight has ", weight.size(), " classes but pos_weight has ", pos_weight.size());
+      longtail::detail::fail(loss_name, ": weight has ", weight.size(), " classes but pos_weight has ",
+                             pos_weight.size());
     weight_ = std::move(weight);
     pos_weight_ = std::move(pos_weight);
     const Eigen::Index c = std::max(weight_.size(), pos_weight_.size());
     coef_pos_.resize(c ? c : 1);
     coef_neg_.resize(c ? c : 1);
     for (Eigen::Index j = 0; j < coef_pos_.size(); ++j) {
-      const auto cc = math::class_coefficients<Scalar>(weight_.size() ? weight_[j] : Scalar(1),
-                                                       pos_weight_.size() ? pos_weight_[j] : Scalar(1), alpha_pos, alpha_neg);
+      const auto cc =
+          math::class_coefficients<Scalar>(weight_.size() ? weight_[j] : Scalar(1),
+                                           pos_weight_.size() ? pos_weight_[j] : Scalar(1), alpha_pos, alpha_neg);
       coef_pos_[j] = cc.pos;
       coef_neg_[j] = cc.neg;
     }
@@ -116,8 +118,9 @@ class ElementwiseLoss {
   const Derived& self() const { return static_cast<const Derived&>(*this); }
 
   template <bool WantGrad, bool WantLoss, class L, class T, class G, class O, class M, class W>
-  Scalar run(const Eigen::DenseBase<L>& logits_in, const Eigen::DenseBase<T>& targets_in, const Eigen::DenseBase<G>* grad,
-             const Eigen::DenseBase<O>* loss, const M& mask_in, const W& sample_weight_in) const {
+  Scalar run(const Eigen::DenseBase<L>& logits_in, const Eigen::DenseBase<T>& targets_in,
+             const Eigen::DenseBase<G>* grad, const Eigen::DenseBase<O>* loss, const M& mask_in,
+             const W& sample_weight_in) const {
     static_assert(std::is_same_v<typename L::Scalar, Scalar>,
                   "logits must have the functor's Scalar type (FocalBCE<float> takes float logits)");
     static_assert(std::is_arithmetic_v<typename T::Scalar>, "targets must be float, double or an integer type (0/1)");
@@ -127,7 +130,8 @@ class ElementwiseLoss {
     }
     if constexpr (WantLoss) {
       static_assert(std::is_same_v<typename O::Scalar, Scalar>, "loss output must have the functor's Scalar type");
-      static_assert(detail::has_direct_access<O>, "loss output must be writable memory (Matrix, Array, Map, Ref or a block)");
+      static_assert(detail::has_direct_access<O>,
+                    "loss output must be writable memory (Matrix, Array, Map, Ref or a block)");
     }
     const auto& opts = self().options();
     const char* name = Derived::name;
@@ -180,7 +184,8 @@ class ElementwiseLoss {
 
     const bool mean = opts.reduction == Reduction::mean;
     a.grad_scale = mean ? (valid > 0 ? Scalar(1) / static_cast<Scalar>(valid) : Scalar(0)) : Scalar(1);
-    const double sum = self().visit_math([&](const auto& m) { return detail::run_elementwise<WantGrad, WantLoss>(m, a); });
+    const double sum =
+        self().visit_math([&](const auto& m) { return detail::run_elementwise<WantGrad, WantLoss>(m, a); });
     if (mean) return valid > 0 ? static_cast<Scalar>(sum / static_cast<double>(valid)) : Scalar(0);
     return static_cast<Scalar>(sum);
   }
@@ -198,8 +203,10 @@ class ElementwiseLoss {
 
   template <class M>
   static decltype(auto) mask_direct(const M& m) {
-    if constexpr (std::is_same_v<M, none_t>) return Eigen::Matrix<std::uint8_t, 0, 0>();
-    else return detail::direct(m);
+    if constexpr (std::is_same_v<M, none_t>)
+      return Eigen::Matrix<std::uint8_t, 0, 0>();
+    else
+      return detail::direct(m);
   }
 
   template <class W>

@@ -138,7 +138,9 @@ struct Packet {
   friend Packet mul_add(Packet a, Packet b, Packet c) { return raw(ei::pmadd(a.v, b.v, c.v)); }
   friend Packet abs(Packet a) { return raw(ei::pabs(a.v)); }
   friend Packet max(Packet a, Packet b) { return raw(ei::pmax(a.v, b.v)); }
-  friend Packet select(PacketMask<Scalar> m, Packet a, Packet b) { return raw(MaskOps<Scalar>::select(m.bits, a.v, b.v)); }
+  friend Packet select(PacketMask<Scalar> m, Packet a, Packet b) {
+    return raw(MaskOps<Scalar>::select(m.bits, a.v, b.v));
+  }
 };
 
 }  // namespace detail

@@ -92,8 +92,10 @@ struct FocalIntegerGammaMath {
   /// v^N as ((v v) v) ..., ipow's order.
   LONGTAIL_HD_TEMPLATE
   static LONGTAIL_HD V power(V v) {
-    if constexpr (N == 1) return v;
-    else return FocalIntegerGammaMath<V, N - 1>::power(v) * v;
+    if constexpr (N == 1)
+      return v;
+    else
+      return FocalIntegerGammaMath<V, N - 1>::power(v) * v;
   }
 
   LONGTAIL_HD_TEMPLATE

@@ -27,8 +27,8 @@ LONGTAIL_HD LogitTerms<V> logit_terms(V x) {
   const V m = max(x, zero);
   const V t = exp_nonpositive(neg_abs(x));  // exp(-|x|) in (0, 1]
   const auto lr = log1p_and_reciprocal(t);
-  const V r = lr.reciprocal;         // 1 / (1 + t) = sigmoid(|x|) in [1/2, 1)
-  const V tr = t * r;                // sigmoid(-|x|)
+  const V r = lr.reciprocal;  // 1 / (1 + t) = sigmoid(|x|) in [1/2, 1)
+  const V tr = t * r;         // sigmoid(-|x|)
   const auto nonneg = x >= zero;
   const V l = lr.log1p;
   LogitTerms<V> out;
@@ -64,10 +64,14 @@ LONGTAIL_HD V ipow(V x, int n) {
   // loop carried its counter and a multiplication by 1 into every packet: 7% of the focal
   // kernel). Same products in the same order as the loop, so every n gives the same bits.
   switch (n) {
-    case 0: return V(1);
-    case 1: return x;
-    case 2: return x * x;
-    case 3: return x * x * x;
+    case 0:
+      return V(1);
+    case 1:
+      return x;
+    case 2:
+      return x * x;
+    case 3:
+      return x * x * x;
     default: {
       V r = x * x * x * x;
       for (int k = 4; k < n; ++k) r = r * x;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Compiles against the installed CUDA headers and runs without a GPU: the launchers check their
 // arguments on the host before touching the device.
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 
 #include <longtail/cuda.cuh>
 
@@ -19,8 +19,8 @@ int main() {
   }
   // Null logits: rejected before any launch.
   char fake_workspace[16];
-  const cudaError_t e = lc::focal_bce(fake_workspace, queried, longtail::FocalBCEOptions{}, {}, batch,
-                                      lc::Outputs<float>{});
+  const cudaError_t e =
+      lc::focal_bce(fake_workspace, queried, longtail::FocalBCEOptions{}, {}, batch, lc::Outputs<float>{});
   if (e != cudaErrorInvalidValue) {
     std::printf("expected cudaErrorInvalidValue, got %d\n", int(e));
     return 1;

@@ -36,16 +36,16 @@ template <class Scalar, class TargetT, class MaskT>
 struct KernelArgs {
   StridedView<const Scalar> x;
   StridedView<const TargetT> y;
-  StridedView<const MaskT> mask;     // data == nullptr: every element valid
-  StridedView<Scalar> grad;          // data == nullptr: no gradient wanted
-  StridedView<Scalar> loss;          // data == nullptr: no per-element loss wanted
+  StridedView<const MaskT> mask;          // data == nullptr: every element valid
+  StridedView<Scalar> grad;               // data == nullptr: no gradient wanted
+  StridedView<Scalar> loss;               // data == nullptr: no per-element loss wanted
   const Scalar* sample_weight = nullptr;  // length rows, stride sample_weight_stride
   Index sample_weight_stride = 1;
   const Scalar* coef_pos = nullptr;  // length cols (coef_stride 1) or one value (coef_stride 0)
   const Scalar* coef_neg = nullptr;
   Index coef_stride = 1;
-  Scalar keep = 1, shift = 0;        // label smoothing: y_s = y * keep + shift
-  Scalar grad_scale = 1;             // 1 / (valid count) for Reduction::mean
+  Scalar keep = 1, shift = 0;  // label smoothing: y_s = y * keep + shift
+  Scalar grad_scale = 1;       // 1 / (valid count) for Reduction::mean
   int threads = 1;
 };
 
@@ -65,13 +65,16 @@ template <class Scalar, bool Contig, class T>
 inline Packet<Scalar> load_lanes(const T* p, Index stride, int count) {
   constexpr int P = Packet<Scalar>::size;
   if constexpr (Contig && std::is_same_v<T, Scalar>) {
-    (void)stride; (void)count;
+    (void)stride;
+    (void)count;
     return Packet<Scalar>::load(p);
   } else if constexpr (Contig && std::is_same_v<T, std::uint8_t>) {
-    (void)stride; (void)count;
+    (void)stride;
+    (void)count;
     return load_bytes_as<Scalar>(p);
   } else if constexpr (Contig) {
-    (void)stride; (void)count;
+    (void)stride;
+    (void)count;
     alignas(64) Scalar buf[P];
     for (int k = 0; k < P; ++k) buf[k] = static_cast<Scalar>(p[k]);
     return Packet<Scalar>::load(buf);
@@ -88,11 +91,14 @@ inline Packet<Scalar> load_mask(const T* p, Index stride, int count) {
   constexpr int P = Packet<Scalar>::size;
   alignas(64) Scalar buf[P];
   if constexpr (Contig && sizeof(T) == 1 && !std::is_signed_v<T>) {  // uint8_t, bool, unsigned char
-    (void)stride; (void)count; (void)buf;
+    (void)stride;
+    (void)count;
+    (void)buf;
     // Byte values 1..255 (bool: 1) become positive floats: "> 0" is "nonzero".
     return load_bytes_as<Scalar>(reinterpret_cast<const std::uint8_t*>(p));
   } else if constexpr (Contig) {
-    (void)stride; (void)count;
+    (void)stride;
+    (void)count;
     for (int k = 0; k < P; ++k) buf[k] = p[k] != T(0) ? Scalar(1) : Scalar(0);
   } else {
     for (int k = 0; k < P; ++k) buf[k] = (k < count && p[k * stride] != T(0)) ? Scalar(1) : Scalar(0);
@@ -103,7 +109,8 @@ inline Packet<Scalar> load_mask(const T* p, Index stride, int count) {
 template <class Scalar, bool Contig>
 inline void store_lanes(Packet<Scalar> v, Scalar* p, Index stride, int count) {
   if constexpr (Contig) {
-    (void)stride; (void)count;
+    (void)stride;
+    (void)count;
     v.store(p);
   } else {
     constexpr int P = Packet<Scalar>::size;
@@ -183,7 +190,8 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
       if (weighted) vg.value = vg.value * line_sw_v;
       vg.grad = vg.grad * line_grad_scale;
     } else if (weighted) {
-      const V sw = load_lanes<Scalar, false>(a.sample_weight + k0 * a.sample_weight_stride, a.sample_weight_stride, count);
+      const V sw =
+          load_lanes<Scalar, false>(a.sample_weight + k0 * a.sample_weight_stride, a.sample_weight_stride, count);
       vg.value = vg.value * sw;
       vg.grad = vg.grad * (sw * V(grad_scale_s));
     } else {
@@ -201,8 +209,10 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
   // Writes lanes [first, P) of v to out[k0 + lane] (first > 0 only for the overlapping packet).
   auto write = [&](V v, Scalar* out, Index stride, Index k0, int first, int count) LONGTAIL_ALWAYS_INLINE {
     if (contiguous && count == P) {
-      if (first == 0) store_lanes<Scalar, true>(v, out + k0, 1, P);
-      else v.store_lanes(out + k0, first, P);  // the overlapping tail: its fresh lanes only
+      if (first == 0)
+        store_lanes<Scalar, true>(v, out + k0, 1, P);
+      else
+        v.store_lanes(out + k0, first, P);  // the overlapping tail: its fresh lanes only
     } else {
       alignas(64) Scalar buf[P];
       v.store(buf);

@@ -66,8 +66,8 @@ decltype(auto) direct(const Eigen::DenseBase<D>& m) {
   if constexpr (has_direct_access<D>) {
     return m.derived();
   } else {
-    return Eigen::Matrix<typename D::Scalar, Eigen::Dynamic, Eigen::Dynamic,
-                         D::IsRowMajor ? Eigen::RowMajor : Eigen::ColMajor>(m.derived());
+    return Eigen::Matrix < typename D::Scalar, Eigen::Dynamic, Eigen::Dynamic,
+           D::IsRowMajor ? Eigen::RowMajor : Eigen::ColMajor > (m.derived());
   }
 }
 
