@@ -13,7 +13,7 @@
 // adds focal_g3_class_weights_fwd_bwd: gamma 3 with per-class weights, the trainer's best
 // configuration (the compile-time gamma-3 kernel, weighted path); focal_bwd: the gradient alone (stage 1,
 // the same bytes, no finalize kernel); focal_fwd_bwd_no_dependent_finalize: the focal row with
-// the finalize kernel launched the ordinary way (launch.cuh), to price the programmatic
+// the finalize kernel launched the ordinary way (cuda/longtail/detail/launch.cuh), to price the programmatic
 // dependent launch; and at 65536x698
 // focal_fwd_bwd_unaligned: the logits one element off 16-byte alignment (the scalar path). The
 // other combinations call detail::launch_elementwise with the math functors the public API
@@ -248,7 +248,7 @@ void time_calls(benchmark::State& state, double bytes, int sets, Call&& call) {
 enum class Loss { focal, weighted, focal_g3_class_weights };
 
 /// Variants of the headline row: logits one element off 16-byte alignment; the finalize kernel
-/// as an ordinary launch (launch.cuh, dependent_finalize_enabled); the gradient alone (backward:
+/// as an ordinary launch (cuda/longtail/detail/launch.cuh, dependent_finalize_enabled); the gradient alone (backward:
 /// stage 1 only, the same bytes, no finalize kernel). Priced in the same run.
 enum class Variant { standard, unaligned, no_dependent_finalize, gradient_only };
 

@@ -8,7 +8,7 @@
 
 #include <type_traits>
 
-#include "longtail/device_loss.cuh"
+#include "longtail/detail/device_loss.cuh"
 #include "longtail/math/focal_bce.hpp"
 
 namespace longtail::cuda {

@@ -6,7 +6,7 @@
 // evaluated by math::WeightedBCEMath (include/longtail/math/weighted_bce.hpp), the function the
 // CPU functor evaluates. Same options and conventions as longtail::cpu::WeightedBCE.
 
-#include "longtail/device_loss.cuh"
+#include "longtail/detail/device_loss.cuh"
 #include "longtail/math/weighted_bce.hpp"
 
 namespace longtail::cuda {

@@ -234,7 +234,7 @@ TEST_CASE("cuda float: the dependent finalize launch changes no bit", "[cuda][gp
   RunOptions run;
   run.elements = false;
   // Which launch this device gets: dependent iff compute capability 9+ and this binary carries
-  // compute_90+ code (nvcc's __CUDA_ARCH_LIST__; launch.cuh asks the runtime instead).
+  // compute_90+ code (nvcc's __CUDA_ARCH_LIST__; detail/launch.cuh asks the runtime instead).
   int device = 0, major = 0;
   CUDA_REQUIRE(cudaGetDevice(&device));
   CUDA_REQUIRE(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));

@@ -14,7 +14,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "longtail/arguments.cuh"
+#include "longtail/detail/arguments.cuh"
 #include "longtail/error.hpp"
 
 namespace longtail::cuda::detail {

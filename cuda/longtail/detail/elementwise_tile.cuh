@@ -25,9 +25,9 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "longtail/fast_divmod.cuh"
+#include "longtail/detail/fast_divmod.cuh"
+#include "longtail/detail/storage.cuh"
 #include "longtail/math/value_grad.hpp"
-#include "longtail/storage.cuh"
 
 namespace longtail::cuda::detail {
 

@@ -21,7 +21,7 @@
 
 #include <cstdint>
 
-#include "longtail/elementwise_tile.cuh"
+#include "longtail/detail/elementwise_tile.cuh"
 
 namespace longtail::cuda::detail {
 

@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <utility>
 
-#include "longtail/arguments.cuh"
-#include "longtail/input_checks.cuh"
-#include "longtail/launch.cuh"
+#include "longtail/detail/arguments.cuh"
+#include "longtail/detail/input_checks.cuh"
+#include "longtail/detail/launch.cuh"
 
 namespace longtail::cuda {
 namespace detail {

@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "longtail/detail/storage.cuh"
 #include "longtail/error.hpp"
-#include "longtail/storage.cuh"
 
 namespace longtail::cuda {
 

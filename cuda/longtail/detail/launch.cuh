@@ -10,8 +10,8 @@
 #include <limits>
 #include <type_traits>
 
-#include "longtail/arguments.cuh"
-#include "longtail/elementwise_kernels.cuh"
+#include "longtail/detail/arguments.cuh"
+#include "longtail/detail/elementwise_kernels.cuh"
 #include "longtail/options.hpp"
 
 namespace longtail::cuda {
