@@ -149,3 +149,65 @@ TEST_CASE("ARFF: the real Delicious split loads with the right shapes", "[arff][
   CHECK(test.feature_names == train.feature_names);
   CHECK(test.label_set.names == train.label_set.names);
 }
+
+TEST_CASE("ARFF: the Mulan XML must name the label attributes of the ARFF", "[arff][reader][errors]") {
+  test_support::TempDir dir;
+  // Attributes 0 "a", 1 "b" (a 0/1 feature), 2 "l1", 3 "l2" (lines 2-5).
+  const auto arff = dir.write("ok.arff",
+                              "@relation r\n@attribute a numeric\n@attribute b {0,1}\n@attribute l1 {0,1}\n"
+                              "@attribute l2 numeric\n@data\n{0 1,3 1}\n1,1,1,0\n");
+  auto xml = [&](const std::string& labels) {
+    return dir.write("labels.xml",
+                     "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<labels xmlns=\"x\">\n" + labels + "</labels>\n");
+  };
+  SECTION("matching names, in another order or with XML escapes, are accepted") {
+    const Dataset d = read_mulan_arff(arff, 0, xml("<label name=\"l2\"/>\n<label name='l1'></label>\n"));
+    CHECK(d.label_set.names == std::vector<std::string>{"l1", "l2"});
+    CHECK(d.labels.coeff(1, 0) == 1);
+    const auto quoted =
+        dir.write("q.arff", "@attribute 'a&b<c' numeric\n@attribute 'TAG_m\\'usica' {0,1}\n@data\n1,1\n");
+    const auto q = dir.write("q.xml", "<labels><label name=\"TAG_m\\'usica\"/></labels>");
+    CHECK(read_mulan_arff(quoted, 0, q).label_set.names == std::vector<std::string>{"TAG_m'usica"});
+    const auto amp = dir.write("amp.xml", "<labels><label name=\"a&amp;b&lt;c\"/></labels>");
+    const auto swapped = dir.write("s.arff", "@attribute f numeric\n@attribute 'a&b<c' {0,1}\n@data\n1,1\n");
+    CHECK(read_mulan_arff(swapped, 0, amp).label_set.names == std::vector<std::string>{"a&b<c"});
+  }
+  SECTION("fewer labels in the XML than the ARFF has: a label would become a feature") {
+    const auto x = xml("<label name=\"l1\"/>\n");
+    require_data_error([&] { read_mulan_arff(arff, 0, x); }, x, 3, "label \"l1\" is attribute 2 of");
+  }
+  SECTION("a feature named as a label") {
+    const auto x = xml("<label name=\"a\"/>\n<label name=\"l2\"/>\n");
+    require_data_error([&] { read_mulan_arff(arff, 0, x); }, x, 3, "label \"a\" is attribute 0 of");
+  }
+  SECTION("a label name that is no attribute of the ARFF") {
+    const auto x = xml("<label name=\"l1\"/>\n<label name=\"L2\"/>\n");
+    require_data_error([&] { read_mulan_arff(arff, 0, x); }, x, 4, "label \"L2\" is not an attribute of");
+  }
+  SECTION("the same label twice") {
+    const auto x = xml("<label name=\"l2\"/>\n<label name=\"l2\"/>\n");
+    require_data_error([&] { read_mulan_arff(arff, 0, x); }, x, 4, "label \"l2\" is listed twice");
+  }
+  SECTION("a label element without a name") {
+    const auto x = xml("<label name=\"l1\"/>\n<label/>\n");
+    require_data_error([&] { read_mulan_arff(arff, 0, x); }, x, 4, "without a name attribute");
+  }
+}
+
+TEST_CASE("ARFF: byte-order marks are skipped, unreadable paths say why", "[arff][reader][errors]") {
+  test_support::TempDir dir;
+  const auto arff =
+      dir.write("bom.arff", "\xEF\xBB\xBF@relation r\n@attribute f numeric\n@attribute l {0,1}\n@data\n2,1\n");
+  const auto xml = dir.write("bom.xml", "\xEF\xBB\xBF<labels><label name=\"l\"/></labels>\n");
+  const Dataset d = read_mulan_arff(arff, 0, xml);
+  CHECK(d.features.coeff(0, 0) == 2);
+  CHECK(d.labels.coeff(0, 0) == 1);
+  std::filesystem::create_directory(dir.path("sub"));
+  require_data_error([&] { read_mulan_arff(dir.path("sub"), 1, ""); }, dir.path("sub"), 0, "Is a directory");
+  require_data_error([&] { read_mulan_arff(arff, 0, dir.path("none.xml")); }, dir.path("none.xml"), 0,
+                     "No such file or directory");
+  const auto bad = dir.write("bad.arff",
+                             "@attribute f numeric\n@attribute l {0,1}\n@data\n\xEF\xBB\xBF"
+                             "2,1\n");
+  test_support::data_error_message([&] { read_mulan_arff(bad, 1, ""); }, "got \"\\xEF\\xBB\\xBF2\"");
+}

@@ -71,3 +71,29 @@ TEST_CASE("dataset I/O: label file and data file must agree", "[io][errors]") {
   bad.label_set.names.pop_back();
   CHECK_THROWS_AS(write_dataset(bad, dir.path("x.txt"), dir.path("x.tsv")), std::invalid_argument);
 }
+
+TEST_CASE("dataset I/O: label-set numbers are range-checked before narrowing to int", "[io][errors]") {
+  test_support::TempDir dir;
+  const std::string header = "index\tparent\ttier\tname\n";
+  // 2^32 narrowed to int is 0, a valid parent: it must be an error, not label 0.
+  const auto p = dir.write("labels.tsv", header + "0\t-1\t1\ta\n1\t4294967296\t2\tb\n");
+  require_data_error([&] { read_label_set_tsv(p); }, p, 3, "parent 4294967296 out of range");
+  const auto q = dir.write("labels2.tsv", header + "0\t-1\t1\ta\n1\t-4294967297\t2\tb\n");
+  require_data_error([&] { read_label_set_tsv(q); }, q, 3, "expected a parent index >= -1");
+}
+
+TEST_CASE("dataset I/O: label-set BOM, empty label set, invisible bytes", "[io][errors]") {
+  test_support::TempDir dir;
+  const auto bom = dir.write("bom.tsv", "\xEF\xBB\xBFindex\tparent\ttier\tname\n0\t-1\t1\ta\n1\t0\t2\tb\n");
+  const LabelSet s = read_label_set_tsv(bom);
+  CHECK(s.names == std::vector<std::string>{"a", "b"});
+  CHECK(s.parent == std::vector<int>{-1, 0});
+  const auto empty = dir.write("empty.tsv", "index\tparent\ttier\tname\n\n");
+  require_data_error([&] { read_label_set_tsv(empty); }, empty, 0, "no labels");
+  const auto bad = dir.write("bad.tsv",
+                             "index\tparent\ttier\tname\n0\t-1\t1\ta\n\xEF\xBB\xBF"
+                             "1\t0\t2\tb\n");
+  test_support::data_error_message([&] { read_label_set_tsv(bad); }, "got \"\\xEF\\xBB\\xBF1\"");
+  std::filesystem::create_directory(dir.path("sub"));
+  require_data_error([&] { read_label_set_tsv(dir.path("sub")); }, dir.path("sub"), 0, "Is a directory");
+}

@@ -76,6 +76,31 @@ void require_data_error(F&& f, const std::string& file, std::size_t line, const 
   CHECK(thrown);
 }
 
+/// True when every byte of `message` is printable ASCII (0x20..0x7E): what the readers' error
+/// messages must look like for inputs whose only non-ASCII bytes are invisible ones (a byte-order
+/// mark, control characters), which they show escaped as \xHH.
+inline bool printable_ascii(const std::string& message) {
+  for (unsigned char c : message)
+    if (c < 0x20 || c > 0x7E) return false;
+  return true;
+}
+
+/// Runs `f`, which must throw a data_error whose message contains `needle` and shows only
+/// printable ASCII; returns the message.
+template <class F>
+std::string data_error_message(F&& f, const std::string& needle) {
+  std::string msg;
+  try {
+    f();
+  } catch (const longtail_train::data_error& e) {
+    msg = e.what();
+  }
+  INFO("message: " << msg);
+  CHECK(msg.find(needle) != std::string::npos);
+  CHECK(printable_ascii(msg));
+  return msg;
+}
+
 /// Bitwise equality of two sparse matrices (shape, structure and values).
 inline bool identical(const longtail_train::SparseRowMatrix& a, const longtail_train::SparseRowMatrix& b) {
   if (a.rows() != b.rows() || a.cols() != b.cols() || a.nonZeros() != b.nonZeros()) return false;

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <unistd.h>
+
+#include <filesystem>
+
 #include "data/xmc_text.hpp"
 #include "test_support.hpp"
 
@@ -89,4 +93,66 @@ TEST_CASE("XMC text: write then read gives identical matrices", "[xmc][writer]")
   const Dataset r = read_xmc_text(p);
   CHECK(test_support::identical(r.features, d.features));
   CHECK(test_support::identical(r.labels, d.labels));
+}
+
+TEST_CASE("XMC text: a UTF-8 byte-order mark before the header is skipped", "[xmc][reader]") {
+  test_support::TempDir dir;
+  const Dataset d = read_xmc_text(dir.write("bom.txt",
+                                            "\xEF\xBB\xBF"
+                                            "2 3 2\n1 0:1\n0,1 2:0.5\n"));
+  REQUIRE(d.rows() == 2);
+  CHECK(d.labels.coeff(0, 1) == 1);
+  CHECK(d.labels.row(1).nonZeros() == 2);
+  CHECK(d.features.coeff(1, 2) == 0.5f);
+}
+
+TEST_CASE("XMC text: loud on sizes the matrices cannot hold, no labels, unreadable paths", "[xmc][reader][errors]") {
+  test_support::TempDir dir;
+  SECTION("no label columns") {
+    const auto p = dir.write("nolabels.txt", "1 3 0\n 0:1\n");
+    require_data_error([&] { read_xmc_text(p); }, p, 1, "no labels: the header declares L = 0");
+  }
+  SECTION("a header size beyond the int32 indices of the sparse matrices") {
+    const auto p = dir.write("big.txt", "3000000000 4 3\n");
+    require_data_error([&] { read_xmc_text(p); }, p, 1, "N = 3000000000 is larger than 2147483647");
+  }
+  SECTION("a label count whose names do not fit in memory is refused before allocating") {
+    // 2^31 - 1 label names "0".."2147483646" take about 80 GiB; the reader must say so instead of
+    // throwing std::bad_alloc (or being killed by the kernel) half-way through.
+    const double needed = 2147483647.0 * 40;
+    const double memory = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+    if (memory >= needed) {
+      WARN("skipped: this machine has " << memory / (1 << 30) << " GiB, the check needs less than 80 GiB");
+      return;
+    }
+    const auto p = dir.write("huge_l.txt", "0 4 2147483647\n");
+    require_data_error([&] { read_xmc_text(p); }, p, 1, "L = 2147483647 labels would need 80.0 GiB");
+  }
+  SECTION("a directory, a missing file: the reason is in the message") {
+    std::filesystem::create_directory(dir.path("sub"));
+    require_data_error([&] { read_xmc_text(dir.path("sub")); }, dir.path("sub"), 0, "Is a directory");
+    require_data_error([&] { read_xmc_text(dir.path("missing.txt")); }, dir.path("missing.txt"), 0,
+                       "No such file or directory");
+  }
+  SECTION("invisible bytes in a bad token are shown escaped") {
+    const auto p = dir.write("bom_inside.txt",
+                             "1 4 3\n1,\xEF\xBB\xBF"
+                             "2 0:1\n");
+    const std::string msg = test_support::data_error_message([&] { read_xmc_text(p); }, "\\xEF\\xBB\\xBF2");
+    CHECK(msg.find(":2: ") != std::string::npos);
+  }
+}
+
+TEST_CASE("XMC text: a file larger than the memory is refused before it is read", "[xmc][reader][errors]") {
+  // A sparse file of 2 TiB (no disk blocks): reading it whole would end in std::bad_alloc after
+  // filling the memory; the reader must compare its size with the memory first.
+  test_support::TempDir dir;
+  const std::string p = dir.write("huge.txt", "1 2 1\n");
+  std::error_code ec;
+  std::filesystem::resize_file(p, std::uintmax_t(1) << 41, ec);
+  if (ec) {
+    WARN("skipped: cannot make a sparse 2 TiB file here: " << ec.message());
+    return;
+  }
+  require_data_error([&] { read_xmc_text(p); }, p, 0, "reading the XMC text file whole would need 2048.0 GiB");
 }

@@ -3,8 +3,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <stdexcept>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "data/data_error.hpp"
 #include "data/detail/csr_builder.hpp"
@@ -39,6 +42,143 @@ std::string_view unquote(std::string_view s) {
   return s;
 }
 
+// ---- the Mulan labels XML -----------------------------------------------------------------------
+
+struct XmlLabel {
+  std::string name;  // XML entities decoded, ARFF backslash escapes removed
+  std::size_t line;
+};
+
+void append_utf8(std::string& out, unsigned long cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+/// An XML attribute value as the ARFF spells the same name: entities (&amp; &lt; &gt; &quot;
+/// &apos; &#N; &#xH;) decoded, then backslash escapes removed as in ARFF names (Mulan's Delicious
+/// XML has name="TAG_m\'usica" for the ARFF attribute TAG_m\'usica, i.e. TAG_m'usica).
+std::string decode_xml_name(std::string_view raw) {
+  std::string decoded;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const std::size_t semi = raw[i] == '&' ? raw.find(';', i) : std::string_view::npos;
+    if (semi == std::string_view::npos) {
+      decoded += raw[i];
+      continue;
+    }
+    const std::string_view entity = raw.substr(i + 1, semi - i - 1);
+    unsigned long cp = 0;
+    bool known = true;
+    if (entity == "amp")
+      cp = '&';
+    else if (entity == "lt")
+      cp = '<';
+    else if (entity == "gt")
+      cp = '>';
+    else if (entity == "quot")
+      cp = '"';
+    else if (entity == "apos")
+      cp = '\'';
+    else if (entity.size() > 1 && entity[0] == '#') {
+      const bool hex = entity[1] == 'x' || entity[1] == 'X';
+      const std::string_view digits = entity.substr(hex ? 2 : 1);
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), cp, hex ? 16 : 10);
+      known = !digits.empty() && ec == std::errc() && end == digits.data() + digits.size() && cp <= 0x10FFFF;
+    } else {
+      known = false;
+    }
+    if (!known) {
+      decoded += raw[i];  // not an entity: keep the '&'
+      continue;
+    }
+    append_utf8(decoded, cp);
+    i = semi;
+  }
+  std::string name;
+  for (std::size_t i = 0; i < decoded.size(); ++i) {
+    if (decoded[i] == '\\' && i + 1 < decoded.size()) ++i;
+    name += decoded[i];
+  }
+  return name;
+}
+
+/// The <label name="..."> elements of a Mulan labels XML file, in document order (nested labels of
+/// a hierarchy included), skipping comments. Throws data_error naming the XML line for a <label>
+/// without a name, a name listed twice, and a file without <label> elements.
+std::vector<XmlLabel> read_mulan_xml_labels(const std::string& xml_path) {
+  const std::string text = detail::read_whole_file(xml_path, "Mulan labels XML");
+  std::vector<XmlLabel> labels;
+  std::unordered_map<std::string, std::size_t> line_of;
+  std::size_t line = 1, counted_to = 0;  // line number of position counted_to
+  auto line_at = [&](std::size_t pos) {
+    line += static_cast<std::size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(counted_to),
+                                                text.begin() + static_cast<std::ptrdiff_t>(pos), '\n'));
+    counted_to = pos;
+    return line;
+  };
+  for (std::size_t pos = text.find('<'); pos != std::string::npos; pos = text.find('<', pos + 1)) {
+    if (text.compare(pos, 4, "<!--") == 0) {
+      pos = text.find("-->", pos + 4);
+      if (pos == std::string::npos) break;
+      continue;
+    }
+    if (text.compare(pos, 6, "<label") != 0) continue;
+    const char next = pos + 6 < text.size() ? text[pos + 6] : '\0';
+    if (!(next == ' ' || next == '\t' || next == '\n' || next == '\r' || next == '>' || next == '/'))
+      continue;  // <labels>
+    const std::size_t element_line = line_at(pos);
+    const std::size_t close = text.find('>', pos);
+    const std::string_view tag =
+        std::string_view(text).substr(pos + 6, (close == std::string::npos ? text.size() : close) - pos - 6);
+    // name="..." or name='...', preceded by white space.
+    std::size_t at = 0;
+    std::string_view value;
+    bool found = false;
+    while (!found && (at = tag.find("name", at)) != std::string_view::npos) {
+      const bool word_start =
+          at > 0 && (tag[at - 1] == ' ' || tag[at - 1] == '\t' || tag[at - 1] == '\n' || tag[at - 1] == '\r');
+      std::size_t k = at + 4;
+      while (k < tag.size() && (tag[k] == ' ' || tag[k] == '\t' || tag[k] == '\n' || tag[k] == '\r')) ++k;
+      if (word_start && k < tag.size() && tag[k] == '=') {
+        ++k;
+        while (k < tag.size() && (tag[k] == ' ' || tag[k] == '\t' || tag[k] == '\n' || tag[k] == '\r')) ++k;
+        const char q = k < tag.size() ? tag[k] : '\0';
+        const std::size_t end = q == '"' || q == '\'' ? tag.find(q, k + 1) : std::string_view::npos;
+        if (end != std::string_view::npos) {
+          value = tag.substr(k + 1, end - k - 1);
+          found = true;
+        }
+      }
+      at += 4;
+    }
+    if (!found)
+      throw data_error(xml_path, element_line,
+                       "<label> element without a name attribute (expected <label name=\"...\">)");
+    std::string name = decode_xml_name(value);
+    const auto [it, fresh] = line_of.emplace(name, element_line);
+    if (!fresh)
+      throw data_error(xml_path, element_line,
+                       "label " + quote(name) + " is listed twice (first on line " + std::to_string(it->second) + ")");
+    labels.push_back({std::move(name), element_line});
+  }
+  if (labels.empty()) throw data_error(xml_path, 0, "no <label> elements found (expected a Mulan labels XML file)");
+  return labels;
+}
+
+// ---- the ARFF file ------------------------------------------------------------------------------
+
 struct Attribute {
   std::string name;
   std::size_t line = 0;  // of its @attribute declaration
@@ -69,6 +209,32 @@ class ArffParser {
       fail("expected @relation, @attribute or @data in the header, got " + quote(line));
     }
     throw data_error(path_, lines_.number(), "missing @data line (expected '@data' after the @attribute lines)");
+  }
+
+  /// Every label of the Mulan XML must be one of the last L = labels.size() attributes: a name
+  /// missing from the ARFF, or naming an attribute the reader would take as a feature (the XML
+  /// lists fewer labels than the ARFF has, or a feature), is an error at the XML's line. The
+  /// names are distinct, so they then name exactly the last L attributes (in any order).
+  void check_label_names(const std::vector<XmlLabel>& labels, const std::string& xml_path) const {
+    const auto num_attributes = static_cast<long long>(attributes_.size());
+    const long long first_label = num_attributes - static_cast<long long>(labels.size());
+    std::unordered_map<std::string_view, std::size_t> index;
+    for (std::size_t a = 0; a < attributes_.size(); ++a) index.emplace(attributes_[a].name, a);
+    for (const XmlLabel& label : labels) {
+      const auto it = index.find(label.name);
+      if (it == index.end())
+        throw data_error(xml_path, label.line,
+                         "label " + quote(label.name) + " is not an attribute of " + path_ +
+                             " (the XML must name the ARFF's label attributes)");
+      if (static_cast<long long>(it->second) < first_label)
+        throw data_error(xml_path, label.line,
+                         "label " + quote(label.name) + " is attribute " + std::to_string(it->second) + " of " + path_ +
+                             " (line " + std::to_string(attributes_[it->second].line) +
+                             "), which would be read as a feature: with the " + std::to_string(labels.size()) +
+                             " labels of this XML the labels are the last " + std::to_string(labels.size()) +
+                             " attributes (" + std::to_string(first_label) + ".." + std::to_string(num_attributes - 1) +
+                             "); the XML and the ARFF disagree");
+    }
   }
 
   Dataset read_data(int num_labels) {
@@ -117,6 +283,8 @@ class ArffParser {
     }
     return d;
   }
+
+  std::size_t num_attributes() const { return attributes_.size(); }
 
  private:
   [[noreturn]] void fail(const std::string& what) const { throw data_error(path_, lines_.number(), what); }
@@ -258,15 +426,7 @@ class ArffParser {
 }  // namespace
 
 int count_mulan_xml_labels(const std::string& xml_path) {
-  const std::string text = detail::read_whole_file(xml_path);
-  int count = 0;
-  for (std::size_t pos = text.find("<label"); pos != std::string::npos; pos = text.find("<label", pos + 6)) {
-    const char next = pos + 6 < text.size() ? text[pos + 6] : '\0';
-    if (next == ' ' || next == '\t' || next == '\n' || next == '\r' || next == '>' || next == '/')
-      ++count;  // not <labels
-  }
-  if (count == 0) throw data_error(xml_path, 0, "no <label> elements found (expected a Mulan labels XML file)");
-  return count;
+  return static_cast<int>(read_mulan_xml_labels(xml_path).size());
 }
 
 Dataset read_mulan_arff(const std::string& arff_path, int num_labels_or_0, const std::string& xml_path_or_empty) {
@@ -274,8 +434,10 @@ Dataset read_mulan_arff(const std::string& arff_path, int num_labels_or_0, const
     throw std::invalid_argument("read_mulan_arff: the number of labels must be >= 0 (got " +
                                 std::to_string(num_labels_or_0) + ")");
   int num_labels = num_labels_or_0;
+  std::vector<XmlLabel> xml_labels;
   if (!xml_path_or_empty.empty()) {
-    const int from_xml = count_mulan_xml_labels(xml_path_or_empty);
+    xml_labels = read_mulan_xml_labels(xml_path_or_empty);
+    const auto from_xml = static_cast<int>(xml_labels.size());
     if (num_labels != 0 && num_labels != from_xml)
       throw data_error(xml_path_or_empty, 0,
                        "has " + std::to_string(from_xml) + " <label> elements but " + std::to_string(num_labels) +
@@ -285,8 +447,10 @@ Dataset read_mulan_arff(const std::string& arff_path, int num_labels_or_0, const
   if (num_labels == 0)
     throw std::invalid_argument("read_mulan_arff(" + arff_path +
                                 "): give the number of labels (the last L attributes) or the Mulan XML file");
-  ArffParser parser(arff_path, detail::read_whole_file(arff_path));
+  ArffParser parser(arff_path, detail::read_whole_file(arff_path, "ARFF file"));
   parser.read_header();
+  if (!xml_labels.empty() && static_cast<std::size_t>(num_labels) < parser.num_attributes())
+    parser.check_label_names(xml_labels, xml_path_or_empty);
   return parser.read_data(num_labels);
 }
 

@@ -44,7 +44,7 @@ Dataset read_dataset(const std::string& data_path, const std::string& labels_pat
   }
   const std::string names_path = data_path + ".features";
   if (std::filesystem::exists(names_path)) {
-    const std::string text = detail::read_whole_file(names_path);
+    const std::string text = detail::read_whole_file(names_path, "feature names file");
     detail::LineCursor lines(text);
     std::string_view line;
     std::vector<std::string> names;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "data/label_set_io.hpp"
 
+#include <limits>
+
 #include "data/data_error.hpp"
 #include "data/detail/text_file.hpp"
 #include "data/taxonomy.hpp"
@@ -24,7 +26,7 @@ void write_label_set_tsv(const LabelSet& labels, const std::string& path) {
 }
 
 LabelSet read_label_set_tsv(const std::string& path) {
-  const std::string text = detail::read_whole_file(path);
+  const std::string text = detail::read_whole_file(path, "label set TSV");
   detail::LineCursor lines(text);
   std::string_view line;
   if (!lines.next(line) || line != kHeader)
@@ -48,6 +50,10 @@ LabelSet read_label_set_tsv(const std::string& path) {
                        "expected index " + std::to_string(labels.size()) + " in column 1, got " + detail::quote(f[0]));
     if (!detail::parse_int64(f[1], parent) || parent < -1)
       throw data_error(path, lines.number(), "expected a parent index >= -1 in column 2, got " + detail::quote(f[1]));
+    // Range-checked here as a 64-bit number: narrowed to int first, 4294967296 would become 0.
+    if (parent > std::numeric_limits<int>::max())
+      throw data_error(path, lines.number(),
+                       "parent " + std::to_string(parent) + " out of range (larger than any index)");
     if (!detail::parse_int64(f[2], tier) || tier < 0 || tier > 1000)
       throw data_error(path, lines.number(), "expected a tier >= 0 in column 3, got " + detail::quote(f[2]));
     if (f[3].empty()) throw data_error(path, lines.number(), "empty label name in column 4");
@@ -55,6 +61,8 @@ LabelSet read_label_set_tsv(const std::string& path) {
     labels.parent.push_back(static_cast<int>(parent));
     labels.tier.push_back(static_cast<int>(tier));
   }
+  if (labels.size() == 0)
+    throw data_error(path, 0, "no labels (expected one 'index<TAB>parent<TAB>tier<TAB>name' row per label)");
   for (std::size_t i = 0; i < labels.size(); ++i)
     if (labels.parent[i] >= static_cast<int>(labels.size()))
       throw data_error(path, i + 2,

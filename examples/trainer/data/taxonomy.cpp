@@ -124,10 +124,8 @@ bool starts_with_fields(const std::vector<std::string_view>& fields, std::initia
 }  // namespace
 
 LabelSet read_iab_taxonomy_tsv(const std::string& path) {
-  const std::string text = detail::read_whole_file(path);
-  std::string_view body = text;
-  if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);  // UTF-8 byte order mark
-  detail::LineCursor lines(body);
+  const std::string text = detail::read_whole_file(path, "IAB taxonomy TSV");
+  detail::LineCursor lines(text);
   std::string_view line;
 
   // Header: the IAB's two lines, or its second line alone, or the 6-column topical form.

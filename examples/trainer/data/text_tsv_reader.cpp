@@ -2,7 +2,9 @@
 #include "data/text_tsv_reader.hpp"
 
 #include <algorithm>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "data/data_error.hpp"
 #include "data/detail/csr_builder.hpp"
@@ -16,20 +18,41 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+/// The names of one row without repeats, in order of first appearance. Rows are short (a few
+/// labels): comparing with the names kept so far is fastest there. That is quadratic, though (a
+/// row of 100k labels took 28 s), so longer rows go through a hash set (`seen`, reused).
+std::vector<std::string> first_occurrences(const std::vector<std::string_view>& names,
+                                           std::unordered_set<std::string_view>& seen) {
+  constexpr std::size_t kLinearScanMax = 32;
+  std::vector<std::string> kept;
+  kept.reserve(names.size());
+  if (names.size() <= kLinearScanMax) {
+    for (const auto name : names)
+      if (std::find(kept.begin(), kept.end(), name) == kept.end()) kept.emplace_back(name);
+    return kept;
+  }
+  seen.clear();
+  for (const auto name : names)
+    if (seen.insert(name).second) kept.emplace_back(name);
+  return kept;
+}
+
 }  // namespace
 
 LabelledTexts read_labelled_texts(const std::string& path) {
-  const std::string text = detail::read_whole_file(path);
+  const std::string text = detail::read_whole_file(path, "labelled text TSV");
   detail::LineCursor lines(text);
   std::string_view line;
   LabelledTexts out;
   out.source = path;
+  std::vector<std::string_view> names;
+  std::unordered_set<std::string_view> seen;
   while (lines.next(line)) {
     if (detail::trim(line).empty()) continue;
     const std::size_t tab = line.find('\t');
     if (tab == std::string_view::npos)
       throw data_error(path, lines.number(), "expected 'label1,label2<TAB>text' (no tab found)");
-    std::vector<std::string> labels;
+    names.clear();
     std::string_view list = detail::trim(line.substr(0, tab));
     if (!list.empty()) {
       for (;;) {
@@ -39,12 +62,12 @@ LabelledTexts read_labelled_texts(const std::string& path) {
           throw data_error(path, lines.number(),
                            "empty label name in the label list " + detail::quote(line.substr(0, tab)) +
                                " (expected names separated by single commas)");
-        if (std::find(labels.begin(), labels.end(), name) == labels.end()) labels.emplace_back(name);
+        names.push_back(name);
         if (comma == std::string_view::npos) break;
         list.remove_prefix(comma + 1);
       }
     }
-    out.labels.push_back(std::move(labels));
+    out.labels.push_back(first_occurrences(names, seen));
     out.texts.emplace_back(line.substr(tab + 1));
     out.line_numbers.push_back(lines.number());
   }
@@ -67,6 +90,10 @@ LabelSet collect_label_names(const std::vector<const LabelledTexts*>& files) {
 }
 
 Dataset make_text_dataset(const LabelledTexts& texts, const TextFeaturizer& featurizer, const LabelSet& labels) {
+  if (labels.size() == 0)
+    throw data_error(texts.source, 0,
+                     "no labels: no row has a label (expected 'label1,label2<TAB>text'; the label list before "
+                     "the tab is empty on every line)");
   std::unordered_map<std::string, std::int32_t> index;
   for (std::size_t i = 0; i < labels.size(); ++i) index.emplace(labels.names[i], static_cast<std::int32_t>(i));
   detail::CsrBuilder label_rows;

@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
+#include <new>
 
 #include "data/data_error.hpp"
 #include "data/detail/csr_builder.hpp"
 #include "data/detail/text_file.hpp"
+#include "data/memory_check.hpp"
 
 namespace longtail_train {
 namespace {
@@ -38,7 +40,7 @@ std::string base_name(const std::string& path) {
 }  // namespace
 
 Dataset read_xmc_text(const std::string& path) {
-  const std::string text = detail::read_whole_file(path);
+  const std::string text = detail::read_whole_file(path, "XMC text file");
   detail::LineCursor lines(text);
   std::string_view line;
   const char* header_help = "expected the header 'N F L' (rows, features, labels: three non-negative integers)";
@@ -46,11 +48,26 @@ Dataset read_xmc_text(const std::string& path) {
   const auto head = words(line);
   long long dims[3] = {0, 0, 0};
   if (head.size() != 3) throw data_error(path, 1, std::string(header_help) + ", got " + quote(line));
-  for (int i = 0; i < 3; ++i)
-    if (!detail::parse_int64(head[static_cast<std::size_t>(i)], dims[i]) || dims[i] < 0 ||
-        dims[i] > std::numeric_limits<std::int32_t>::max())
-      throw data_error(path, 1, std::string(header_help) + ", got " + quote(head[static_cast<std::size_t>(i)]));
+  const char* const dim_names[3] = {"N", "F", "L"};
+  for (int i = 0; i < 3; ++i) {
+    const std::string_view word = head[static_cast<std::size_t>(i)];
+    if (!detail::parse_int64(word, dims[i]) || dims[i] < 0)
+      throw data_error(path, 1, std::string(header_help) + ", got " + quote(word));
+    // Rows, feature and label indices and the non-zero counts are int32 in the sparse matrices.
+    if (dims[i] > std::numeric_limits<std::int32_t>::max())
+      throw data_error(path, 1,
+                       std::string(dim_names[i]) + " = " + std::to_string(dims[i]) + " is larger than " +
+                           std::to_string(std::numeric_limits<std::int32_t>::max()) +
+                           " (the sparse matrices have int32 indices)");
+  }
   const long long n = dims[0], num_features = dims[1], num_labels = dims[2];
+  if (num_labels == 0)
+    throw data_error(path, 1, "no labels: the header declares L = 0 (expected 'N F L' with at least one label)");
+  // The label names "0".."L-1" are the one allocation whose size the header alone decides: each
+  // costs a std::string (short enough to be stored inline) plus its parent and tier. Refuse what
+  // cannot fit before allocating, rather than std::bad_alloc or the kernel's OOM killer later.
+  const double label_bytes = static_cast<double>(num_labels) * (sizeof(std::string) + 2 * sizeof(int));
+  require_memory(label_bytes, path, 1, "the names of the header's L = " + std::to_string(num_labels) + " labels");
 
   detail::CsrBuilder features, labels;
   std::vector<std::pair<std::int32_t, float>> row;
@@ -120,10 +137,15 @@ Dataset read_xmc_text(const std::string& path) {
   d.name = base_name(path);
   d.features = features.build(static_cast<Eigen::Index>(num_features));
   d.labels = labels.build(static_cast<Eigen::Index>(num_labels));
-  for (long long l = 0; l < num_labels; ++l) {
-    d.label_set.names.push_back(std::to_string(l));
-    d.label_set.parent.push_back(-1);
-    d.label_set.tier.push_back(0);
+  try {
+    d.label_set.names.reserve(static_cast<std::size_t>(num_labels));
+    for (long long l = 0; l < num_labels; ++l) d.label_set.names.push_back(std::to_string(l));
+    d.label_set.parent.assign(static_cast<std::size_t>(num_labels), -1);
+    d.label_set.tier.assign(static_cast<std::size_t>(num_labels), 0);
+  } catch (const std::bad_alloc&) {
+    throw data_error(path, 1,
+                     "out of memory for the names of the header's L = " + std::to_string(num_labels) + " labels (" +
+                         format_gib(label_bytes) + ")");
   }
   return d;
 }

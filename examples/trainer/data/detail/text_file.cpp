@@ -1,24 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "data/detail/text_file.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "data/data_error.hpp"
+#include "data/detail/printable.hpp"
+#include "data/file_open.hpp"
 
 namespace longtail_train::detail {
 
-std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw data_error(path, 0, "cannot open file for reading");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw data_error(path, 0, "read error");
-  return std::move(buffer).str();
+std::string read_whole_file(const std::string& path, const char* what) {
+  std::string text = read_input_file(path, what);
+  // One memmove of the file when it starts with a byte-order mark; nothing otherwise.
+  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
+  return text;
 }
 
 bool parse_int64(std::string_view s, long long& out) {
@@ -37,9 +37,11 @@ bool parse_float(std::string_view s, float& out) {
 
 std::string quote(std::string_view token) {
   constexpr std::size_t kMax = 40;
-  std::string q = "\"";
-  q.append(token.substr(0, kMax));
-  if (token.size() > kMax) q += "...";
+  std::size_t cut = std::min(token.size(), kMax);
+  // Back to the start of a UTF-8 character (continuation bytes are 10xxxxxx).
+  while (cut < token.size() && cut > 0 && (static_cast<unsigned char>(token[cut]) & 0xC0u) == 0x80u) --cut;
+  std::string q = "\"" + escape_invisible(token.substr(0, cut));
+  if (cut < token.size()) q += "...";
   q += '"';
   return q;
 }

@@ -8,8 +8,11 @@
 
 namespace longtail_train::detail {
 
-/// The whole file as bytes; throws data_error("<path>: cannot open ...") when unreadable.
-std::string read_whole_file(const std::string& path);
+/// The whole text file as bytes, without a leading UTF-8 byte-order mark (EF BB BF: Windows
+/// editors write one; kept, it would become part of the first label name or header word). Throws
+/// data_error as read_input_file (file_open.hpp) does: "cannot open <what> for reading: <reason>",
+/// a directory, a file larger than the memory, a read error.
+std::string read_whole_file(const std::string& path, const char* what);
 
 /// Iterates over the lines of a buffer with 1-based numbers; strips a trailing '\r' (CRLF).
 class LineCursor {
@@ -48,7 +51,8 @@ bool parse_int64(std::string_view s, long long& out);
 /// Parses a whole string_view as a finite float ("1", "0.5", "-2e-3"; optional '+'; not nan/inf).
 bool parse_float(std::string_view s, float& out);
 
-/// The token quoted for an error message: `"abc"` (cut to 40 characters).
+/// The token quoted for an error message: `"abc"`, cut to 40 bytes (at a UTF-8 character
+/// boundary), invisible bytes shown as \xHH (printable.hpp).
 std::string quote(std::string_view token);
 
 /// Writes `text` to `path` through a temporary file and a rename, so a crash never leaves a
