@@ -14,7 +14,11 @@ namespace longtail_train {
 /// Comments (%) and blank lines are skipped; CRLF is accepted.
 /// The labels are the LAST L attributes: L = num_labels_or_0 when > 0, otherwise the number of
 /// <label> elements in the Mulan XML file at xml_path_or_empty (when both are given they must
-/// agree). Label attributes must be {0,1} nominal or numeric with values 0/1. All other
+/// agree). With the XML, each of its <label name="..."> must name one of the last L attributes
+/// (XML entities and ARFF backslash escapes decoded; any order): a name that is no attribute, or
+/// that names an attribute the reader would take as a feature (an XML with fewer labels than the
+/// ARFF, or a feature listed as a label), a <label> without a name and a name listed twice are
+/// errors at the XML's line. Label attributes must be {0,1} nominal or numeric with values 0/1. All other
 /// attributes are features (names kept in feature_names); label names are the ARFF attribute
 /// names. Throws data_error naming file, line and the expected syntax for: a missing file, a bad
 /// @attribute line, an unknown attribute type (string, date, relational), a nominal feature with
@@ -23,7 +27,8 @@ namespace longtail_train {
 /// value '?', instance weights, too many labels, and an XML file without <label> elements.
 Dataset read_mulan_arff(const std::string& arff_path, int num_labels_or_0, const std::string& xml_path_or_empty);
 
-/// Number of <label ...> elements in a Mulan labels XML file (throws data_error when none).
+/// Number of <label ...> elements in a Mulan labels XML file (throws data_error when none, for a
+/// <label> without a name and for a name listed twice).
 int count_mulan_xml_labels(const std::string& xml_path);
 
 }  // namespace longtail_train

@@ -14,7 +14,7 @@ namespace longtail_train {
 void write_label_set_tsv(const LabelSet& labels, const std::string& path);
 
 /// Reads the file written by write_label_set_tsv (validates header, consecutive indices, parents
-/// in range and acyclic). Throws data_error naming file and line.
+/// in range and acyclic, at least one label). Throws data_error naming file and line.
 LabelSet read_label_set_tsv(const std::string& path);
 
 }  // namespace longtail_train

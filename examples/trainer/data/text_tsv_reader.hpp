@@ -30,7 +30,8 @@ LabelledTexts read_labelled_texts(const std::string& path);
 LabelSet collect_label_names(const std::vector<const LabelledTexts*>& files);
 
 /// Builds a Dataset from texts with an already fitted featurizer and a given label set. A label
-/// name missing from `labels` throws data_error naming file and line.
+/// name missing from `labels` throws data_error naming file and line; an empty label set (no row
+/// of any file had a label) throws data_error "no labels" naming texts.source.
 Dataset make_text_dataset(const LabelledTexts& texts, const TextFeaturizer& featurizer, const LabelSet& labels);
 
 /// One-file convenience: reads `path`, collects its label names, fits a featurizer with `config`

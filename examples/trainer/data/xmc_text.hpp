@@ -14,8 +14,10 @@ namespace longtail_train {
 /// unique within a row; values must be finite. Blank lines are rows without labels and features
 /// only when counted in N; trailing blank lines after the N rows are ignored. Throws data_error
 /// naming file, line and what was expected (bad header, bad label or feature index, index out of
-/// range, duplicate index, bad value, too few / too many rows). Label names are "0".."L-1" (no
-/// hierarchy); feature_names stay empty.
+/// range, duplicate index, bad value, too few / too many rows), for L = 0 ("no labels"), for N, F
+/// or L above 2^31 - 1 (the matrices' int32 indices), and for an L whose label names alone would
+/// not fit in this machine's memory (refused before allocating them). Label names are "0".."L-1"
+/// (no hierarchy); feature_names stay empty.
 Dataset read_xmc_text(const std::string& path);
 
 /// Writes `data` in the XMC text format (values with the shortest exactly-round-tripping
