@@ -24,7 +24,7 @@ struct FocalBCESpec {
   static constexpr const char* name = "FocalBCE";
 
   static LossSetup setup(const Options& o) {
-    LossSetup s = LossSetup::smoothing(o.label_smoothing, o.reduction);
+    LossSetup s = LossSetup::common(o);
     s.alpha_pos = o.alpha ? static_cast<float>(*o.alpha) : 1.0f;
     s.alpha_neg = o.alpha ? static_cast<float>(1 - *o.alpha) : 1.0f;
     return s;

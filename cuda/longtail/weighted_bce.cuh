@@ -16,7 +16,7 @@ struct WeightedBCESpec {
   using Options = WeightedBCEOptions;
   static constexpr const char* name = "WeightedBCE";
 
-  static LossSetup setup(const Options& o) { return LossSetup::smoothing(o.label_smoothing, o.reduction); }
+  static LossSetup setup(const Options& o) { return LossSetup::common(o); }
 
   template <class F>
   static cudaError_t visit_math(const Options&, F&& f) {

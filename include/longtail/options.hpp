@@ -19,6 +19,8 @@ namespace longtail {
 ///          weights scale the terms but do not change the divisor (PyTorch's convention for
 ///          BCEWithLogitsLoss(weight=...)). With zero valid elements the mean is defined as 0 and
 ///          the gradient is 0, so a fully masked batch contributes nothing instead of NaN.
+///          The options' mean_divisor, when set, replaces the count (data-parallel training:
+///          the global count), for the loss and the gradient alike.
 enum class Reduction { none, sum, mean };
 
 inline const char* to_string(Reduction r) {
@@ -56,6 +58,16 @@ inline void check_threads(const char* field, int threads) {
   if (threads < 0) fail(field, " must be >= 0 (0 = OpenMP default; got ", threads, ")");
 }
 
+/// mean_divisor: finite and > 0 when set, and only meaningful for Reduction::mean (with sum or
+/// none it would be silently ignored, which hides a mistake in the caller's reduction setup).
+inline void check_mean_divisor(const char* field, const std::optional<double>& divisor, Reduction reduction) {
+  if (!divisor) return;
+  if (!std::isfinite(*divisor) || !(*divisor > 0)) fail(field, " must be finite and > 0 (got ", *divisor, ")");
+  if (reduction != Reduction::mean)
+    fail(field, " is set (", *divisor, ") but reduction is ", to_string(reduction),
+         "; it applies to Reduction::mean only");
+}
+
 }  // namespace detail
 
 /// Weighted binary cross-entropy with logits (PyTorch's BCEWithLogitsLoss semantics):
@@ -66,10 +78,15 @@ struct WeightedBCEOptions {
   /// Label smoothing eps in [0, 1): y <- y * (1 - eps) + eps / 2 (towards 0.5, the two-class
   /// convention for sigmoid outputs). Applied to the target before anything else.
   double label_smoothing = 0.0;
+  /// Reduction::mean only: divide the sum by this count instead of this call's number of valid
+  /// (unmasked) elements, e.g. the global number of valid elements over all data-parallel ranks.
+  /// Empty (default): the local count. Must be finite and > 0.
+  std::optional<double> mean_divisor{};
   ExecutionOptions execution{};
 
   void validate() const {
     detail::check_finite_range("WeightedBCEOptions.label_smoothing", label_smoothing, 0.0, 1.0, true);
+    detail::check_mean_divisor("WeightedBCEOptions.mean_divisor", mean_divisor, reduction);
     detail::check_threads("WeightedBCEOptions.execution.threads", execution.threads);
   }
 };
@@ -89,6 +106,10 @@ struct FocalBCEOptions {
   double margin = 0.0;            ///< ASL probability margin for negatives, in [0, 1)
   double label_smoothing = 0.0;   ///< as in WeightedBCEOptions
   Reduction reduction = Reduction::mean;
+  /// Reduction::mean only: divide the sum by this count instead of this call's number of valid
+  /// (unmasked) elements, e.g. the global number of valid elements over all data-parallel ranks.
+  /// Empty (default): the local count. Must be finite and > 0.
+  std::optional<double> mean_divisor{};
   ExecutionOptions execution{};
 
   /// Focal loss (Lin et al. 2017): the same gamma for both targets.
@@ -116,6 +137,7 @@ struct FocalBCEOptions {
     if (alpha) detail::check_finite_range("FocalBCEOptions.alpha", *alpha, 0.0, 1.0, false);
     detail::check_finite_range("FocalBCEOptions.margin", margin, 0.0, 1.0, true);
     detail::check_finite_range("FocalBCEOptions.label_smoothing", label_smoothing, 0.0, 1.0, true);
+    detail::check_mean_divisor("FocalBCEOptions.mean_divisor", mean_divisor, reduction);
     detail::check_threads("FocalBCEOptions.execution.threads", execution.threads);
   }
 };

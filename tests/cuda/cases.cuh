@@ -2,6 +2,7 @@
 #pragma once
 // The loss configurations the parity tests sweep (GPU and host replay alike).
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,7 @@ struct OptionCase {
   longtail::Reduction reduction = longtail::Reduction::mean;
   double label_smoothing = 0.0;
   bool mask = false, sample_weight = false, weight = false, pos_weight = false;
+  std::optional<double> mean_divisor{};  ///< options.mean_divisor (a data-parallel global count)
 };
 
 inline std::vector<OptionCase> option_cases() {
@@ -56,6 +58,8 @@ inline std::vector<OptionCase> option_cases() {
       {"mean+sample weights", R::mean, 0.0, false, true, false, false},
       {"everything", R::mean, 0.2, true, true, true, true},
       {"none+mask+pos_weight", R::none, 0.0, true, false, false, true},
+      // A global count larger than any shard's: no device count, 1/D known on the host.
+      {"mean+mask+sample weights+mean_divisor", R::mean, 0.0, true, true, false, false, 2.0e6},
   };
 }
 
@@ -63,6 +67,7 @@ template <class Options>
 Options with(Options o, const OptionCase& c) {
   o.reduction = c.reduction;
   o.label_smoothing = c.label_smoothing;
+  o.mean_divisor = c.mean_divisor;
   return o;
 }
 

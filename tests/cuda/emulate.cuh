@@ -89,12 +89,8 @@ void emulate_launch(const Math& math, const lcd::LossSetup& setup, const longtai
     for (int t = 0; t < lcd::kFinalizeThreads; ++t)
       per_thread[t] = lcd::strided_kahan_sum(partials.data(), units, t, lcd::kFinalizeThreads);
     const float s = emulated_block_sum(per_thread);
-    if (mean) {
-      const unsigned long long count = device_count ? valid : static_cast<unsigned long long>(batch.d_mask ? 0 : n);
-      *out.d_loss = count ? static_cast<float>(static_cast<double>(s) / static_cast<double>(count)) : 0.0f;
-    } else {
-      *out.d_loss = s;
-    }
+    *out.d_loss =
+        lcd::finalize_value(s, mean, device_count ? static_cast<double>(valid) : lcd::host_mean_divisor(setup, batch));
   }
 }
 

@@ -392,8 +392,18 @@ TEST_CASE("cuda errors: the raw launchers return cudaErrorInvalidValue and launc
     o = good;
     o.margin = std::numeric_limits<double>::quiet_NaN();
     CHECK(focal(o, {}, batch, out, ws_bytes) == cudaErrorInvalidValue);
+    o = good;
+    o.mean_divisor = 0.0;
+    CHECK(focal(o, {}, batch, out, ws_bytes) == cudaErrorInvalidValue);
+    o = good;
+    o.reduction = longtail::Reduction::sum;
+    o.mean_divisor = 100.0;
+    CHECK(focal(o, {}, batch, out, ws_bytes) == cudaErrorInvalidValue);
     longtail::WeightedBCEOptions w;
     w.label_smoothing = -0.1;
+    CHECK(lc::weighted_bce(ws, ws_bytes, w, {}, batch, out) == cudaErrorInvalidValue);
+    w = {};
+    w.mean_divisor = std::numeric_limits<double>::infinity();
     CHECK(lc::weighted_bce(ws, ws_bytes, w, {}, batch, out) == cudaErrorInvalidValue);
   }
   SECTION("null pointers") {
@@ -438,6 +448,11 @@ TEST_CASE("cuda errors: the functors throw longtail::invalid_argument naming the
   bad.gamma_neg = -2;
   CHECK_THROWS_AS(lc::FocalBCE<float>(bad), longtail::invalid_argument);
   CHECK_THROWS_WITH(lc::FocalBCE<float>(bad), Contains("FocalBCEOptions.gamma_neg"));
+  longtail::WeightedBCEOptions bad_divisor;
+  bad_divisor.reduction = longtail::Reduction::none;
+  bad_divisor.mean_divisor = 8.0;
+  CHECK_THROWS_WITH(lc::WeightedBCE<float>(bad_divisor),
+                    Contains("WeightedBCEOptions.mean_divisor is set (8) but reduction is none"));
   CHECK_THROWS_WITH(lc::WeightedBCE<float>(longtail::WeightedBCEOptions{}, {fake_device_ptr(1), nullptr, 0}),
                     Contains("num_classes must be set"));
   lc::FocalBCE<float> focal;

@@ -127,23 +127,22 @@ static __global__ void __launch_bounds__(Threads)
   if (threadIdx.x == 0) *d_valid = c;
 }
 
-/// Stage 2. `mean`: divide by the valid count (from d_valid when set, else host_valid); a count
-/// of 0 gives 0. The division is done in double, as the CPU functors do.
+/// The reduced loss from the sum of the partials: for the mean, divided by `divisor` (the valid
+/// count, or the options' mean_divisor) in double as the CPU functors do; a divisor of 0 gives 0.
+LONGTAIL_HD float finalize_value(float sum, bool mean, double divisor) {
+  if (!mean) return sum;
+  return divisor > 0 ? static_cast<float>(static_cast<double>(sum) / divisor) : 0.0f;
+}
+
+/// Stage 2. `mean`: divide by the valid count from d_valid when set, else by host_divisor.
 template <int Threads>
 static __global__ void __launch_bounds__(Threads)
     finalize_loss_kernel(const float* partials, std::int64_t units, bool mean, const unsigned long long* d_valid,
-                         std::int64_t host_valid, float* d_loss) {
+                         double host_divisor, float* d_loss) {
   wait_for_prerequisite_grids();
   float s = strided_kahan_sum(partials, units, static_cast<int>(threadIdx.x), Threads);
   s = block_sum<Threads>(s);
-  if (threadIdx.x == 0) {
-    if (mean) {
-      const unsigned long long valid = d_valid ? *d_valid : static_cast<unsigned long long>(host_valid);
-      *d_loss = valid ? static_cast<float>(static_cast<double>(s) / static_cast<double>(valid)) : 0.0f;
-    } else {
-      *d_loss = s;
-    }
-  }
+  if (threadIdx.x == 0) *d_loss = finalize_value(s, mean, d_valid ? static_cast<double>(*d_valid) : host_divisor);
 }
 
 }  // namespace longtail::cuda::detail

@@ -47,13 +47,18 @@ struct LossSetup {
   float keep = 1.0f, shift = 0.0f;
   float alpha_pos = 1.0f, alpha_neg = 1.0f;
   Reduction reduction = Reduction::mean;
+  /// Reduction::mean: the options' mean_divisor (> 0), or 0 to divide by the valid count.
+  double mean_divisor = 0.0;
 
-  static LossSetup smoothing(double label_smoothing, Reduction reduction) {
+  /// What every loss's options share: label smoothing, reduction, mean_divisor.
+  template <class Options>
+  static LossSetup common(const Options& o) {
     LossSetup s;
-    const float eps = static_cast<float>(label_smoothing);
+    const float eps = static_cast<float>(o.label_smoothing);
     s.keep = 1.0f - eps;
     s.shift = eps / 2.0f;
-    s.reduction = reduction;
+    s.reduction = o.reduction;
+    s.mean_divisor = o.mean_divisor ? *o.mean_divisor : 0.0;
     return s;
   }
 };
@@ -140,7 +145,7 @@ inline cudaError_t dependent_finalize_supported(bool& supported) {
 /// CUDA runtime older than 12.3 (where stream capture into graphs does not take programmatic
 /// dependencies) it is always an ordinary launch.
 inline cudaError_t launch_finalize(const float* partials, std::int64_t units, bool mean,
-                                   const unsigned long long* d_valid, std::int64_t host_valid, float* d_loss,
+                                   const unsigned long long* d_valid, double host_divisor, float* d_loss,
                                    bool after_stage1, cudaStream_t stream) {
 #if CUDART_VERSION >= 12030
   bool dependent = false;
@@ -159,13 +164,13 @@ inline cudaError_t launch_finalize(const float* partials, std::int64_t units, bo
     config.attrs = attribute;
     config.numAttrs = 1;
     return cudaLaunchKernelEx(&config, finalize_loss_kernel<kFinalizeThreads>, partials, units, mean, d_valid,
-                              host_valid, d_loss);
+                              host_divisor, d_loss);
   }
 #else
   (void)after_stage1;
 #endif
   finalize_loss_kernel<kFinalizeThreads>
-      <<<1, kFinalizeThreads, 0, stream>>>(partials, units, mean, d_valid, host_valid, d_loss);
+      <<<1, kFinalizeThreads, 0, stream>>>(partials, units, mean, d_valid, host_divisor, d_loss);
   return cudaGetLastError();
 }
 
@@ -215,18 +220,28 @@ TileParams<T, Target> make_tile_params(const LossSetup& setup, const ClassWeight
   return p;
 }
 
-/// Whether the valid-element count must be computed on the device first (mean with a mask).
+/// Whether the valid-element count must be computed on the device first (mean with a mask and
+/// no mean_divisor).
 template <class T, class Target>
 bool count_on_device(const LossSetup& setup, const Batch<T, Target>& batch, const Outputs<T>& out) {
-  return setup.reduction == Reduction::mean && batch.d_mask && batch.elements() > 0 && (out.d_loss || out.d_grad);
+  return setup.reduction == Reduction::mean && !(setup.mean_divisor > 0) && batch.d_mask && batch.elements() > 0 &&
+         (out.d_loss || out.d_grad);
 }
 
-/// The gradient factor known on the host: the loss scale, times 1/n for the mean without a
-/// mask (1/n as float, exactly as the CPU functors form 1/valid).
+/// The mean's divisor when the host knows it: the options' mean_divisor, else the element count
+/// without a mask; 0 otherwise (counted on the device, or nothing to divide: the mean is 0).
+template <class T, class Target>
+double host_mean_divisor(const LossSetup& setup, const Batch<T, Target>& batch) {
+  if (setup.mean_divisor > 0) return setup.mean_divisor;
+  return batch.d_mask ? 0.0 : static_cast<double>(batch.elements());
+}
+
+/// The gradient factor known on the host: the loss scale, times 1/divisor for the mean when the
+/// host knows the divisor (1/divisor as float, exactly as the CPU functors form it).
 template <class T, class Target>
 float host_grad_scale(const LossSetup& setup, const Batch<T, Target>& batch, const Outputs<T>& out) {
-  if (setup.reduction == Reduction::mean && !batch.d_mask && batch.elements() > 0)
-    return out.grad_scale * (1.0f / static_cast<float>(batch.elements()));
+  const double divisor = host_mean_divisor(setup, batch);
+  if (setup.reduction == Reduction::mean && divisor > 0) return out.grad_scale * (1.0f / static_cast<float>(divisor));
   return out.grad_scale;
 }
 
@@ -276,7 +291,7 @@ cudaError_t launch_elementwise(const Math& math, const LossSetup& setup, const C
 
   if (out.d_loss) {
     const std::int64_t units = n > 0 ? layout.d.units : 0;
-    if ((err = launch_finalize(partials, units, mean, device_count ? d_valid : nullptr, batch.d_mask ? 0 : n,
+    if ((err = launch_finalize(partials, units, mean, device_count ? d_valid : nullptr, host_mean_divisor(setup, batch),
                                out.d_loss, n > 0, stream)))
       return err;
   }

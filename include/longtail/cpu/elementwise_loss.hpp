@@ -182,11 +182,16 @@ class ElementwiseLoss {
       }
     }
 
+    // Reduction::mean divides by the valid count, or by options.mean_divisor when set (the global
+    // count of a data-parallel step); the gradient gets the same factor, formed in Scalar as
+    // 1 / divisor, and the loss the division in double. A divisor of 0 (no valid element, no
+    // mean_divisor) gives loss 0 and gradient 0.
     const bool mean = opts.reduction == Reduction::mean;
-    a.grad_scale = mean ? (valid > 0 ? Scalar(1) / static_cast<Scalar>(valid) : Scalar(0)) : Scalar(1);
+    const double divisor = opts.mean_divisor ? *opts.mean_divisor : static_cast<double>(valid);
+    a.grad_scale = mean ? (divisor > 0 ? Scalar(1) / static_cast<Scalar>(divisor) : Scalar(0)) : Scalar(1);
     const double sum =
         self().visit_math([&](const auto& m) { return detail::run_elementwise<WantGrad, WantLoss>(m, a); });
-    if (mean) return valid > 0 ? static_cast<Scalar>(sum / static_cast<double>(valid)) : Scalar(0);
+    if (mean) return divisor > 0 ? static_cast<Scalar>(sum / divisor) : Scalar(0);
     return static_cast<Scalar>(sum);
   }
 
