@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checkpoint.hpp"
 
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <type_traits>
+#include <utility>
 
-#include <unistd.h>
+#include "common/durable_file.hpp"
+#include "common/fnv1a.hpp"
+#include "common/input_file.hpp"
 
 namespace longtail_train {
 namespace {
@@ -16,14 +15,7 @@ namespace {
 constexpr char kMagic[8] = {'L', 'T', 'T', 'R', 'A', 'I', 'N', '\x1a'};
 constexpr std::uint32_t kByteOrder = 0x01020304u;
 
-std::uint64_t fnv1a64(const std::string& bytes) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
+std::uint64_t fnv1a64(const std::string& bytes) { return longtail_train::fnv1a64(bytes.data(), bytes.size()); }
 
 /// Appends typed fields to a byte string.
 class Writer {
@@ -93,6 +85,7 @@ class Reader {
 };
 
 std::string payload_of(const Checkpoint& c) {
+  const TrainingState& t = c.state;
   Writer w;
   w.pod<std::uint64_t>(c.settings.size());
   for (const auto& [k, v] : c.settings) {
@@ -100,23 +93,24 @@ std::string payload_of(const Checkpoint& c) {
     w.str(v);
   }
   w.str(c.data);
+  w.pod<std::uint64_t>(c.data_fingerprint);
   w.pod<std::int64_t>(c.shape.inputs);
   w.pod<std::uint64_t>(c.shape.hidden.size());
   for (auto h : c.shape.hidden) w.pod<std::int64_t>(h);
   w.pod<std::int64_t>(c.shape.outputs);
   w.pod<std::uint8_t>(c.dense_input);
-  w.array(c.params);
-  w.pod<std::int64_t>(c.adam_steps);
-  w.array(c.adam_m);
-  w.array(c.adam_v);
-  w.pod<std::int32_t>(c.epochs_done);
-  w.pod<std::uint8_t>(c.finished);
-  w.array(c.best_params);
-  w.pod<std::int32_t>(c.best_epoch);
-  w.pod<double>(c.best_score);
-  w.pod<std::int32_t>(c.epochs_without_improvement);
-  w.pod<std::uint64_t>(c.history.size());
-  for (const auto& e : c.history) {
+  w.array(t.params);
+  w.pod<std::int64_t>(t.adam_steps);
+  w.array(t.adam_m);
+  w.array(t.adam_v);
+  w.pod<std::int32_t>(t.epochs_done);
+  w.pod<std::uint8_t>(t.finished);
+  w.array(t.best_params);
+  w.pod<std::int32_t>(t.best_epoch);
+  w.pod<double>(t.best_score);
+  w.pod<std::int32_t>(t.epochs_without_improvement);
+  w.pod<std::uint64_t>(t.history.size());
+  for (const auto& e : t.history) {
     w.pod<std::int32_t>(e.epoch);
     w.pod<double>(e.train_loss);
     w.pod<double>(e.val_macro_f1);
@@ -132,7 +126,57 @@ std::string payload_of(const Checkpoint& c) {
   return w.bytes();
 }
 
+/// Largest model a checkpoint may describe: 2^31 - 1 parameters (Eigen::Index arithmetic on
+/// the flat vector stays exact far beyond; the limit keeps a corrupt shape from asking for
+/// exabytes).
+constexpr std::int64_t kMaxParameters = (std::int64_t{1} << 31) - 1;
+
+/// Parameter count of a shape read from a file, without overflow; -1 when above kMaxParameters.
+std::int64_t checked_parameter_count(const MlpShape& s) {
+  std::int64_t total = 0;
+  for (std::size_t l = 0; l < s.layers(); ++l) {
+    const std::int64_t fan_in = s.fan_in(l), fan_out = s.fan_out(l);
+    if (fan_in > kMaxParameters || fan_out > kMaxParameters) return -1;
+    const std::int64_t layer = (fan_in + 1) * fan_out;  // both <= 2^31: fits in 63 bits
+    if (layer > kMaxParameters - total) return -1;
+    total += layer;
+  }
+  return total;
+}
+
+bool all_finite(const Eigen::Ref<const Eigen::ArrayXd>& a) { return a.isFinite().all(); }
+
 }  // namespace
+
+std::string TrainingState::check(Eigen::Index parameter_count) const {
+  auto count = [&](const char* name, Eigen::Index n) -> std::string {
+    return n == parameter_count ? ""
+                                : std::string(name) + " has " + std::to_string(n) + " entries, the model " +
+                                      std::to_string(parameter_count);
+  };
+  for (const auto& [name, v] : {std::pair<const char*, const Eigen::VectorXf*>{"parameters", &params},
+                                {"best parameters", &best_params},
+                                {"Adam first moment", &adam_m},
+                                {"Adam second moment", &adam_v}}) {
+    if (std::string e = count(name, v->size()); !e.empty()) return e;
+    if (!v->allFinite()) return std::string(name) + " hold a non-finite value (NaN or infinity)";
+  }
+  if ((adam_v.array() < 0).any()) return "Adam second moment holds a negative value";
+  if (adam_steps < 0) return "Adam step count is " + std::to_string(adam_steps);
+  if (epochs_done < 0 || epochs_done > 1000000) return "epochs_done is " + std::to_string(epochs_done);
+  if (best_epoch < 0 || best_epoch > epochs_done)
+    return "best epoch " + std::to_string(best_epoch) + " is outside 0.." + std::to_string(epochs_done);
+  if (epochs_without_improvement < 0 || epochs_without_improvement > epochs_done)
+    return "epochs without improvement " + std::to_string(epochs_without_improvement) + " is outside 0.." +
+           std::to_string(epochs_done);
+  if (!(best_score == -1 || (best_score >= 0 && best_score <= 1)))
+    return "best score " + std::to_string(best_score) + " is not a macro-F1 (or -1)";
+  if (history.size() != std::size_t(epochs_done))
+    return "history has " + std::to_string(history.size()) + " epochs, epochs_done is " + std::to_string(epochs_done);
+  for (std::size_t i = 0; i < history.size(); ++i)
+    if (history[i].epoch != int(i) + 1) return "history line " + std::to_string(i + 1) + " is for another epoch";
+  return "";
+}
 
 std::string Checkpoint::setting(const std::string& key) const {
   for (const auto& [k, v] : settings)
@@ -142,45 +186,40 @@ std::string Checkpoint::setting(const std::string& key) const {
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
   const std::string payload = payload_of(c);
-  Writer head;
-  head.pod(kMagic);
-  head.pod<std::uint32_t>(Checkpoint::kVersion);
-  head.pod<std::uint32_t>(kByteOrder);
-  head.pod<std::uint64_t>(payload.size());
+  Writer file;
+  file.pod(kMagic);
+  file.pod<std::uint32_t>(Checkpoint::kVersion);
+  file.pod<std::uint32_t>(kByteOrder);
+  file.pod<std::uint64_t>(payload.size());
+  std::string bytes = file.bytes() + payload;
   const std::uint64_t checksum = fnv1a64(payload);
-
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  auto fail = [&](const char* what) {
-    const std::string reason = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw checkpoint_error(path + ": cannot write checkpoint (" + what + ": " + reason + ")");
-  };
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail("open");
-  bool ok = std::fwrite(head.bytes().data(), 1, head.bytes().size(), f) == head.bytes().size() &&
-            std::fwrite(payload.data(), 1, payload.size(), f) == payload.size() &&
-            std::fwrite(&checksum, sizeof checksum, 1, f) == 1 && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-  if (std::fclose(f) != 0) ok = false;
-  if (!ok) fail("write");
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("rename");
+  bytes.append(reinterpret_cast<const char*>(&checksum), sizeof checksum);
+  try {
+    write_file_atomically(path, bytes, "checkpoint");
+  } catch (const file_error& e) {
+    throw checkpoint_error(e.what());
+  }
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw checkpoint_error(path + ": cannot open checkpoint (" + std::strerror(errno) + ")");
-  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string file;
+  try {
+    file = read_whole_file(path, "checkpoint");
+  } catch (const file_error& e) {
+    throw checkpoint_error(e.what());
+  }
   Reader head(file, path);
   char magic[8];
   for (char& ch : magic) ch = head.pod<char>("magic");
   if (std::memcmp(magic, kMagic, 8) != 0) head.fail("not a longtail-train checkpoint (wrong magic bytes)");
   const auto version = head.pod<std::uint32_t>("version");
-  if (version != Checkpoint::kVersion)
-    head.fail("format version " + std::to_string(version) + ", this longtail-train reads version " +
+  if (version != 1 && version != Checkpoint::kVersion)
+    head.fail("format version " + std::to_string(version) + ", this longtail-train reads versions 1 to " +
               std::to_string(Checkpoint::kVersion));
   if (head.pod<std::uint32_t>("byte order") != kByteOrder) head.fail("written on a machine with another byte order");
   const auto size = head.pod<std::uint64_t>("payload size");
   constexpr std::size_t header_bytes = 8 + 4 + 4 + 8;
-  if (file.size() != header_bytes + size + 8)
+  if (size > file.size() || file.size() != header_bytes + size + 8)
     head.fail("file has " + std::to_string(file.size()) + " bytes, the header announces " +
               std::to_string(header_bytes + size + 8) + " (truncated or appended to)");
   const std::string payload = file.substr(header_bytes, size);
@@ -190,12 +229,14 @@ Checkpoint load_checkpoint(const std::string& path) {
 
   Reader r(payload, path);
   Checkpoint c;
+  TrainingState& t = c.state;
   const auto n_settings = r.pod<std::uint64_t>("settings count");
   for (std::uint64_t i = 0; i < n_settings; ++i) {
     std::string k = r.str("setting name");
     c.settings.emplace_back(std::move(k), r.str("setting value"));
   }
   c.data = r.str("data description");
+  if (version >= 2) c.data_fingerprint = r.pod<std::uint64_t>("data fingerprint");
   c.shape.inputs = r.pod<std::int64_t>("inputs");
   const auto layers = r.pod<std::uint64_t>("hidden layer count");
   if (layers > 64) r.fail("implausible hidden layer count " + std::to_string(layers));
@@ -205,19 +246,22 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (c.shape.inputs <= 0 || c.shape.outputs <= 0) r.fail("bad model shape " + c.shape.to_string());
   for (auto h : c.shape.hidden)
     if (h <= 0) r.fail("bad model shape " + c.shape.to_string());
-  const auto P = static_cast<std::uint64_t>(c.shape.parameter_count());
-  c.params = r.array<Eigen::VectorXf>("parameters", P);
-  c.adam_steps = r.pod<std::int64_t>("adam steps");
-  c.adam_m = r.array<Eigen::VectorXf>("adam first moment", P);
-  c.adam_v = r.array<Eigen::VectorXf>("adam second moment", P);
-  c.epochs_done = r.pod<std::int32_t>("epochs done");
-  c.finished = r.pod<std::uint8_t>("finished") != 0;
-  c.best_params = r.array<Eigen::VectorXf>("best parameters", P);
-  c.best_epoch = r.pod<std::int32_t>("best epoch");
-  c.best_score = r.pod<double>("best score");
-  c.epochs_without_improvement = r.pod<std::int32_t>("epochs without improvement");
+  const std::int64_t parameters = checked_parameter_count(c.shape);
+  if (parameters < 0)
+    r.fail("model " + c.shape.to_string() + " has more than " + std::to_string(kMaxParameters) + " parameters");
+  const auto P = static_cast<std::uint64_t>(parameters);
+  t.params = r.array<Eigen::VectorXf>("parameters", P);
+  t.adam_steps = r.pod<std::int64_t>("adam steps");
+  t.adam_m = r.array<Eigen::VectorXf>("adam first moment", P);
+  t.adam_v = r.array<Eigen::VectorXf>("adam second moment", P);
+  t.epochs_done = r.pod<std::int32_t>("epochs done");
+  t.finished = r.pod<std::uint8_t>("finished") != 0;
+  t.best_params = r.array<Eigen::VectorXf>("best parameters", P);
+  t.best_epoch = r.pod<std::int32_t>("best epoch");
+  t.best_score = r.pod<double>("best score");
+  t.epochs_without_improvement = r.pod<std::int32_t>("epochs without improvement");
   const auto n_history = r.pod<std::uint64_t>("history length");
-  if (n_history > 1000000) r.fail("implausible history length");
+  if (n_history > 1000000) r.fail("implausible history length " + std::to_string(n_history));
   for (std::uint64_t i = 0; i < n_history; ++i) {
     EpochRecord e;
     e.epoch = r.pod<std::int32_t>("history epoch");
@@ -227,15 +271,22 @@ Checkpoint load_checkpoint(const std::string& path) {
     e.seconds = r.pod<double>("history seconds");
     e.train_seconds = r.pod<double>("history training seconds");
     e.train_cpu_seconds = r.pod<double>("history training CPU seconds");
-    c.history.push_back(e);
+    t.history.push_back(e);
   }
+  if (const std::string problem = t.check(Eigen::Index(P)); !problem.empty()) r.fail(problem);
   c.thresholds = r.array<Eigen::ArrayXd>("thresholds");
   if (c.thresholds.size() != 0 && c.thresholds.size() != c.shape.outputs) r.fail("thresholds do not match the labels");
+  if (!all_finite(c.thresholds) || (c.thresholds < 0).any() || (c.thresholds > 1).any())
+    r.fail("a threshold is not a probability in [0, 1] (NaN, infinite or out of range)");
   const auto n_names = r.pod<std::uint64_t>("label name count");
   if (n_names != 0 && n_names != static_cast<std::uint64_t>(c.shape.outputs))
     r.fail("label names do not match the labels");
   for (std::uint64_t i = 0; i < n_names; ++i) c.label_names.push_back(r.str("label name"));
   c.train_label_counts = r.array<Eigen::ArrayXd>("training label counts");
+  if (c.train_label_counts.size() != 0 && c.train_label_counts.size() != c.shape.outputs)
+    r.fail("training label counts do not match the labels");
+  if (!all_finite(c.train_label_counts) || (c.train_label_counts < 0).any())
+    r.fail("a training label count is negative or not finite");
   if (!r.done()) r.fail("unexpected bytes after the last field");
   return c;
 }

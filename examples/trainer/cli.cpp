@@ -210,10 +210,10 @@ const std::vector<Flag>& flags() {
       {"--loss", "NAME", "focal", "bce | weighted | focal | asl (longtail's WeightedBCE / FocalBCE functors)",
        "Loss (the default is the write-up's best configuration, cap_7.0_focal_g3)", kTrain,
        [](CliOptions& o, const std::string& v) {
-         if (v == "bce") o.loss_kind = LossKind::bce;
-         else if (v == "weighted") o.loss_kind = LossKind::weighted;
-         else if (v == "focal") o.loss_kind = LossKind::focal;
-         else if (v == "asl") o.loss_kind = LossKind::asl;
+         if (v == "bce") o.loss_flags.kind = LossKind::bce;
+         else if (v == "weighted") o.loss_flags.kind = LossKind::weighted;
+         else if (v == "focal") o.loss_flags.kind = LossKind::focal;
+         else if (v == "asl") o.loss_flags.kind = LossKind::asl;
          else bad("--loss", v, "bce, weighted, focal or asl");
        }},
       {"--weights", "SCHEME", "pos_neg_ratio",
@@ -224,38 +224,38 @@ const std::vector<Flag>& flags() {
            bad("--weights", v,
                "none, uniform, pos_neg_ratio, inverse_frequency, sqrt_pos_neg_ratio, sqrt_inverse_frequency or "
                "effective_number");
-         o.weights = v;
+         o.loss_flags.weights = v;
        }},
       {"--cap", "X", "7", "cap on the class weights, w = min(w, X); 'inf' = uncapped, 'none' = no class weights. sweep: a list "
        "(default 6,7,8)", "", kFit,
-       [](CliOptions& o, const std::string& v) { o.cap_values = optional_numbers("--cap", v, true); }},
+       [](CliOptions& o, const std::string& v) { o.loss_flags.caps = optional_numbers("--cap", v, true); }},
       {"--weight-mode", "MODE", "pos", "pos: weights multiply the positive term only (PyTorch pos_weight); class: both terms", "",
        kFit,
        [](CliOptions& o, const std::string& v) {
-         if (v == "pos") o.train.loss.mode = WeightMode::pos_weight;
-         else if (v == "class") o.train.loss.mode = WeightMode::class_weight;
+         if (v == "pos") o.loss_settings.mode = WeightMode::pos_weight;
+         else if (v == "class") o.loss_settings.mode = WeightMode::class_weight;
          else bad("--weight-mode", v, "pos or class");
        }},
       {"--normalize-weights", nullptr, "off", "rescale the class weights to mean 1 before the cap", "", kFit,
-       [](CliOptions& o, const std::string&) { o.train.loss.normalize = true; }},
+       [](CliOptions& o, const std::string&) { o.loss_settings.normalize = true; }},
       {"--beta", "B", "0.999", "effective_number's beta, in [0, 1)", "", kFit,
-       [](CliOptions& o, const std::string& v) { o.train.loss.beta = unit_open("--beta", v); }},
+       [](CliOptions& o, const std::string& v) { o.loss_settings.beta = unit_open("--beta", v); }},
       {"--gamma", "G", "3", "focal exponent (implies --loss focal; 'none' = no focusing). sweep: a list (default none,2,3)", "",
-       kFit, [](CliOptions& o, const std::string& v) { o.gamma_values = optional_numbers("--gamma", v, false); }},
+       kFit, [](CliOptions& o, const std::string& v) { o.loss_flags.gammas = optional_numbers("--gamma", v, false); }},
       {"--alpha", "A", "off", "focal alpha in [0, 1] (alpha for positives, 1 - alpha for negatives)", "", kFit,
        [](CliOptions& o, const std::string& v) {
          const double a = to_double("--alpha", v, "a number in [0, 1]");
          if (!(a >= 0 && a <= 1)) bad("--alpha", v, "a number in [0, 1]");
-         o.train.loss.alpha = a;
+         o.loss_settings.alpha = a;
        }},
       {"--gamma-pos", "G", "0", "asl: focusing exponent of positives", "", kTrain,
-       [](CliOptions& o, const std::string& v) { o.train.loss.gamma_pos = non_negative("--gamma-pos", v); }},
+       [](CliOptions& o, const std::string& v) { o.loss_settings.gamma_pos = non_negative("--gamma-pos", v); }},
       {"--gamma-neg", "G", "4", "asl: focusing exponent of negatives", "", kTrain,
-       [](CliOptions& o, const std::string& v) { o.train.loss.gamma_neg = non_negative("--gamma-neg", v); }},
+       [](CliOptions& o, const std::string& v) { o.loss_settings.gamma_neg = non_negative("--gamma-neg", v); }},
       {"--margin", "M", "0.05", "asl: probability margin shifting the negatives, in [0, 1)", "", kTrain,
-       [](CliOptions& o, const std::string& v) { o.train.loss.margin = unit_open("--margin", v); }},
+       [](CliOptions& o, const std::string& v) { o.loss_settings.margin = unit_open("--margin", v); }},
       {"--label-smoothing", "E", "0", "label smoothing y <- y (1 - E) + E / 2, with every loss", "", kFit,
-       [](CliOptions& o, const std::string& v) { o.train.loss.label_smoothing = unit_open("--label-smoothing", v); }},
+       [](CliOptions& o, const std::string& v) { o.loss_settings.label_smoothing = unit_open("--label-smoothing", v); }},
 
       // ---- evaluation ----
       {"--buckets", "M,H", "20,100", "frequency buckets by training positives n: tail n < M, medium M <= n < H, head n >= H",
@@ -422,12 +422,12 @@ CliOptions parse_cli(int argc, const char* const* argv) {
   } catch (const std::invalid_argument& e) {
     throw cli_error(e.what());
   }
-  if (o.command != Command::sweep) {
-    if (o.cap_values.size() > 1) throw cli_error("--cap takes one value outside sweep (lists are for `sweep`)");
-    if (o.gamma_values.size() > 1) throw cli_error("--gamma takes one value outside sweep (lists are for `sweep`)");
-  }
   if (o.command == Command::train) {
-    o.train.loss = resolve_loss(o);
+    try {
+      o.train.loss = resolve_loss(o.loss_flags, o.loss_settings);
+    } catch (const std::invalid_argument& e) {
+      throw cli_error(e.what());
+    }
     if (!o.train.resume_path.empty() && o.checkpoint.empty()) o.checkpoint = o.train.resume_path;
     o.train.checkpoint_path = o.checkpoint;
   }
@@ -442,94 +442,12 @@ CliOptions parse_cli(int argc, const char* const* argv) {
   return o;
 }
 
-namespace {
-
-/// Loss settings shared by the train resolution and every sweep configuration.
-LossConfig base_loss(const CliOptions& o) {
-  LossConfig c = o.train.loss;  // mode, normalize, beta, alpha, asl parameters, smoothing
-  c.scheme.reset();
-  c.cap = 0;
-  return c;
-}
-
-void set_weights(LossConfig& c, const CliOptions& o, std::optional<double> cap) {
-  c.scheme.reset();
-  if (!cap) return;  // "none": no class weights
-  c.scheme = longtail::WeightScheme::pos_neg_ratio;
-  if (o.weights && *o.weights != "none") c.scheme = *longtail::parse_weight_scheme(*o.weights);
-  c.cap = std::isinf(*cap) ? 0.0 : *cap;
-}
-
-}  // namespace
-
-LossConfig resolve_loss(const CliOptions& o) {
-  LossConfig c = base_loss(o);
-  // Loss kind: --loss, else implied by --gamma (a number: focal; none: weighted), else focal.
-  std::optional<double> gamma = 3.0;
-  if (!o.gamma_values.empty()) gamma = o.gamma_values[0];
-  if (o.loss_kind) {
-    c.kind = *o.loss_kind;
-    if (!o.gamma_values.empty()) {
-      if (c.kind == LossKind::asl)
-        throw cli_error("--gamma is for --loss focal (asl uses --gamma-pos and --gamma-neg)");
-      if ((c.kind == LossKind::bce || c.kind == LossKind::weighted) && gamma)
-        throw cli_error("--gamma " + std::to_string(*gamma) + " conflicts with --loss " + to_string(c.kind) +
-                        " (use --loss focal)");
-      if (c.kind == LossKind::focal && !gamma) throw cli_error("--gamma none conflicts with --loss focal");
-    }
-  } else {
-    c.kind = gamma ? LossKind::focal : LossKind::weighted;
-  }
-  if (c.kind == LossKind::focal) c.gamma = *gamma;
-  if (c.kind != LossKind::focal && c.alpha) throw cli_error("--alpha is for --loss focal");
-  // Class weights: --weights none / --cap none turn them off; otherwise on for every loss but
-  // plain bce, unless --weights or --cap asks for them explicitly.
-  std::optional<double> cap = 7.0;
-  if (!o.cap_values.empty()) cap = o.cap_values[0];
-  const bool explicit_on = (o.weights && *o.weights != "none") || (!o.cap_values.empty() && cap);
-  const bool off = (o.weights && *o.weights == "none") || (!o.cap_values.empty() && !cap);
-  if (off && explicit_on) throw cli_error("--weights and --cap disagree (one says none)");
-  if (!off && (c.kind != LossKind::bce || explicit_on)) set_weights(c, o, cap);
-  if (c.kind == LossKind::weighted && !c.scheme) c.kind = LossKind::bce;  // weighted BCE without weights is BCE
-  return c;
-}
-
 std::vector<LossConfig> sweep_losses(const CliOptions& o) {
-  if (o.loss_kind) throw cli_error("--loss does not apply to sweep: the grid is --cap x --gamma");
-  if (o.weights && *o.weights == "none") throw cli_error("--weights none does not apply to sweep (use --cap none)");
-  const auto caps = o.cap_values.empty() ? o.sweep.caps : o.cap_values;
-  const auto gammas = o.gamma_values.empty() ? o.sweep.gammas : o.gamma_values;
-  std::vector<LossConfig> grid;
-  for (const auto& cap : caps)
-    for (const auto& gamma : gammas) {
-      LossConfig c = base_loss(o);
-      c.kind = gamma ? LossKind::focal : (cap ? LossKind::weighted : LossKind::bce);
-      if (gamma) c.gamma = *gamma;
-      if (!gamma) c.alpha.reset();
-      set_weights(c, o, cap);
-      grid.push_back(c);
-    }
-  std::vector<LossConfig> out;
-  if (o.sweep.add_bce_baseline) {
-    LossConfig bce = base_loss(o);
-    bce.kind = LossKind::bce;
-    bce.alpha.reset();
-    bool present = false;
-    for (const auto& c : grid) present = present || c.name() == bce.name();
-    if (!present) out.push_back(bce);
+  try {
+    return sweep_losses(o.loss_flags, o.loss_settings, o.sweep.add_bce_baseline, o.sweep.baseline);
+  } catch (const std::invalid_argument& e) {
+    throw cli_error(e.what());
   }
-  out.insert(out.end(), grid.begin(), grid.end());
-  for (std::size_t a = 0; a < out.size(); ++a)
-    for (std::size_t b = a + 1; b < out.size(); ++b)
-      if (out[a].name() == out[b].name()) throw cli_error("sweep: configuration " + out[a].name() + " appears twice");
-  bool found = false;
-  std::string names;
-  for (const auto& c : out) {
-    found = found || c.name() == o.sweep.baseline;
-    names += (names.empty() ? "" : ", ") + c.name();
-  }
-  if (!found) throw cli_error("--baseline " + o.sweep.baseline + ": not a configuration of this sweep (" + names + ")");
-  return out;
 }
 
 std::string help_text(Command command) {

@@ -11,8 +11,9 @@
 
 #include "data_source.hpp"
 #include "gemm.hpp"
-#include "loss.hpp"
+#include "loss_config.hpp"
 #include "progress.hpp"
+#include "sweep.hpp"
 #include "trainer.hpp"
 
 namespace longtail_train {
@@ -25,32 +26,16 @@ class cli_error : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-/// The sweep's grid and reporting.
-struct SweepOptions {
-  /// Weight caps; nullopt = no class weights ("none").
-  std::vector<std::optional<double>> caps{6.0, 7.0, 8.0};
-  /// Focal gammas; nullopt = no focusing ("none": weighted BCE).
-  std::vector<std::optional<double>> gammas{std::nullopt, 2.0, 3.0};
-  bool add_bce_baseline = true;  ///< also train plain BCE (unless the grid has it)
-  std::string baseline = "bce";  ///< configuration the improvement is measured against
-  int jobs = 0;                  ///< parallel configurations; 0 = one per core (at most one per config)
-  std::string metric = "macro";  ///< headline F1: macro | micro | samples
-  bool tuned = false;            ///< headline at per-label tuned thresholds instead of 0.5
-};
-
 struct CliOptions {
   Command command = Command::train;
   bool help = false;
   bool version = false;
 
   DataOptions data;
-  TrainConfig train;  ///< loss resolved by parse_cli (train / eval / predict)
+  TrainConfig train;  ///< train.loss: resolved by parse_cli from the two below (train)
 
-  // Loss flags as given (resolved into train.loss, or into the sweep's grid).
-  std::optional<LossKind> loss_kind;
-  std::optional<std::string> weights;               ///< scheme name or "none"
-  std::vector<std::optional<double>> cap_values;    ///< as given (--cap)
-  std::vector<std::optional<double>> gamma_values;  ///< as given (--gamma)
+  LossFlags loss_flags;      ///< --loss, --weights, --cap, --gamma as given
+  LossConfig loss_settings;  ///< what every configuration shares (--alpha, --margin, --weight-mode, ...)
 
   int threads = 1;  ///< per training (per job in sweep); 0 = all cores
   std::optional<GemmBackend> gemm;
@@ -66,10 +51,7 @@ struct CliOptions {
 /// Parses argv (argv[0] is the program). Throws cli_error naming the flag and value.
 CliOptions parse_cli(int argc, const char* const* argv);
 
-/// The loss of a train / eval / predict run from the loss flags (see --help: defaults).
-LossConfig resolve_loss(const CliOptions& options);
-
-/// The sweep's loss configurations in grid order (cap-major), the BCE baseline first when added.
+/// The sweep's loss configurations (loss_config.hpp's sweep_losses with this command line's flags).
 std::vector<LossConfig> sweep_losses(const CliOptions& options);
 
 /// --help text for a command.

@@ -9,6 +9,9 @@
 #include <sstream>
 #include <thread>
 
+#include "checkpoint.hpp"
+#include "common/durable_file.hpp"
+#include "common/run_outputs.hpp"
 #include "data/dataset_io.hpp"
 #include "data/statistics.hpp"
 #include "report.hpp"
@@ -58,7 +61,7 @@ Mlp<float> model_from(const Checkpoint& c, const Dataset& d, const std::string& 
   }
   Mlp<float> model(c.shape, c.dense_input);
   model.set_threads(threads);
-  model.parameters() = c.best_params;
+  model.parameters() = c.state.best_params;
   return model;
 }
 
@@ -83,14 +86,24 @@ int run_train(const CliOptions& o) {
   const auto t0 = Clock::now();
   TrainConfig cfg = o.train;
   cfg.threads = configure_compute(o);
+  // Where the results go is checked before any long work: a missing or read-only folder fails now,
+  // not after training.
+  if (!cfg.checkpoint_path.empty()) check_writable_file_path(cfg.checkpoint_path, "--checkpoint");
+  RunOutputs outputs;
+  if (!o.out_dir.empty()) {
+    const std::string note = outputs.open(o.out_dir, "train");
+    if (!note.empty()) Progress::print_line(note);
+  }
   const Splits data = load_data(o);
   Progress::print_line("longtail-train: training " + cfg.loss.name() + " (" + cfg.loss.describe() + "), " +
                        std::to_string(cfg.threads) + " thread(s), GEMM " + to_string(gemm_backend()));
   Progress progress(progress_mode(o));
   const TrainResult r = train_model(data, cfg, progress);
   std::cout << format_summary(r, describe_data(data.train));
-  if (!o.out_dir.empty()) {
-    write_train_outputs(o.out_dir, r, describe_data(data.train));
+  if (outputs.is_open()) {
+    outputs.stage("result.json", result_json(r, describe_data(data.train)));
+    outputs.stage("history.csv", history_csv(r));
+    outputs.commit();
     std::cout << "\nwrote " << o.out_dir << "/result.json and " << o.out_dir << "/history.csv\n";
   }
   if (!cfg.checkpoint_path.empty()) std::cout << "checkpoint: " << cfg.checkpoint_path << "\n";
@@ -106,6 +119,9 @@ int run_sweep(const CliOptions& o) {
   const int hw = hardware_threads();
   const int jobs = o.sweep.jobs > 0 ? o.sweep.jobs : std::min<int>(hw, int(losses.size()));
   const int threads_per_job = configure_compute(o);
+  const std::string dir = o.out_dir.empty() ? "sweep-results" : o.out_dir;
+  RunOutputs outputs;
+  if (const std::string note = outputs.open(dir, "sweep"); !note.empty()) Progress::print_line(note);
   const Splits data = load_data(o);
   Progress::print_line("longtail-train sweep: " + std::to_string(losses.size()) + " configurations, " +
                        std::to_string(std::min<int>(jobs, int(losses.size()))) + " in parallel, " +
@@ -117,8 +133,9 @@ int run_sweep(const CliOptions& o) {
             << ", Adam lr " << o.train.adam.lr << ", batch " << o.train.batch_size << ", up to " << o.train.epochs
             << " epochs, patience " << o.train.patience << ", seed " << o.train.seed << "\n";
   std::cout << format_sweep_table(r);
-  const std::string dir = o.out_dir.empty() ? "sweep-results" : o.out_dir;
-  write_sweep_outputs(dir, r, describe_data(data.train));
+  outputs.stage("sweep.csv", sweep_csv(r));
+  outputs.stage("sweep.json", sweep_json(r, describe_data(data.train)));
+  outputs.commit();
   char line[160];
   std::snprintf(line, sizeof line, "\nwrote %s/sweep.csv and %s/sweep.json; total time %.1f s\n", dir.c_str(),
                 dir.c_str(), std::chrono::duration<double>(Clock::now() - t0).count());
@@ -129,9 +146,9 @@ int run_sweep(const CliOptions& o) {
 int run_eval(const CliOptions& o) {
   const int threads = configure_compute(o);
   const Checkpoint c = load_checkpoint(o.checkpoint);
-  if (!c.finished)
+  if (!c.state.finished)
     Progress::print_line("note: " + o.checkpoint + " is from an unfinished run (epoch " +
-                         std::to_string(c.epochs_done) + "): best weights so far, thresholds 0.5");
+                         std::to_string(c.state.epochs_done) + "): best weights so far, thresholds 0.5");
   const Splits data = load_data(o);
   const Dataset& d = pick_split(data, o.split);
   const Mlp<float> model = model_from(c, d, o.checkpoint, threads);
@@ -140,8 +157,8 @@ int run_eval(const CliOptions& o) {
       c.train_label_counts.size() == c.shape.outputs ? c.train_label_counts : label_counts(data.train.labels);
   const SplitEvaluation e = evaluate_split(o.split, predict_probabilities(model, d.features), dense_targets(d.labels),
                                            thresholds, counts, o.train.buckets);
-  std::cout << "checkpoint: " << o.checkpoint << " (" << c.setting("loss") << "; epoch " << c.best_epoch << " of "
-            << c.epochs_done << ")\n"
+  std::cout << "checkpoint: " << o.checkpoint << " (" << c.setting("loss") << "; epoch " << c.state.best_epoch << " of "
+            << c.state.epochs_done << ")\n"
             << "data: " << describe_data(d) << "\n\n"
             << format_evaluation(e);
   return 0;

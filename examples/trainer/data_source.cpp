@@ -6,8 +6,9 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "common/fnv1a.hpp"
 #include "data/readers.hpp"
-#include "rng.hpp"
+#include "data/split.hpp"
 
 namespace longtail_train {
 namespace {
@@ -27,32 +28,10 @@ int parse_int(const std::string& key, const std::string& v) {
   return static_cast<int>(d);
 }
 
-/// Splits `data` into (rest, held-out) with `fraction` of the rows held out.
-std::pair<Dataset, Dataset> hold_out(const Dataset& data, double fraction, std::uint64_t seed,
-                                     const std::string& rest_name, const std::string& held_name) {
-  Splits s = split_dataset(data, fraction, seed);
-  s.train.name = rest_name;
-  s.validation.name = held_name;
-  return {std::move(s.train), std::move(s.validation)};
-}
-
-/// train file (+ optional test file) -> train / validation / test.
+/// train file (+ optional test file) -> train / validation / test (data/split.hpp's rule).
 Splits from_files(const Dataset& train_file, const Dataset* test_file, const DataOptions& o) {
-  Splits out;
-  Dataset rest;
-  if (test_file) {
-    rest = train_file;
-    out.test = *test_file;
-  } else {
-    auto [r, t] = hold_out(train_file, o.test_fraction, o.data_seed ^ 0x7e57, train_file.name + "/rest",
-                           train_file.name + "/test");
-    rest = std::move(r);
-    out.test = std::move(t);
-  }
-  auto [tr, va] =
-      hold_out(rest, o.validation_fraction, o.data_seed, train_file.name + "/train", train_file.name + "/validation");
-  out.train = std::move(tr);
-  out.validation = std::move(va);
+  Splits out = split_dataset(train_file, test_file ? 0.0 : o.test_fraction, o.validation_fraction, o.data_seed);
+  if (test_file) out.test = *test_file;
   return out;
 }
 
@@ -74,23 +53,11 @@ Splits from_tsv(const DataOptions& o) {
   fc.validate();
   const LabelledTexts all = read_labelled_texts(o.tsv);
   // Carve test / validation out of the training file where no file is given, BEFORE fitting the
-  // featurizer, so that idf is learnt from training rows only.
-  std::vector<std::size_t> order(all.texts.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  prng::Rng rng(prng::derive_seed(o.data_seed, std::uint64_t(prng::RngStream::split)));
-  prng::shuffle(order, rng);
-  const double n = double(order.size());
-  const std::size_t n_test = o.tsv_test.empty() ? std::size_t(std::llround(o.test_fraction * n)) : 0;
-  const std::size_t n_val =
-      o.tsv_validation.empty() ? std::size_t(std::llround(o.validation_fraction * (n - double(n_test)))) : 0;
-  auto sorted = [](std::vector<std::size_t> v) {
-    std::sort(v.begin(), v.end());
-    return v;
-  };
-  const auto test_rows = sorted({order.begin(), order.begin() + std::ptrdiff_t(n_test)});
-  const auto val_rows =
-      sorted({order.begin() + std::ptrdiff_t(n_test), order.begin() + std::ptrdiff_t(n_test + n_val)});
-  const auto train_rows = sorted({order.begin() + std::ptrdiff_t(n_test + n_val), order.end()});
+  // featurizer, so that idf is learnt from training rows only (data/split.hpp's rule).
+  const RowPartition rows = partition_rows(Eigen::Index(all.texts.size()), o.tsv_test.empty() ? o.test_fraction : 0.0,
+                                           o.tsv_validation.empty() ? o.validation_fraction : 0.0, o.data_seed);
+  auto as_sizes = [](const std::vector<Eigen::Index>& v) { return std::vector<std::size_t>(v.begin(), v.end()); };
+  const auto train_rows = as_sizes(rows.train), val_rows = as_sizes(rows.validation), test_rows = as_sizes(rows.test);
   const LabelledTexts train = take_texts(all, train_rows, "/train");
   const LabelledTexts val =
       o.tsv_validation.empty() ? take_texts(all, val_rows, "/validation") : read_labelled_texts(o.tsv_validation);
@@ -191,6 +158,28 @@ GeneratorConfig generator_config(const DataOptions& o) {
   }
   g.validate();
   return g;
+}
+
+std::uint64_t fingerprint(const Dataset& d) {
+  std::uint64_t h = kFnv1aOffset;
+  auto matrix = [&h](const SparseRowMatrix& given) {
+    SparseRowMatrix compressed;
+    const SparseRowMatrix* m = &given;
+    if (!given.isCompressed()) {
+      compressed = given;
+      compressed.makeCompressed();
+      m = &compressed;
+    }
+    const std::int64_t shape[3] = {m->rows(), m->cols(), m->nonZeros()};
+    h = fnv1a64(shape, sizeof shape, h);
+    h = fnv1a64(m->outerIndexPtr(), sizeof(std::int32_t) * std::size_t(m->outerSize() + 1), h);
+    h = fnv1a64(m->innerIndexPtr(), sizeof(std::int32_t) * std::size_t(m->nonZeros()), h);
+    h = fnv1a64(m->valuePtr(), sizeof(float) * std::size_t(m->nonZeros()), h);
+  };
+  matrix(d.features);
+  matrix(d.labels);
+  for (const auto& name : d.label_set.names) h = fnv1a64(name.data(), name.size() + 1, h);  // with the NUL
+  return h;
 }
 
 Splits load_splits(const DataOptions& o) {

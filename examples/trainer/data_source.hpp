@@ -4,9 +4,9 @@
 // (examples/trainer/data/): the embedded generator (default), Mulan ARFF, XMC text, labelled
 // text TSV, or a directory written by `longtail-train generate`.
 //
-// Splits: a source without its own validation file gives --validation-fraction of its training
-// rows to validation (data::split_dataset, seeded with --data-seed); a source without a test file
-// first gives --test-fraction of its rows to test. Delicious' official split is therefore
+// Splits (data/split.hpp, one rule for every source, seeded with --data-seed): a source without a
+// test file gives --test-fraction of its rows to test, and without a validation file
+// --validation-fraction of the rest to validation. Delicious' official split is therefore
 //   --arff delicious-train.arff --arff-test delicious-test.arff --xml delicious.xml
 // (train -> train + validation, test file -> test).
 
@@ -44,6 +44,10 @@ struct DataOptions {
 
 /// The generator settings: the frozen defaults, --data-seed, then --generator overrides.
 GeneratorConfig generator_config(const DataOptions& options);
+
+/// A fingerprint of a split's contents (shape, feature and label matrices, label names): what
+/// --resume compares to refuse a different data set that has the same file name and shape.
+std::uint64_t fingerprint(const Dataset& data);
 
 /// Loads (or generates) train / validation / test. Data-layer errors (data_error) pass through:
 /// they name file and line.

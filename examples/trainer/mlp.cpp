@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "rng.hpp"
+#include "common/rng.hpp"
 
 namespace longtail_train {
 
@@ -44,13 +44,13 @@ Mlp<Scalar>::Mlp(MlpShape shape, bool dense_input) : shape_(std::move(shape)), d
 
 template <class Scalar>
 void Mlp<Scalar>::init(std::uint64_t seed) {
-  prng::Rng rng(prng::derive_seed(seed, static_cast<std::uint64_t>(prng::RngStream::init)));
+  Rng rng(seed, stream_id(RngStream::init));
   for (std::size_t l = 0; l < shape_.layers(); ++l) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(shape_.fan_in(l)));
     for (int part = 0; part < 2; ++part) {
       const ParamSegment& s = segments_[2 * l + std::size_t(part)];
       for (Eigen::Index i = 0; i < s.size; ++i)
-        params_[s.offset + i] = static_cast<Scalar>((2.0 * rng.uniform_double() - 1.0) * bound);
+        params_[s.offset + i] = static_cast<Scalar>((2.0 * rng.uniform() - 1.0) * bound);
     }
   }
 }
@@ -157,7 +157,7 @@ void Mlp<Scalar>::forward(const RowBatch<Scalar>& x, MlpWorkspace<Scalar>& ws, c
     if (l + 1 == L) break;
     out = out.cwiseMax(Scalar(0));  // ReLU
     if (drop) {
-      prng::Rng rng(prng::derive_seed(dropout->seed, l));
+      Rng rng(dropout->seed, stream_id(RngStream::dropout, dropout->epoch, dropout->batch, l));
       const float rate = static_cast<float>(dropout->rate);
       Scalar* h = out.data();
       for (Eigen::Index e = 0; e < out.size(); ++e) h[e] = rng.uniform_float() < rate ? Scalar(0) : h[e] * keep_scale;

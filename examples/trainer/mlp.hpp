@@ -60,10 +60,12 @@ struct RowBatch {
 };
 
 /// Dropout on hidden activations: each unit is kept with probability 1 - rate and scaled by
-/// 1 / (1 - rate) (inverted dropout), drawn from the trainer's generator seeded with `seed`.
+/// 1 / (1 - rate) (inverted dropout). The mask of hidden layer l is drawn from
+/// Rng(seed, stream_id(RngStream::dropout, epoch, batch, l)) (common/rng.hpp).
 struct DropoutSpec {
   double rate = 0.0;
-  std::uint64_t seed = 0;
+  std::uint64_t seed = 0;  ///< the run's --seed
+  std::uint64_t epoch = 0, batch = 0;
 };
 
 /// Per-batch buffers, reused across batches (resized on demand).

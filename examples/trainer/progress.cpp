@@ -117,4 +117,6 @@ void Progress::finish() {
   }
 }
 
+void Progress::warn(const std::string& message) { print_line(prefix_ + "warning: " + message); }
+
 }  // namespace longtail_train

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <string>
 
-#include "checkpoint.hpp"
+#include "training_state.hpp"
 
 namespace longtail_train {
 
@@ -27,6 +27,8 @@ class Progress {
   void batch(int epoch, long long batch, double running_loss);
   /// After each epoch's validation.
   void epoch(const EpochRecord& record, double best_score, int best_epoch, bool stopping);
+  /// A warning about the run, always shown (also in quiet mode), prefixed "warning: ".
+  void warn(const std::string& message);
   /// Ends the bar line (if any).
   void finish();
 

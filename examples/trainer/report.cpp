@@ -103,29 +103,7 @@ std::string format_summary(const TrainResult& r, const std::string& data_descrip
   return os.str();
 }
 
-void make_directories(const std::string& directory) {
-  std::error_code ec;
-  std::filesystem::create_directories(directory, ec);
-  if (ec) throw std::runtime_error(directory + ": cannot create directory (" + ec.message() + ")");
-}
-
-void write_file_atomically(const std::string& path, const std::string& contents) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw std::runtime_error(path + ": cannot write (" + std::strerror(errno) + ")");
-  const bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
-  if (std::fclose(f) != 0 || !ok) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(path + ": cannot write (" + std::strerror(errno) + ")");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(path + ": cannot rename the temporary file (" + std::strerror(errno) + ")");
-  }
-}
-
-void write_train_outputs(const std::string& directory, const TrainResult& r, const std::string& data_description) {
-  make_directories(directory);
+std::string result_json(const TrainResult& r, const std::string& data_description) {
   std::ostringstream js;
   js << "{\n  \"configuration\": " << json_string(r.name) << ",\n  \"loss\": " << json_string(r.loss_description)
      << ",\n  \"data\": " << json_string(data_description)
@@ -135,7 +113,10 @@ void write_train_outputs(const std::string& directory, const TrainResult& r, con
      << ",\n  \"train_cpu_seconds_per_epoch\": " << json_number(r.train_cpu_seconds_per_epoch)
      << ",\n  \"seconds\": " << json_number(r.seconds) << ",\n  \"validation\": " << evaluation_json(r.validation)
      << ",\n  \"test\": " << evaluation_json(r.test) << "\n}\n";
-  write_file_atomically(directory + "/result.json", js.str());
+  return js.str();
+}
+
+std::string history_csv(const TrainResult& r) {
   std::ostringstream csv;
   csv << "epoch,train_loss,val_micro_f1,val_macro_f1,seconds,train_seconds,train_cpu_seconds\n";
   for (const auto& e : r.history) {
@@ -144,7 +125,7 @@ void write_train_outputs(const std::string& directory, const TrainResult& r, con
                   e.val_macro_f1, e.seconds, e.train_seconds, e.train_cpu_seconds);
     csv << line;
   }
-  write_file_atomically(directory + "/history.csv", csv.str());
+  return csv.str();
 }
 
 }  // namespace longtail_train

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Reports of a training run: the end-of-run summary, result.json and history.csv. Files are
-// written through a temporary name and renamed, like checkpoints.
+// Reports of a training run: the end-of-run summary and the contents of result.json and
+// history.csv (written as one unit by common/run_outputs.hpp).
 
 #include <string>
 
@@ -20,13 +20,9 @@ std::string json_number(double v);
 /// The metrics of one split as a JSON object.
 std::string evaluation_json(const SplitEvaluation& e);
 
-/// Writes `contents` to `path` atomically; throws std::runtime_error naming the file.
-void write_file_atomically(const std::string& path, const std::string& contents);
-
-/// result.json and history.csv into `directory` (created if needed).
-void write_train_outputs(const std::string& directory, const TrainResult& result, const std::string& data_description);
-
-/// Creates a directory (and parents); throws std::runtime_error naming it.
-void make_directories(const std::string& directory);
+/// result.json: configuration, data, model, epochs, timing, validation and test metrics.
+std::string result_json(const TrainResult& result, const std::string& data_description);
+/// history.csv: one line per epoch.
+std::string history_csv(const TrainResult& result);
 
 }  // namespace longtail_train

@@ -142,8 +142,7 @@ std::string format_sweep_table(const SweepResult& r) {
   return os.str();
 }
 
-void write_sweep_outputs(const std::string& directory, const SweepResult& r, const std::string& data_description) {
-  make_directories(directory);
+std::string sweep_csv(const SweepResult& r) {
   const SweepEntry* base = find_entry(r, r.baseline);
   const double base_f1 = base ? base->headline : NAN;
   std::ostringstream csv;
@@ -168,13 +167,17 @@ void write_sweep_outputs(const std::string& directory, const SweepResult& r, con
     for (char c : desc) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
     csv << line << quoted << "\"\n";
   }
-  write_file_atomically(directory + "/sweep.csv", csv.str());
+  return csv.str();
+}
 
+std::string sweep_json(const SweepResult& r, const std::string& data_description) {
+  const SweepEntry* base = find_entry(r, r.baseline);
+  const double base_f1 = base ? base->headline : NAN;
   std::ostringstream js;
   js << "{\n  \"data\": " << json_string(data_description) << ",\n  \"metric\": " << json_string(r.metric)
      << ",\n  \"baseline\": " << json_string(r.baseline) << ",\n  \"seconds\": " << json_number(r.seconds)
      << ",\n  \"jobs\": " << r.jobs << ",\n  \"configurations\": [";
-  rank = 0;
+  int rank = 0;
   for (const auto& e : r.entries) {
     const double imp = base_f1 > 0 ? 100.0 * (e.headline - base_f1) / base_f1 : NAN;
     js << (rank ? "," : "");
@@ -187,7 +190,7 @@ void write_sweep_outputs(const std::string& directory, const SweepResult& r, con
        << "}";
   }
   js << "\n  ]\n}\n";
-  write_file_atomically(directory + "/sweep.json", js.str());
+  return js.str();
 }
 
 }  // namespace longtail_train

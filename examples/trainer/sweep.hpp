@@ -9,10 +9,18 @@
 #include <string>
 #include <vector>
 
-#include "cli.hpp"
 #include "trainer.hpp"
 
 namespace longtail_train {
+
+/// How the sweep runs and reports (its grid comes from the loss flags: loss_config.hpp).
+struct SweepOptions {
+  bool add_bce_baseline = true;  ///< also train plain BCE (unless the grid has it)
+  std::string baseline = "bce";  ///< configuration the improvement is measured against
+  int jobs = 0;                  ///< parallel configurations; 0 = one per core (at most one per config)
+  std::string metric = "macro";  ///< headline F1: macro | micro | samples
+  bool tuned = false;            ///< headline at per-label thresholds instead of 0.5
+};
 
 struct SweepEntry {
   LossConfig loss;
@@ -42,7 +50,8 @@ SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::ve
 /// The table in the write-up's form (configuration, F1, improvement) plus the other metrics.
 std::string format_sweep_table(const SweepResult& result);
 
-/// sweep.csv and sweep.json into `directory` (created if needed).
-void write_sweep_outputs(const std::string& directory, const SweepResult& result, const std::string& data_description);
+/// The contents of sweep.csv (one line per configuration, table order) and sweep.json.
+std::string sweep_csv(const SweepResult& result);
+std::string sweep_json(const SweepResult& result, const std::string& data_description);
 
 }  // namespace longtail_train

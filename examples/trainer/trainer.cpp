@@ -7,7 +7,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "rng.hpp"
+#include "checkpoint.hpp"
+#include "common/rng.hpp"
+#include "data_source.hpp"
 
 namespace longtail_train {
 namespace {
@@ -95,6 +97,77 @@ std::vector<std::pair<std::string, std::string>> TrainConfig::resume_settings(co
           {"validation data", describe_data(data.validation)}};
 }
 
+namespace {
+
+/// Features the float model cannot train on: non-finite values, or magnitudes whose products in
+/// the first layer and whose squared gradients in Adam overflow float (|x| > kMaxFeature).
+/// Scaled data (TF-IDF, standardised attributes, counts) is far below it.
+constexpr double kMaxFeature = 1e8;
+
+void check_features(const Dataset& d) {
+  const SparseRowMatrix& m = d.features;
+  for (Eigen::Index r = 0; r < m.outerSize(); ++r)
+    for (SparseRowMatrix::InnerIterator it(m, r); it; ++it)
+      if (!std::isfinite(it.value()) || std::fabs(double(it.value())) > kMaxFeature) {
+        std::ostringstream os;
+        os << "the " << d.name << " split has a feature value of " << it.value() << " (row " << r + 1 << ", feature "
+           << it.col() + 1 << "): values must be finite and at most " << kMaxFeature
+           << " in magnitude for float training; scale the features (TF-IDF, standardisation)";
+        throw std::invalid_argument(os.str());
+      }
+}
+
+/// What the training split and the loss make impossible to learn: an error when nothing can be
+/// learnt, warnings for labels that will not be.
+std::vector<std::string> check_learnable(const Dataset& train, const Eigen::ArrayXd& counts, const TrainingLoss& loss) {
+  if (train.num_labels() == 0) throw std::invalid_argument("the training split '" + train.name + "' has no labels");
+  if ((counts == 0).all())
+    throw std::invalid_argument("the training split '" + train.name + "' has no positive label in any row");
+  auto label = [&](Eigen::Index j) {
+    return std::size_t(j) < train.label_set.names.size() ? "'" + train.label_set.names[std::size_t(j)] + "'"
+                                                         : "#" + std::to_string(j + 1);
+  };
+  auto list = [&](const std::vector<Eigen::Index>& labels) {
+    std::string s;
+    for (std::size_t i = 0; i < labels.size() && i < 5; ++i) s += (i ? ", " : "") + label(labels[i]);
+    if (labels.size() > 5) s += ", ... (" + std::to_string(labels.size()) + " in all)";
+    return s;
+  };
+  std::vector<std::string> warnings;
+  std::vector<Eigen::Index> absent, zero_weight;
+  const Eigen::ArrayXf& w = loss.class_weights();
+  for (Eigen::Index j = 0; j < counts.size(); ++j) {
+    if (counts[j] == 0)
+      absent.push_back(j);
+    else if (w.size() && w[j] == 0)
+      zero_weight.push_back(j);
+  }
+  if (!absent.empty())
+    warnings.push_back(std::to_string(absent.size()) +
+                       " label(s) have no positive in the training split and cannot be learnt: " + list(absent));
+  if (!zero_weight.empty())
+    warnings.push_back(std::to_string(zero_weight.size()) + " label(s) get class weight 0 from --weights " +
+                       std::string(longtail::to_string(*loss.config().scheme)) +
+                       " (positive in every training row: (N - n) / n = 0), so " +
+                       (loss.config().mode == WeightMode::pos_weight ? "their positives give no gradient"
+                                                                     : "they give no gradient at all") +
+                       ": " + list(zero_weight) + "; use another --weights scheme to learn them");
+  return warnings;
+}
+
+/// Divergence without a non-finite loss (a learning rate far too large makes the loss explode
+/// and the model useless while every number stays finite): the loss of an epoch against the loss
+/// of the initial weights on the first minibatch. Training only lowers it; a factor of 10 above
+/// it is a run that has left the basin, whatever the loss, weights or data.
+constexpr double kDivergenceFactor = 10.0;
+
+[[noreturn]] void diverged(const std::string& what, int epoch) {
+  throw std::runtime_error("training diverged at epoch " + std::to_string(epoch) + ": " + what +
+                           " (try a smaller --lr; the checkpoint, if any, keeps the last good epoch)");
+}
+
+}  // namespace
+
 TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& progress) {
   const auto t_call = Clock::now();
   cfg.validate();
@@ -104,6 +177,7 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
   if (train.rows() == 0) throw std::invalid_argument("the training split '" + train.name + "' has no rows");
   if (!train.features.isCompressed() || !data.validation.features.isCompressed() || !data.test.features.isCompressed())
     throw std::invalid_argument("feature matrices must be compressed (makeCompressed())");
+  for (const Dataset* d : {&train, &data.validation, &data.test}) check_features(*d);
 
   TrainResult result;
   result.name = cfg.loss.name();
@@ -118,49 +192,75 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
   model.init(cfg.seed);
   Adam<float> adam(cfg.adam, shape.parameter_count());
   const TrainingLoss loss(cfg.loss, result.train_counts, train.rows(), cfg.threads);
+  result.warnings = check_learnable(train, result.train_counts, loss);
+  for (const auto& w : result.warnings) progress.warn(w);
   const RowMatrix<float> val_targets = dense_targets(data.validation.labels);
   const bool has_validation = data.validation.rows() > 0;
 
-  Checkpoint state;
-  state.settings = cfg.resume_settings(data);
-  state.data = describe_data(train);
-  state.shape = shape;
-  state.dense_input = dense_input;
+  const Eigen::Index n = train.rows();
+  const Eigen::Index batches = (n + cfg.batch_size - 1) / cfg.batch_size;
+  auto epoch_order = [&](int epoch) {
+    Rng rng(cfg.seed, stream_id(RngStream::shuffle, std::uint64_t(epoch)));
+    return shuffled_indices<std::int64_t>(n, rng);
+  };
+  MlpWorkspace<float> ws;
+  RowMatrix<float> targets;
+  // The divergence reference: the loss of the initial weights (model.init(seed), deterministic,
+  // so a resumed run computes the same value) on the first minibatch of epoch 1.
+  double initial_loss = 0;
+  {
+    const auto order = epoch_order(1);
+    const RowBatch<float> x{&train.features, order.data(), std::min(cfg.batch_size, n)};
+    model.forward(x, ws, nullptr);
+    gather_targets(train.labels, x.rows, x.count, targets);
+    initial_loss = loss.forward(ws.logits(), targets);
+  }
+
+  Checkpoint checkpoint;
+  checkpoint.settings = cfg.resume_settings(data);
+  checkpoint.data = describe_data(train);
+  checkpoint.data_fingerprint = fingerprint(train) ^ (fingerprint(data.validation) * 0x9E3779B97F4A7C15ull);
+  checkpoint.shape = shape;
+  checkpoint.dense_input = dense_input;
+  checkpoint.label_names = train.label_set.names;
+  if (checkpoint.label_names.size() != std::size_t(shape.outputs)) checkpoint.label_names.clear();
+  checkpoint.train_label_counts = result.train_counts;
+  TrainingState& state = checkpoint.state;
   state.best_params = model.parameters();
-  state.label_names = train.label_set.names;
-  if (state.label_names.size() != std::size_t(shape.outputs)) state.label_names.clear();
-  state.train_label_counts = result.train_counts;
 
   if (!cfg.resume_path.empty()) {
     Checkpoint saved = load_checkpoint(cfg.resume_path);
-    for (const auto& [key, value] : state.settings) {
+    for (const auto& [key, value] : checkpoint.settings) {
       const std::string was = saved.setting(key);
       if (was != value)
         throw std::invalid_argument("--resume " + cfg.resume_path + ": the checkpoint was trained with " + key +
                                     " = '" + was + "' but this run has '" + value + "'");
     }
+    if (saved.data_fingerprint != 0 && saved.data_fingerprint != checkpoint.data_fingerprint)
+      throw std::invalid_argument("--resume " + cfg.resume_path +
+                                  ": the checkpoint was trained on other data (same description '" + saved.data +
+                                  "', different contents: the fingerprints of the train and validation rows differ)");
     if (!(saved.shape == shape) || saved.dense_input != dense_input)
       throw std::invalid_argument("--resume " + cfg.resume_path + ": model " + saved.shape.to_string() +
                                   " does not match " + shape.to_string());
-    model.parameters() = saved.params;
-    adam.restore(saved.adam_steps, saved.adam_m, saved.adam_v);
-    state.epochs_done = saved.epochs_done;
-    state.best_params = saved.best_params;
-    state.best_epoch = saved.best_epoch;
-    state.best_score = saved.best_score;
-    state.epochs_without_improvement = saved.epochs_without_improvement;
-    state.history = saved.history;
+    const bool early_stopped =
+        saved.state.finished && cfg.patience > 0 && saved.state.epochs_without_improvement >= cfg.patience;
+    state = std::move(saved.state);
+    model.parameters() = state.params;
+    adam.restore(state.adam_steps, state.adam_m, state.adam_v);
     // A finished run that stopped early stays stopped; one that ran out of epochs continues when
     // --epochs is larger now.
-    if (saved.finished && cfg.patience > 0 && saved.epochs_without_improvement >= cfg.patience)
-      state.epochs_done = std::max(state.epochs_done, cfg.epochs);
+    state.finished = false;
+    if (early_stopped) state.epochs_done = std::max(state.epochs_done, cfg.epochs);
   }
+  auto snapshot = [&] {
+    state.params = model.parameters();
+    state.adam_steps = adam.steps();
+    state.adam_m = adam.first_moment();
+    state.adam_v = adam.second_moment();
+  };
 
-  const Eigen::Index n = train.rows();
-  const Eigen::Index batches = (n + cfg.batch_size - 1) / cfg.batch_size;
-  MlpWorkspace<float> ws;
   Eigen::VectorXf grad;
-  RowMatrix<float> targets;
   double train_time = 0, train_cpu_time = 0;
   int epochs_run = 0;
   bool stopped = state.epochs_done >= cfg.epochs;
@@ -168,22 +268,19 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
   for (int epoch = state.epochs_done + 1; epoch <= cfg.epochs && !stopped; ++epoch) {
     const auto t_epoch = Clock::now();
     const double cpu_epoch = process_cpu_seconds();
-    const auto order = prng::shuffled_indices(
-        n, prng::derive_seed(cfg.seed, std::uint64_t(prng::RngStream::shuffle), std::uint64_t(epoch)));
+    const auto order = epoch_order(epoch);
     double loss_sum = 0;
     for (Eigen::Index b = 0; b < batches; ++b) {
       const Eigen::Index start = b * cfg.batch_size, count = std::min(cfg.batch_size, n - start);
       const RowBatch<float> x{&train.features, order.data() + start, count};
-      const DropoutSpec dropout{cfg.dropout, prng::derive_seed(cfg.seed, std::uint64_t(prng::RngStream::dropout),
-                                                               std::uint64_t(epoch), std::uint64_t(b))};
+      const DropoutSpec dropout{cfg.dropout, cfg.seed, std::uint64_t(epoch), std::uint64_t(b)};
       model.forward(x, ws, &dropout);
       gather_targets(train.labels, x.rows, count, targets);
       const float l = loss.forward_backward(ws.logits(), targets, ws.logit_grad());
       if (!std::isfinite(l)) {
         std::ostringstream os;
-        os << "training diverged: the loss is " << l << " at epoch " << epoch << ", batch " << b + 1
-           << " (try a smaller --lr)";
-        throw std::runtime_error(os.str());
+        os << "the loss is " << l << " at batch " << b + 1;
+        diverged(os.str(), epoch);
       }
       model.backward(x, ws, grad);
       adam.step(model.parameters(), grad, model.segments());
@@ -199,6 +296,13 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
     EpochRecord rec;
     rec.epoch = epoch;
     rec.train_loss = loss_sum / double(batches);
+    if (!model.parameters().allFinite()) diverged("the weights hold a non-finite value", epoch);
+    if (rec.train_loss > kDivergenceFactor * initial_loss) {
+      std::ostringstream os;
+      os << "the mean training loss " << rec.train_loss << " is over " << kDivergenceFactor
+         << "x the loss of the initial weights (" << initial_loss << ")";
+      diverged(os.str(), epoch);
+    }
     bool improved = true;  // without validation the latest epoch is the best
     if (has_validation) {
       const auto f1 =
@@ -222,21 +326,15 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
     state.epochs_done = epoch;
     stopped = cfg.patience > 0 && state.epochs_without_improvement >= cfg.patience;
     if (!cfg.checkpoint_path.empty()) {
-      state.params = model.parameters();
-      state.adam_steps = adam.steps();
-      state.adam_m = adam.first_moment();
-      state.adam_v = adam.second_moment();
-      save_checkpoint(cfg.checkpoint_path, state);
+      snapshot();
+      save_checkpoint(cfg.checkpoint_path, checkpoint);
     }
     progress.epoch(rec, state.best_score, state.best_epoch, stopped && epoch < cfg.epochs);
   }
   progress.finish();
 
   // Final model: the best epoch's weights; thresholds tuned on validation with them.
-  state.params = model.parameters();
-  state.adam_steps = adam.steps();
-  state.adam_m = adam.first_moment();
-  state.adam_v = adam.second_moment();
+  snapshot();
   model.parameters() = state.best_params;
   const RowMatrix<float> val_probs = predict_probabilities(model, data.validation.features);
   result.thresholds =
@@ -245,9 +343,9 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
       evaluate_split("validation", val_probs, val_targets, result.thresholds, result.train_counts, cfg.buckets);
   result.test = evaluate_split("test", predict_probabilities(model, data.test.features),
                                dense_targets(data.test.labels), result.thresholds, result.train_counts, cfg.buckets);
-  state.thresholds = result.thresholds;
+  checkpoint.thresholds = result.thresholds;
   state.finished = true;
-  if (!cfg.checkpoint_path.empty()) save_checkpoint(cfg.checkpoint_path, state);
+  if (!cfg.checkpoint_path.empty()) save_checkpoint(cfg.checkpoint_path, checkpoint);
 
   result.best_epoch = state.best_epoch;
   result.epochs_done = state.epochs_done;

@@ -17,12 +17,12 @@
 #include "longtail/metrics.hpp"
 
 #include "adam.hpp"
-#include "checkpoint.hpp"
 #include "dataset.hpp"
 #include "evaluate.hpp"
 #include "loss.hpp"
 #include "mlp.hpp"
 #include "progress.hpp"
+#include "training_state.hpp"
 
 namespace longtail_train {
 
@@ -60,7 +60,8 @@ struct TrainResult {
   int best_epoch = 0;
   int epochs_done = 0;
   bool early_stopped = false;
-  std::vector<EpochRecord> history;  ///< every epoch so far (including those before a resume)
+  std::vector<EpochRecord> history;   ///< every epoch so far (including those before a resume)
+  std::vector<std::string> warnings;  ///< what this data and loss cannot learn (labels without positives, ...)
   SplitEvaluation validation, test;
   double seconds = 0;                      ///< wall time of this call
   double train_seconds_per_epoch = 0;      ///< mean minibatch wall time of the epochs run in this call

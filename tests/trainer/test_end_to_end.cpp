@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "checkpoint.hpp"
 #include "data/generator.hpp"
 #include "evaluate.hpp"
 #include "sweep.hpp"
@@ -101,13 +102,13 @@ TEST_CASE("a checkpoint reproduces the trained model's predictions", "[trainer][
   Progress quiet(ProgressMode::quiet);
   const TrainResult r = train_model(tiny_data(), cfg, quiet);
   const Checkpoint c = load_checkpoint(path);
-  CHECK(c.finished);
-  CHECK(c.epochs_done == 3);
-  CHECK(c.best_epoch == r.best_epoch);
+  CHECK(c.state.finished);
+  CHECK(c.state.epochs_done == 3);
+  CHECK(c.state.best_epoch == r.best_epoch);
   CHECK((c.thresholds == r.thresholds).all());
   CHECK(c.label_names == tiny_data().train.label_set.names);
   Mlp<float> loaded(c.shape, c.dense_input);
-  loaded.parameters() = c.best_params;
+  loaded.parameters() = c.state.best_params;
   const auto& test = tiny_data().test.features;
   CHECK(predict_probabilities(loaded, test) == predict_probabilities(r.model, test));
   std::remove(path.c_str());
@@ -125,23 +126,23 @@ TEST_CASE("resume (--resume) continues exactly like the uninterrupted run", "[tr
   cfg.epochs = 2;
   cfg.checkpoint_path = part;
   train_model(tiny_data(), cfg, quiet);
-  CHECK(load_checkpoint(part).epochs_done == 2);
+  CHECK(load_checkpoint(part).state.epochs_done == 2);
   cfg.epochs = 4;
   cfg.resume_path = part;
   const TrainResult resumed = train_model(tiny_data(), cfg, quiet);
 
   const Checkpoint a = load_checkpoint(full), b = load_checkpoint(part);
-  CHECK(b.epochs_done == 4);
-  CHECK(a.params == b.params);
-  CHECK(a.best_params == b.best_params);
-  CHECK(a.adam_m == b.adam_m);
-  CHECK(a.adam_v == b.adam_v);
-  CHECK(a.adam_steps == b.adam_steps);
-  CHECK(a.best_epoch == b.best_epoch);
-  REQUIRE(a.history.size() == b.history.size());
-  for (std::size_t i = 0; i < a.history.size(); ++i) {
-    CHECK(a.history[i].train_loss == b.history[i].train_loss);
-    CHECK(a.history[i].val_macro_f1 == b.history[i].val_macro_f1);
+  CHECK(b.state.epochs_done == 4);
+  CHECK(a.state.params == b.state.params);
+  CHECK(a.state.best_params == b.state.best_params);
+  CHECK(a.state.adam_m == b.state.adam_m);
+  CHECK(a.state.adam_v == b.state.adam_v);
+  CHECK(a.state.adam_steps == b.state.adam_steps);
+  CHECK(a.state.best_epoch == b.state.best_epoch);
+  REQUIRE(a.state.history.size() == b.state.history.size());
+  for (std::size_t i = 0; i < a.state.history.size(); ++i) {
+    CHECK(a.state.history[i].train_loss == b.state.history[i].train_loss);
+    CHECK(a.state.history[i].val_macro_f1 == b.state.history[i].val_macro_f1);
   }
   CHECK(resumed.history.size() == 4);
 

@@ -6,19 +6,19 @@
 #include <cmath>
 #include <numeric>
 
+#include "common/rng.hpp"
 #include "mlp.hpp"
-#include "rng.hpp"
 
 using namespace longtail_train;
 
 namespace {
 
 CsrMatrix<double> random_sparse(Eigen::Index rows, Eigen::Index cols, double density, std::uint64_t seed) {
-  prng::Rng rng(seed);
+  Rng rng(seed);
   std::vector<Eigen::Triplet<double>> t;
   for (Eigen::Index i = 0; i < rows; ++i)
     for (Eigen::Index j = 0; j < cols; ++j)
-      if (rng.uniform_double() < density) t.emplace_back(i, j, 2.0 * rng.uniform_double() - 0.5);
+      if (rng.uniform() < density) t.emplace_back(i, j, 2.0 * rng.uniform() - 0.5);
   CsrMatrix<double> m(rows, cols);
   m.setFromTriplets(t.begin(), t.end());
   m.makeCompressed();
@@ -39,9 +39,9 @@ void check_gradient(bool dense_input, std::vector<Eigen::Index> hidden, double d
   const CsrMatrix<double> features = random_sparse(12, 9, 0.4, 3);
   const std::vector<std::int64_t> rows{5, 0, 11, 3, 7, 3};  // a batch (with a repeated row)
   const RowBatch<double> x{&features, rows.data(), Eigen::Index(rows.size())};
-  prng::Rng rng(11);
+  Rng rng(11);
   RowMatrix<double> r(Eigen::Index(rows.size()), 4);
-  for (Eigen::Index e = 0; e < r.size(); ++e) r.data()[e] = 2.0 * rng.uniform_double() - 1.0;
+  for (Eigen::Index e = 0; e < r.size(); ++e) r.data()[e] = 2.0 * rng.uniform() - 1.0;
   const DropoutSpec drop{dropout, 99};
   const DropoutSpec* d = dropout > 0 ? &drop : nullptr;
 

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <algorithm>
+#include <cmath>
 #include <set>
 #include <stdexcept>
 
@@ -36,7 +38,7 @@ std::vector<int> ids(const Dataset& d) {
 
 TEST_CASE("split_dataset: disjoint, complete, seeded", "[split]") {
   const Dataset d = numbered(100);
-  const Splits s = split_dataset(d, 0.2, 9);
+  const Splits s = split_dataset(d, 0.0, 0.2, 9);
   CHECK(s.train.rows() == 80);
   CHECK(s.validation.rows() == 20);
   CHECK(s.test.rows() == 0);
@@ -52,12 +54,37 @@ TEST_CASE("split_dataset: disjoint, complete, seeded", "[split]") {
     CHECK(s.validation.labels.coeff(r, id % 2) == 1);
     if (r > 0) CHECK(id > ids(s.validation)[static_cast<std::size_t>(r - 1)]);
   }
-  CHECK(ids(split_dataset(d, 0.2, 9).validation) == ids(s.validation));
-  CHECK(ids(split_dataset(d, 0.2, 10).validation) != ids(s.validation));
-  CHECK(split_dataset(d, 0.0, 1).train.rows() == 100);
-  CHECK_THROWS_AS(split_dataset(d, 1.0, 1), std::invalid_argument);
-  CHECK_THROWS_AS(split_dataset(d, -0.1, 1), std::invalid_argument);
+  CHECK(ids(split_dataset(d, 0.0, 0.2, 9).validation) == ids(s.validation));
+  CHECK(ids(split_dataset(d, 0.0, 0.2, 10).validation) != ids(s.validation));
+  CHECK(split_dataset(d, 0.0, 0.0, 1).train.rows() == 100);
+  CHECK_THROWS_AS(split_dataset(d, 0.0, 1.0, 1), std::invalid_argument);
+  CHECK_THROWS_AS(split_dataset(d, 0.0, -0.1, 1), std::invalid_argument);
   CHECK_THROWS_AS(select_rows(d, {100}, "x"), std::invalid_argument);
+}
+
+TEST_CASE("partition_rows: test first, then validation of the rest; one rule for every source", "[split]") {
+  const RowPartition p = partition_rows(1000, 0.2, 0.1, 5);
+  CHECK(p.test.size() == 200);
+  CHECK(p.validation.size() == 80);  // round(0.1 * 800)
+  CHECK(p.train.size() == 720);
+  std::set<Eigen::Index> all(p.train.begin(), p.train.end());
+  all.insert(p.validation.begin(), p.validation.end());
+  all.insert(p.test.begin(), p.test.end());
+  CHECK(all.size() == 1000);
+  CHECK(std::is_sorted(p.train.begin(), p.train.end()));
+  CHECK(std::is_sorted(p.test.begin(), p.test.end()));
+  // Without a test share the validation rows are the first ones of the same permutation: what
+  // split_dataset gives for an official training file (Delicious) does not depend on the caller.
+  const RowPartition q = partition_rows(1000, 0.0, 0.1, 5);
+  CHECK(q.test.empty());
+  CHECK(q.validation.size() == 100);
+  const Dataset d = numbered(1000);
+  const Splits s = split_dataset(d, 0.2, 0.1, 5);
+  CHECK(s.test.rows() == 200);
+  CHECK(s.test.name == "numbered/test");
+  CHECK(ids(s.test) == std::vector<int>(p.test.begin(), p.test.end()));
+  CHECK_THROWS_AS(partition_rows(10, 1.0, 0.0, 1), std::invalid_argument);
+  CHECK_THROWS_AS(partition_rows(10, 0.0, std::nan(""), 1), std::invalid_argument);
 }
 
 TEST_CASE("split_dataset: Delicious validation carved out of the official train split", "[split][shared]") {
@@ -67,7 +94,7 @@ TEST_CASE("split_dataset: Delicious validation carved out of the official train 
     return;
   }
   const Dataset train = read_mulan_arff(train_path, 983, "");
-  const Splits s = split_dataset(train, 0.1, 1);
+  const Splits s = split_dataset(train, 0.0, 0.1, 1);
   CHECK(s.validation.rows() == 1292);
   CHECK(s.train.rows() == 12920 - 1292);
   CHECK(s.train.features.nonZeros() + s.validation.features.nonZeros() == train.features.nonZeros());

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// A small, platform-independent random number generator and the few distributions the data
-// layer needs. std::uniform_int_distribution & co. give different sequences on different
-// standard libraries, and libm's exp/log/pow may differ in the last bit between platforms, so the
-// generator uses only these: integer arithmetic, IEEE-exact operations (+ - * / sqrt, frexp,
-// ldexp, floor) and the series below. With -ffp-contract=off (set on longtail_trainer_data) the
-// same seed gives bit-identical data everywhere.
+// The data layer's random draws: the trainer's generator (common/rng.hpp) and the few
+// distributions the embedded generator needs. libm's exp/log/pow may differ in the last bit
+// between platforms, so these use only IEEE-exact operations (+ - * / sqrt, frexp, ldexp, floor)
+// and the series below. With -ffp-contract=off (set on longtail_trainer_data) the same seed gives
+// bit-identical data everywhere.
 
 #include <cmath>
 #include <cstdint>
@@ -14,70 +13,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/rng.hpp"
+
 namespace longtail_train {
-
-/// SplitMix64 step (Steele, Lea, Flood 2014): used to expand seeds.
-inline std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-/// xoshiro256** (Blackman & Vigna 2018), its state four SplitMix64 outputs from a start value.
-/// The one generator core of the data layer (Rng below) and of the trainer (../rng.hpp); they
-/// differ only in how a seed becomes that start value.
-class Xoshiro256 {
- public:
-  explicit Xoshiro256(std::uint64_t splitmix_state) {
-    for (auto& word : s_) word = splitmix64(splitmix_state);
-  }
-
-  std::uint64_t next() {
-    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  std::uint64_t s_[4];
-};
-
-/// The data layer's generator: xoshiro256** seeded from (seed, stream): distinct streams of one
-/// seed are independent sequences, so each stage of the generator has its own and changing one
-/// stage does not shift the random numbers of the others.
-class Rng : public Xoshiro256 {
- public:
-  explicit Rng(std::uint64_t seed, std::uint64_t stream = 0)
-      : Xoshiro256(seed ^ (0xD1B54A32D192ED03ull * (stream + 1))) {}
-
-  /// Uniform in [0, 1) with 53 random bits (exact conversion, no rounding).
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
-  /// Uniform integer in [0, n), unbiased (rejection of the top partial block). n must be > 0.
-  std::uint64_t below(std::uint64_t n) {
-    const std::uint64_t threshold = (0 - n) % n;  // 2^64 mod n
-    for (;;) {
-      const std::uint64_t r = next();
-      if (r >= threshold) return r % n;
-    }
-  }
-
-  bool bernoulli(double p) { return uniform() < p; }
-
-  /// Fisher-Yates shuffle.
-  template <class T>
-  void shuffle(std::vector<T>& v) {
-    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(i)]);
-  }
-};
 
 /// Natural logarithm from IEEE-exact operations only: x = m * 2^e with m in [sqrt(1/2), sqrt(2)),
 /// ln(m) = 2 atanh(z), z = (m-1)/(m+1), |z| < 0.172, summed to z^31 (truncation < 1e-25).

@@ -3,11 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <stdexcept>
 
+#include "common/rng.hpp"
 #include "data/detail/csr_builder.hpp"
-#include "data/rng.hpp"
 
 namespace longtail_train {
 namespace {
@@ -21,7 +20,37 @@ SparseRowMatrix take_rows(const SparseRowMatrix& m, const std::vector<Eigen::Ind
   return b.build(m.cols());
 }
 
+void check_fraction(const char* name, double f) {
+  if (!(f >= 0 && f < 1))
+    throw std::invalid_argument(std::string("split: ") + name + " must be in [0, 1) (got " + std::to_string(f) + ")");
+}
+
+std::size_t rounded_share(double fraction, std::size_t n) {
+  return static_cast<std::size_t>(std::floor(fraction * static_cast<double>(n) + 0.5));
+}
+
 }  // namespace
+
+RowPartition partition_rows(Eigen::Index rows, double test_fraction, double validation_fraction, std::uint64_t seed) {
+  check_fraction("test_fraction", test_fraction);
+  check_fraction("validation_fraction", validation_fraction);
+  if (rows < 0) throw std::invalid_argument("split: negative row count " + std::to_string(rows));
+  Rng rng(seed, kSplitStream);
+  const std::vector<Eigen::Index> order = shuffled_indices<Eigen::Index>(rows, rng);
+  const std::size_t n = order.size();
+  const std::size_t n_test = rounded_share(test_fraction, n);
+  const std::size_t n_val = rounded_share(validation_fraction, n - n_test);
+  auto part = [&](std::size_t from, std::size_t to) {
+    std::vector<Eigen::Index> v(order.begin() + std::ptrdiff_t(from), order.begin() + std::ptrdiff_t(to));
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  RowPartition p;
+  p.test = part(0, n_test);
+  p.validation = part(n_test, n_test + n_val);
+  p.train = part(n_test + n_val, n);
+  return p;
+}
 
 Dataset select_rows(const Dataset& data, const std::vector<Eigen::Index>& rows, std::string name) {
   for (Eigen::Index r : rows)
@@ -37,26 +66,14 @@ Dataset select_rows(const Dataset& data, const std::vector<Eigen::Index>& rows, 
   return d;
 }
 
-Splits split_dataset(const Dataset& data, double validation_fraction, std::uint64_t seed) {
-  if (!(validation_fraction >= 0 && validation_fraction < 1))
-    throw std::invalid_argument("split_dataset(" + data.name + "): validation_fraction must be in [0, 1) (got " +
-                                std::to_string(validation_fraction) + ")");
+Splits split_dataset(const Dataset& data, double test_fraction, double validation_fraction, std::uint64_t seed) {
   if (data.labels.rows() != data.features.rows())
     throw std::invalid_argument("split_dataset(" + data.name + "): features and labels have different row counts");
-  const Eigen::Index n = data.rows();
-  std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), Eigen::Index{0});
-  Rng rng(seed, /*stream=*/0x5B17);
-  rng.shuffle(order);
-  const auto n_val = static_cast<std::size_t>(std::floor(validation_fraction * static_cast<double>(n) + 0.5));
-  std::vector<Eigen::Index> val(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_val));
-  std::vector<Eigen::Index> train(order.begin() + static_cast<std::ptrdiff_t>(n_val), order.end());
-  std::sort(val.begin(), val.end());
-  std::sort(train.begin(), train.end());
+  const RowPartition p = partition_rows(data.rows(), test_fraction, validation_fraction, seed);
   Splits s;
-  s.train = select_rows(data, train, data.name + "/train");
-  s.validation = select_rows(data, val, data.name + "/validation");
-  s.test = select_rows(data, {}, data.name + "/test");
+  s.train = select_rows(data, p.train, data.name + "/train");
+  s.validation = select_rows(data, p.validation, data.name + "/validation");
+  s.test = select_rows(data, p.test, data.name + "/test");
   return s;
 }
 
