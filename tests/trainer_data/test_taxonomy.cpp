@@ -154,6 +154,40 @@ TEST_CASE("validate_label_set rejects inconsistent label sets", "[taxonomy][erro
   require_data_error([&] { validate_label_set(s, "src"); }, "src", 0, "2 names but 2 parents and 1 tiers");
 }
 
+TEST_CASE("validate_label_set: a parent out of range further up a chain is an error, not a read out of bounds",
+          "[taxonomy][errors]") {
+  // Label 0's chain goes through label 1, whose parent 5 does not exist: checking label 0's chain
+  // first used to read parent[5] (AddressSanitizer: heap-buffer-overflow).
+  LabelSet s{{"a", "b"}, {1, 5}, {0, 0}};
+  require_data_error([&] { validate_label_set(s, "src"); }, "src", 0, "label 1 (\"b\") has an invalid parent index 5");
+}
+
+TEST_CASE("label sets with a 100k-deep parent chain are checked in linear time", "[taxonomy][io]") {
+  // Every label's chain used to be walked to its root: quadratic in the depth.
+  constexpr int kDepth = 100000;
+  LabelSet chain;
+  for (int i = 0; i < kDepth; ++i) {
+    chain.names.push_back("n" + std::to_string(i));
+    chain.parent.push_back(i - 1);
+    chain.tier.push_back(0);
+  }
+  CHECK_NOTHROW(validate_label_set(chain, "chain"));
+  chain.parent[0] = kDepth - 1;  // closes the chain into one cycle
+  require_data_error([&] { validate_label_set(chain, "chain"); }, "chain", 0,
+                     "label 0 (\"n0\"): its parent chain has a cycle");
+  // The IAB reader: a 100k-deep Parent chain in the 6-column form with tiers 1..100k is refused by
+  // the tier limit; in the IAB form without Tier columns it is read, depths in linear time.
+  std::string iab = "Unique ID\tParent\tName\n";
+  for (int i = 0; i < kDepth; ++i)
+    iab += std::to_string(i + 1) + "\t" + (i ? std::to_string(i) : std::string()) + "\tT" + std::to_string(i) + "\n";
+  test_support::TempDir dir;
+  const LabelSet t = read_iab_taxonomy_tsv(dir.write("deep.tsv", iab));
+  REQUIRE(t.size() == std::size_t(kDepth));
+  CHECK(t.tier.front() == 1);
+  CHECK(t.tier.back() == kDepth);
+  CHECK(t.parent.back() == kDepth - 2);
+}
+
 TEST_CASE("IAB taxonomy TSV: the real Content Taxonomy 2.1 file", "[taxonomy][reader][shared]") {
   const std::string path = test_support::shared_file("iab/Content Taxonomy 2.1.tsv");
   const std::string topical = test_support::shared_file("iab/iab_content_2.1_topical_698.tsv");
