@@ -7,9 +7,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <iterator>
+#include <stdexcept>
 #include <thread>
 
 #include "data/data_error.hpp"
+#include "data/detail/csr_builder.hpp"
 #include "data/detail/printable.hpp"
 #include "data/detail/text_file.hpp"
 #include "data/file_open.hpp"
@@ -107,4 +109,19 @@ TEST_CASE("require_memory: refuses sizes beyond the physical memory, names file 
                      "2 x the memory would need " + format_gib(memory * 2) + ", more than this machine's " +
                          format_gib(memory) + " of memory");
   CHECK(format_gib(80.0 * 1024 * 1024 * 1024) == "80.0 GiB");
+}
+
+TEST_CASE("CsrBuilder: more stored values than int32 indices hold is an error, not a wrap-around", "[file]") {
+  // The real limit is 2^31 - 1 values (a 10 GB file); the check is the same with a small one.
+  detail::CsrBuilder b(3);
+  for (int c = 0; c < 3; ++c) b.add(c, 1.0f);
+  b.end_row();
+  CHECK_NOTHROW(b.check_size("big.txt", "feature"));
+  CHECK(b.build(4).nonZeros() == 3);
+  b.add(0, 2.0f);
+  b.end_row();
+  require_data_error([&] { b.check_size("big.txt", "feature"); }, "big.txt", 0,
+                     "4 stored feature values: more than the 3 a sparse matrix with int32 indices can hold");
+  CHECK_THROWS_AS(b.build(4), std::length_error);
+  CHECK(detail::CsrBuilder::kMaxNonZeros == 2147483647);
 }

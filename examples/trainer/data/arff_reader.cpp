@@ -269,6 +269,8 @@ class ArffParser {
     Dataset d;
     const auto slash = path_.find_last_of("/\\");
     d.name = slash == std::string::npos ? path_ : path_.substr(slash + 1);
+    features.check_size(path_, "feature");
+    labels.check_size(path_, "label");
     d.features = features.build(num_features);
     d.labels = labels.build(num_labels);
     for (int a = 0; a < num_attributes; ++a) {

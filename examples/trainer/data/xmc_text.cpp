@@ -135,6 +135,8 @@ Dataset read_xmc_text(const std::string& path) {
 
   Dataset d;
   d.name = base_name(path);
+  features.check_size(path, "feature");
+  labels.check_size(path, "label");
   d.features = features.build(static_cast<Eigen::Index>(num_features));
   d.labels = labels.build(static_cast<Eigen::Index>(num_labels));
   try {
