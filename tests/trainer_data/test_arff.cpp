@@ -211,3 +211,21 @@ TEST_CASE("ARFF: byte-order marks are skipped, unreadable paths say why", "[arff
                              "2,1\n");
   test_support::data_error_message([&] { read_mulan_arff(bad, 1, ""); }, "got \"\\xEF\\xBB\\xBF2\"");
 }
+
+TEST_CASE("ARFF: the real bibtex split loads with its Mulan XML (names checked)", "[arff][reader][shared]") {
+  const std::string train_path = test_support::shared_file("bibtex/bibtex-train.arff");
+  const std::string test_path = test_support::shared_file("bibtex/bibtex-test.arff");
+  const std::string xml = test_support::shared_file("bibtex/bibtex.xml");
+  if (train_path.empty() || test_path.empty() || xml.empty()) {
+    WARN("skipped: ../shared/data/bibtex not found (set LONGTAIL_SHARED_DATA to its data/ directory)");
+    return;
+  }
+  const Dataset train = read_mulan_arff(train_path, 0, xml);
+  CHECK(train.rows() == 4880);
+  CHECK(train.num_features() == 1836);
+  CHECK(train.num_labels() == 159);
+  CHECK(train.label_set.names.front() == "TAG_2005");
+  const Dataset test = read_mulan_arff(test_path, 0, xml);
+  CHECK(test.rows() == 2515);
+  CHECK(test.label_set.names == train.label_set.names);
+}
