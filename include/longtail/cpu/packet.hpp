@@ -5,7 +5,8 @@
 // needed; every function below is accurate to about 1 ulp (exp) or a few ulp (log1p):
 //   exp     AVX-512: own reduction + minimax polynomial + vscalef (exp_avx512); otherwise float:
 //           Eigen's pexp, double: division-free Taylor form (exp_packet)
-//   plog    Eigen's (Cephes-style), only for the ASL margin term
+//   plog    Eigen's (Cephes-style), only for the ASL margin term (log1p: plog with Goldberg's
+//           correction)
 //   log1p_and_reciprocal  log1p(t) and 1/(1+t) on t in [0, 1] (all the core needs), see below
 // Why not Eigen's pexp/plog1p everywhere: the fused kernels are bound by the latency of one
 // element's chain (exp -> division -> log1p -> loss) times the out-of-order window, not by
@@ -134,6 +135,14 @@ struct Packet {
   friend Packet exp_nonpositive(Packet a) { return exp_packet<true>(a); }
   friend Packet neg_abs(Packet a) { return raw(ei::por(a.v, ei::pset1<Raw>(Scalar(-0.0)))); }
   friend Packet log(Packet a) { return raw(ei::plog(a.v)); }
+  /// log(1 + a) for a > -1 (the ASL margin term's log1p(-p_m)) from Eigen's log with Goldberg's
+  /// correction: u = 1 + a rounded, log1p(a) = log(u) * a / (u - 1), where u - 1 is exact, so the
+  /// rounding of 1 + a cancels to first order; a itself where 1 + a rounds to 1. A few ulp.
+  friend Packet log1p(Packet a) {
+    const Packet one(Scalar(1)), zero(Scalar(0));
+    const Packet u = one + a, d = u - one;
+    return select(abs(d) > zero, log(u) * (a / d), a);
+  }
   friend math::Log1pReciprocal<Packet> log1p_and_reciprocal(Packet t) { return math::log1p_and_reciprocal_unit(t); }
   friend Packet mul_add(Packet a, Packet b, Packet c) { return raw(ei::pmadd(a.v, b.v, c.v)); }
   friend Packet abs(Packet a) { return raw(ei::pabs(a.v)); }
