@@ -16,6 +16,7 @@
 #include "data/statistics.hpp"
 #include "report.hpp"
 #include "sweep.hpp"
+#include "targets.hpp"
 
 #ifndef LONGTAIL_TRAIN_VERSION
 #define LONGTAIL_TRAIN_VERSION "dev"

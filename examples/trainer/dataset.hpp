@@ -1,18 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The trainer's data interface: what every source (embedded generator, Mulan ARFF, XMC text,
-// labelled text TSV) produces and what the model, the losses and the metrics consume.
+// The trainer's shared types: the matrix types every stage passes around, and the data
+// interface, what every source (embedded generator, Mulan ARFF, XMC text, labelled text TSV)
+// produces and what the model, the losses and the metrics consume.
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
 #include <Eigen/SparseCore>
 
 namespace longtail_train {
 
-/// Row-major (CSR) sparse float matrix: rows = samples.
-using SparseRowMatrix = Eigen::SparseMatrix<float, Eigen::RowMajor, std::int32_t>;
+/// Dense row-major matrix: rows = samples (a minibatch's activations, logits, targets,
+/// probabilities), the layout the GEMMs and the loss functors are called with.
+template <class Scalar>
+using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// Compressed sparse row matrix with 32-bit indices: rows = samples.
+template <class Scalar>
+using CsrMatrix = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int32_t>;
+/// The data's features and labels.
+using SparseRowMatrix = CsrMatrix<float>;
 
 /// Label taxonomy: names and, where known, the parent of each label (-1 for roots / flat label
 /// sets) and its tier (1 = top level; 0 when the source has no hierarchy).

@@ -7,36 +7,6 @@
 
 namespace longtail_train {
 
-Eigen::ArrayXd label_counts(const SparseRowMatrix& labels) {
-  Eigen::ArrayXd n = Eigen::ArrayXd::Zero(labels.cols());
-  for (Eigen::Index r = 0; r < labels.outerSize(); ++r)
-    for (SparseRowMatrix::InnerIterator it(labels, r); it; ++it)
-      if (it.value() > 0.5f) n[it.col()] += 1;
-  return n;
-}
-
-void gather_targets(const SparseRowMatrix& labels, const std::int64_t* rows, Eigen::Index count,
-                    RowMatrix<float>& out) {
-  out.setZero(count, labels.cols());
-  for (Eigen::Index i = 0; i < count; ++i)
-    for (SparseRowMatrix::InnerIterator it(labels, rows[i]); it; ++it) out(i, it.col()) = it.value();
-}
-
-RowMatrix<float> dense_targets(const SparseRowMatrix& labels) {
-  RowMatrix<float> out = RowMatrix<float>::Zero(labels.rows(), labels.cols());
-  for (Eigen::Index r = 0; r < labels.outerSize(); ++r)
-    for (SparseRowMatrix::InnerIterator it(labels, r); it; ++it) out(r, it.col()) = it.value();
-  return out;
-}
-
-RowMatrix<float> predict_probabilities(const Mlp<float>& model, const SparseRowMatrix& features) {
-  RowMatrix<float> p = model.predict_logits(features);
-  // sigmoid without overflow: 1 / (1 + exp(-x)) is fine in float for every x (exp(-x) -> inf
-  // gives 0, never NaN).
-  p = (1.0f + (-p.array()).exp()).inverse().matrix();
-  return p;
-}
-
 namespace {
 
 ThresholdedMetrics metrics_at(const RowMatrix<float>& p, const RowMatrix<float>& y, const Eigen::ArrayXd& thresholds,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Evaluation with longtail::metrics: the F1 family at a global threshold and at per-label
+// Evaluation with longtail::metrics (of probabilities against dense targets, inference.hpp and
+// targets.hpp): the F1 family at a global threshold and at per-label
 // thresholds tuned on the validation split, and macro-F1 per training-frequency bucket.
 //
 // Scores are probabilities sigmoid(logit); the global threshold is 0.5 on them (a label is
@@ -17,20 +18,8 @@
 #include "longtail/metrics.hpp"
 
 #include "dataset.hpp"
-#include "mlp.hpp"
 
 namespace longtail_train {
-
-/// Positives per label (column) of a label matrix.
-Eigen::ArrayXd label_counts(const SparseRowMatrix& labels);
-
-/// Dense 0/1 float targets of rows `rows[0 .. count)` of a label matrix into `out` (resized).
-void gather_targets(const SparseRowMatrix& labels, const std::int64_t* rows, Eigen::Index count, RowMatrix<float>& out);
-/// Dense targets of every row.
-RowMatrix<float> dense_targets(const SparseRowMatrix& labels);
-
-/// sigmoid(logits) of every row of `features`.
-RowMatrix<float> predict_probabilities(const Mlp<float>& model, const SparseRowMatrix& features);
 
 /// The metrics of one split at one set of thresholds.
 struct ThresholdedMetrics {

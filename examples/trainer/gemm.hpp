@@ -14,6 +14,8 @@
 
 #include <Eigen/Core>
 
+#include "dataset.hpp"
+
 namespace longtail_train {
 
 enum class GemmBackend { eigen, blas };
@@ -47,9 +49,6 @@ void gemm(Op op_a, Op op_b, Eigen::Index m, Eigen::Index n, Eigen::Index k, Scal
           Eigen::Index lda, const Scalar* b, Eigen::Index ldb, Scalar beta, Scalar* c, Eigen::Index ldc);
 
 /// The same on row-major Eigen matrices: C = alpha * op(A) * op(B) + beta * C (C already sized).
-template <class Scalar>
-using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
 template <class Scalar>
 void gemm(Op op_a, Op op_b, Scalar alpha, const RowMatrix<Scalar>& a, const RowMatrix<Scalar>& b, Scalar beta,
           RowMatrix<Scalar>& c) {

@@ -48,9 +48,6 @@ struct ParamSegment {
   bool decay = false;
 };
 
-template <class Scalar>
-using CsrMatrix = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, std::int32_t>;
-
 /// Rows `rows[0 .. count)` of a CSR matrix: a minibatch without copying the features.
 template <class Scalar>
 struct RowBatch {

@@ -10,6 +10,7 @@
 #include "checkpoint.hpp"
 #include "common/rng.hpp"
 #include "data_source.hpp"
+#include "targets.hpp"
 
 namespace longtail_train {
 namespace {

@@ -19,6 +19,7 @@
 #include "adam.hpp"
 #include "dataset.hpp"
 #include "evaluate.hpp"
+#include "inference.hpp"
 #include "loss.hpp"
 #include "mlp.hpp"
 #include "progress.hpp"

@@ -12,8 +12,10 @@
 namespace longtail {
 
 /// How per-element losses are combined.
-///  - none: no reduction; forward() returns the sum and the per-element loss is available through
-///          forward_elements() (CPU) / the d_loss output (CUDA); gradients are per element.
+///  - none: no reduction: the per-element losses come from forward_elements() (CPU; it returns
+///          their sum) / Outputs::d_loss_elements (CUDA), and gradients are each element's own
+///          derivative. The CPU forward() refuses it (there is no single loss to return, where
+///          PyTorch returns the per-element tensor) and names forward_elements().
 ///  - sum:  sum over valid (unmasked) elements.
 ///  - mean: sum divided by the number of valid (unmasked) elements. Per-sample and per-class
 ///          weights scale the terms but do not change the divisor (PyTorch's convention for
@@ -119,12 +121,14 @@ struct FocalBCEOptions {
     o.alpha = alpha;
     return o;
   }
-  /// Asymmetric loss (Ridnik et al. 2021); the paper's defaults are (0, 4, 0.05).
-  static FocalBCEOptions asymmetric(double gamma_pos, double gamma_neg, double margin) {
+  /// Asymmetric loss (Ridnik et al. 2021); the paper's defaults are (0, 4, 0.05), without alpha.
+  static FocalBCEOptions asymmetric(double gamma_pos, double gamma_neg, double margin,
+                                    std::optional<double> alpha = std::nullopt) {
     FocalBCEOptions o;
     o.gamma_pos = gamma_pos;
     o.gamma_neg = gamma_neg;
     o.margin = margin;
+    o.alpha = alpha;
     return o;
   }
 

@@ -49,10 +49,17 @@ TEMPLATE_TEST_CASE("fused forward_backward == forward + backward, bit for bit", 
       with_loss<S>(c, r, 0.1, p.w, p.pw, [&](const auto& loss) {
         Mat<S> g_sep(p.x.rows(), p.x.cols()), g_fused(p.x.rows(), p.x.cols()), elements(p.x.rows(), p.x.cols());
         with_optional(mask_p, sw_p, [&](const auto& m, const auto& w) {
-          const S l_forward = loss.forward(p.x, p.y, m, w);
-          const S l_call = loss(p.x, p.y, m, w);
           loss.backward(p.x, p.y, g_sep, m, w);
           const S l_fused = loss.forward_backward(p.x, p.y, g_fused, m, w);
+          // Reduction::none: no single loss for forward() to return (forward_elements instead).
+          const bool none = r == Reduction::none;
+          if (none) {
+            CHECK_THROWS_WITH(loss.forward(p.x, p.y, m, w),
+                              Catch::Contains("with Reduction::none call forward_elements"));
+            CHECK_THROWS_WITH(loss(p.x, p.y, m, w), Catch::Contains("with Reduction::none call forward_elements"));
+          }
+          const S l_forward = none ? l_fused : loss.forward(p.x, p.y, m, w);
+          const S l_call = none ? l_fused : loss(p.x, p.y, m, w);
           const S l_elements = loss.forward_elements(p.x, p.y, elements, m, w);
           require_bit_identical(l_fused, l_forward, "forward_backward vs forward");
           require_bit_identical(l_call, l_forward, "operator() vs forward");
@@ -70,8 +77,8 @@ TEMPLATE_TEST_CASE("fused forward_backward == forward + backward, bit for bit", 
     }
 }
 
-TEMPLATE_TEST_CASE("reductions: none returns the sum, mean = sum / unmasked count", "[consistency][reduction]", float,
-                   double) {
+TEMPLATE_TEST_CASE("reductions: none gives the sum and its gradient, mean = sum / unmasked count",
+                   "[consistency][reduction]", float, double) {
   using S = TestType;
   const auto p = make_problem<S>(19, 13, 17);
   const double n = double(p.mask.template cast<int>().sum());

@@ -97,8 +97,12 @@ TEST_CASE("gradient == central finite differences for every loss and option", "[
         auto f_at = [&](double k) {
           Mat<double> xk = x;
           xk(i, j) += k * h;
-          return with_optional(mask_p, sw_p,
-                               [&](const auto& m, const auto& w) { return double(loss.forward(xk, y, m, w)); });
+          return with_optional(mask_p, sw_p, [&](const auto& m, const auto& w) {
+            // forward() refuses Reduction::none; forward_backward gives the sum.
+            Mat<double> unused(rows, cols);
+            return double(r == Reduction::none ? loss.forward_backward(xk, y, unused, m, w)
+                                               : loss.forward(xk, y, m, w));
+          });
         };
         const double d = (8.0 * (f_at(1) - f_at(-1)) - (f_at(2) - f_at(-2))) / (12.0 * h);
         // The reduced loss sums ~100 terms, so its rounding error is ~100x one element's.

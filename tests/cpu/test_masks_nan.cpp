@@ -105,7 +105,7 @@ TEST_CASE("all elements masked: sum 0, mean 0 (not NaN), gradient 0", "[mask]") 
         Mat<double> g = Mat<double>::Constant(6, 7, kNaN);
         CHECK(loss.forward_backward(x, y, g, none_valid) == 0.0);
         CHECK((g.array() == 0).all());
-        CHECK(loss.forward(x, y, none_valid) == 0.0);
+        if (r != Reduction::none) CHECK(loss.forward(x, y, none_valid) == 0.0);
       });
     }
 }
@@ -152,7 +152,7 @@ TEMPLATE_TEST_CASE("an unmasked NaN logit gives a NaN loss and leaves other elem
         Mat<S> g(rows, cols), gn(rows, cols), en(rows, cols);
         RowMat<S> gnr(rows, cols);
         loss.forward_backward(x, y, g);
-        CHECK(std::isnan(double(loss.forward(xn, y))));
+        if (r != Reduction::none) CHECK(std::isnan(double(loss.forward(xn, y))));
         CHECK(std::isnan(double(loss.forward_backward(xn, y, gn))));
         CHECK(std::isnan(double(loss.forward_backward(xnr, y, gnr))));
         CHECK(std::isnan(double(loss.forward_elements(xn, y, en))));

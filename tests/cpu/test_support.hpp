@@ -120,14 +120,14 @@ void require_bit_identical(S got, S want, const std::string& what) {
 
 // ---- optional arguments -----------------------------------------------------------------------
 
-/// Calls f(mask, sample_weight) with longtail::none in place of an absent argument, so one test
-/// body covers the four call forms.
+/// Calls f(mask, sample_weight) with longtail::no_mask / no_sample_weight in place of an absent
+/// argument, so one test body covers the four call forms.
 template <class M, class W, class F>
 decltype(auto) with_optional(const M* mask, const W* sample_weight, F&& f) {
   if (mask && sample_weight) return f(*mask, *sample_weight);
-  if (mask) return f(*mask, longtail::none);
-  if (sample_weight) return f(longtail::none, *sample_weight);
-  return f(longtail::none, longtail::none);
+  if (mask) return f(*mask, longtail::no_sample_weight);
+  if (sample_weight) return f(longtail::no_mask, *sample_weight);
+  return f(longtail::no_mask, longtail::no_sample_weight);
 }
 
 // ---- loss configurations ----------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include "data/generator.hpp"
 #include "evaluate.hpp"
 #include "sweep.hpp"
+#include "targets.hpp"
 #include "trainer.hpp"
 
 using namespace longtail_train;

@@ -14,12 +14,26 @@
 
 #include "longtail/cpu/detail/elementwise_kernel.hpp"
 #include "longtail/cpu/detail/strided_view.hpp"
+#include "longtail/cpu/per_class_vector.hpp"
 #include "longtail/cpu/simd_abi.hpp"
 #include "longtail/error.hpp"
 #include "longtail/math/value_grad.hpp"
+#include "longtail/no_argument.hpp"
 #include "longtail/options.hpp"
 
+// static_assert messages must be literals; #undef at the end of this file.
+#define LONGTAIL_CONST_OUTPUT_MESSAGE                                                                    \
+  "longtail: grad and loss outputs must be writable: pass a non-const Matrix / Array / Map / Ref, or a " \
+  "writable block or Map of one; a const object, a Map of const data or a block of a const matrix "      \
+  "cannot receive the result"
+
 LONGTAIL_CPU_NAMESPACE_BEGIN
+
+// The library's losses, named in ElementwiseLoss's messages.
+template <class Scalar>
+class WeightedBCE;
+template <class Scalar>
+class FocalBCE;
 
 /// Per-class vectors as the functors own them.
 template <class Scalar>
@@ -39,57 +53,106 @@ class ElementwiseLoss {
   /// Per-class pos_weight pw_c (empty: all 1).
   const Vector& pos_weight() const { return pos_weight_; }
 
-  /// Reduced loss. `mask` (same shape as logits, nonzero = valid) and `sample_weight` (length
-  /// rows) are optional; pass longtail::none to skip one. Reduction::none returns the sum.
+  /// Reduced loss (Reduction::sum or mean). `mask` (same shape as logits, nonzero = valid) and
+  /// `sample_weight` (length rows) are optional: pass longtail::no_mask to give sample weights
+  /// without a mask. Under Reduction::none there is no single loss to return (PyTorch returns the
+  /// per-element tensor): forward() refuses it and names forward_elements(), which writes them.
   template <class L, class T, class M = none_t, class W = none_t>
-  Scalar forward(const Eigen::DenseBase<L>& logits, const Eigen::DenseBase<T>& targets, const M& mask = none,
-                 const W& sample_weight = none) const {
+  Scalar forward(const Eigen::DenseBase<L>& logits, const Eigen::DenseBase<T>& targets, const M& mask = no_mask,
+                 const W& sample_weight = no_sample_weight) const {
+    if (self().options().reduction == Reduction::none)
+      longtail::detail::fail(Derived::name,
+                             ": forward() needs Reduction::sum or mean; with Reduction::none call "
+                             "forward_elements(logits, targets, loss, ...), which writes each element's loss");
     return run<false, false>(logits, targets, no_output(logits), no_output(logits), mask, sample_weight);
   }
 
   /// Same as forward().
   template <class L, class T, class M = none_t, class W = none_t>
-  Scalar operator()(const Eigen::DenseBase<L>& logits, const Eigen::DenseBase<T>& targets, const M& mask = none,
-                    const W& sample_weight = none) const {
+  Scalar operator()(const Eigen::DenseBase<L>& logits, const Eigen::DenseBase<T>& targets, const M& mask = no_mask,
+                    const W& sample_weight = no_sample_weight) const {
     return forward(logits, targets, mask, sample_weight);
   }
 
+  // Output arguments (`grad`, `loss`) are written: they bind to a non-const object (Matrix,
+  // Array, Map, Ref: DenseBase<G>&) or to a writable temporary view (grad.block(...),
+  // Map<MatrixXf>(ptr, r, c): DenseBase<G>&&). A const object, a Map of const data or a block of
+  // a const matrix is refused at compile time (the const-reference overloads' static_assert),
+  // instead of being written through a cast.
+
   /// Gradient of the reduced loss with respect to the logits, written into `grad` (same shape;
-  /// any storage order or strides; may be the logits themselves). Masked elements get 0.
+  /// any storage order or strides; may be the logits themselves). Masked elements get 0. Under
+  /// Reduction::none each element's own derivative (the gradient of the unreduced sum).
   template <class L, class T, class G, class M = none_t, class W = none_t>
-  void backward(const Eigen::DenseBase<L>& logits, const Eigen::DenseBase<T>& targets, const Eigen::DenseBase<G>& grad,
-                const M& mask = none, const W& sample_weight = none) const {
+  void backward(const Eigen::DenseBase<L>& logits, const Eigen::DenseBase<T>& targets, Eigen::DenseBase<G>& grad,
+                const M& mask = no_mask, const W& sample_weight = no_sample_weight) const {
     run<true, false>(logits, targets, &grad, no_output(logits), mask, sample_weight);
   }
+  template <class L, class T, class G, class M = none_t, class W = none_t>
+  void backward(const Eigen::DenseBase<L>& logits, const Eigen::DenseBase<T>& targets, Eigen::DenseBase<G>&& grad,
+                const M& mask = no_mask, const W& sample_weight = no_sample_weight) const {
+    run<true, false>(logits, targets, &grad, no_output(logits), mask, sample_weight);
+  }
+  template <class L, class T, class G, class M = none_t, class W = none_t>
+  void backward(const Eigen::DenseBase<L>&, const Eigen::DenseBase<T>&, const Eigen::DenseBase<G>&, const M& = no_mask,
+                const W& = no_sample_weight) const {
+    static_assert(detail::always_false<G>, LONGTAIL_CONST_OUTPUT_MESSAGE);
+  }
 
-  /// forward() and backward() in one pass over memory; returns the reduced loss.
+  /// forward() and backward() in one pass over memory; returns the reduced loss (under
+  /// Reduction::none the sum, whose gradient is the one written).
   template <class L, class T, class G, class M = none_t, class W = none_t>
   Scalar forward_backward(const Eigen::DenseBase<L>& logits, const Eigen::DenseBase<T>& targets,
-                          const Eigen::DenseBase<G>& grad, const M& mask = none, const W& sample_weight = none) const {
+                          Eigen::DenseBase<G>& grad, const M& mask = no_mask,
+                          const W& sample_weight = no_sample_weight) const {
     return run<true, false>(logits, targets, &grad, no_output(logits), mask, sample_weight);
+  }
+  template <class L, class T, class G, class M = none_t, class W = none_t>
+  Scalar forward_backward(const Eigen::DenseBase<L>& logits, const Eigen::DenseBase<T>& targets,
+                          Eigen::DenseBase<G>&& grad, const M& mask = no_mask,
+                          const W& sample_weight = no_sample_weight) const {
+    return run<true, false>(logits, targets, &grad, no_output(logits), mask, sample_weight);
+  }
+  template <class L, class T, class G, class M = none_t, class W = none_t>
+  Scalar forward_backward(const Eigen::DenseBase<L>&, const Eigen::DenseBase<T>&, const Eigen::DenseBase<G>&,
+                          const M& = no_mask, const W& = no_sample_weight) const {
+    static_assert(detail::always_false<G>, LONGTAIL_CONST_OUTPUT_MESSAGE);
+    return Scalar(0);
   }
 
   /// Per-element losses (weighted, masked elements 0, never divided by a count) into `loss`;
-  /// returns the reduced loss as forward() does.
+  /// returns the reduced loss as forward() does (under Reduction::none: their sum).
   template <class L, class T, class O, class M = none_t, class W = none_t>
   Scalar forward_elements(const Eigen::DenseBase<L>& logits, const Eigen::DenseBase<T>& targets,
-                          const Eigen::DenseBase<O>& loss, const M& mask = none, const W& sample_weight = none) const {
+                          Eigen::DenseBase<O>& loss, const M& mask = no_mask,
+                          const W& sample_weight = no_sample_weight) const {
     return run<false, true>(logits, targets, no_output(logits), &loss, mask, sample_weight);
+  }
+  template <class L, class T, class O, class M = none_t, class W = none_t>
+  Scalar forward_elements(const Eigen::DenseBase<L>& logits, const Eigen::DenseBase<T>& targets,
+                          Eigen::DenseBase<O>&& loss, const M& mask = no_mask,
+                          const W& sample_weight = no_sample_weight) const {
+    return run<false, true>(logits, targets, no_output(logits), &loss, mask, sample_weight);
+  }
+  template <class L, class T, class O, class M = none_t, class W = none_t>
+  Scalar forward_elements(const Eigen::DenseBase<L>&, const Eigen::DenseBase<T>&, const Eigen::DenseBase<O>&,
+                          const M& = no_mask, const W& = no_sample_weight) const {
+    static_assert(detail::always_false<O>, LONGTAIL_CONST_OUTPUT_MESSAGE);
+    return Scalar(0);
   }
 
  protected:
   ElementwiseLoss() = default;
 
-  /// Checks and stores the per-class vectors and precomputes the two term coefficients
-  /// (math::class_coefficients) with the given alpha weights.
-  void set_class_vectors(const char* loss_name, Vector weight, Vector pos_weight, Scalar alpha_pos, Scalar alpha_neg) {
-    check_class_vector(loss_name, "weight", weight);
-    check_class_vector(loss_name, "pos_weight", pos_weight);
-    if (weight.size() && pos_weight.size() && weight.size() != pos_weight.size())
-      longtail::detail::fail(loss_name, ": weight has ", weight.size(), " classes but pos_weight has ",
-                             pos_weight.size());
-    weight_ = std::move(weight);
-    pos_weight_ = std::move(pos_weight);
+  /// Checks and stores the per-class vectors (converted to Scalar) and precomputes the two term
+  /// coefficients (math::class_coefficients) with the given alpha weights.
+  void set_class_vectors(const char* loss_name, const PerClassVector& weight, const PerClassVector& pos_weight,
+                         Scalar alpha_pos, Scalar alpha_neg) {
+    weight_ = checked_class_vector(loss_name, "weight", weight);
+    pos_weight_ = checked_class_vector(loss_name, "pos_weight", pos_weight);
+    if (weight_.size() && pos_weight_.size() && weight_.size() != pos_weight_.size())
+      longtail::detail::fail(loss_name, ": weight has ", weight_.size(), " classes but pos_weight has ",
+                             pos_weight_.size());
     const Eigen::Index c = std::max(weight_.size(), pos_weight_.size());
     coef_pos_.resize(c ? c : 1);
     coef_neg_.resize(c ? c : 1);
@@ -104,41 +167,75 @@ class ElementwiseLoss {
   }
 
  private:
+  /// A null output pointer of some DenseBase type (never dereferenced).
   template <class L>
-  static const Eigen::DenseBase<L>* no_output(const Eigen::DenseBase<L>&) {
+  static Eigen::DenseBase<L>* no_output(const Eigen::DenseBase<L>&) {
     return nullptr;
   }
 
-  static void check_class_vector(const char* loss_name, const char* field, const Vector& v) {
-    for (Eigen::Index j = 0; j < v.size(); ++j)
-      if (!std::isfinite(double(v[j])) || v[j] < 0)
-        longtail::detail::fail(loss_name, ": ", field, "[", j, "] must be finite and >= 0 (got ", double(v[j]), ")");
+  /// The vector as the functor's Scalar, after checking its shape and values (in double, as given,
+  /// then again after the conversion: 1e300 is finite in double but not in float).
+  static Vector checked_class_vector(const char* loss_name, const char* field, const PerClassVector& v) {
+    if (!v.is_vector())
+      longtail::detail::fail(loss_name, ": ", field, " has shape ", v.rows(), "x", v.cols(),
+                             " but must be a vector (one entry per class)");
+    Vector out(v.size());
+    for (Eigen::Index j = 0; j < v.size(); ++j) {
+      const double given = v.values()[j];
+      out[j] = static_cast<Scalar>(given);
+      if (!std::isfinite(given) || given < 0)
+        longtail::detail::fail(loss_name, ": ", field, "[", j, "] must be finite and >= 0 (got ", given, ")");
+      if (!std::isfinite(double(out[j])))
+        longtail::detail::fail(loss_name, ": ", field, "[", j, "] = ", given, " overflows the functor's ",
+                               sizeof(Scalar) == sizeof(float) ? "float" : "double");
+    }
+    return out;
   }
 
   const Derived& self() const { return static_cast<const Derived&>(*this); }
 
   template <bool WantGrad, bool WantLoss, class L, class T, class G, class O, class M, class W>
-  Scalar run(const Eigen::DenseBase<L>& logits_in, const Eigen::DenseBase<T>& targets_in,
-             const Eigen::DenseBase<G>* grad, const Eigen::DenseBase<O>* loss, const M& mask_in,
-             const W& sample_weight_in) const {
-    static_assert(std::is_same_v<typename L::Scalar, Scalar>,
-                  "logits must have the functor's Scalar type (FocalBCE<float> takes float logits)");
+  Scalar run(const Eigen::DenseBase<L>& logits_in, const Eigen::DenseBase<T>& targets_in, Eigen::DenseBase<G>* grad,
+             Eigen::DenseBase<O>* loss, const M& mask_in, const W& sample_weight_in) const {
+    // The message names the functor in use (a static_assert message must be a literal).
+    constexpr bool logits_ok = std::is_same_v<typename L::Scalar, Scalar>;
+    static_assert(logits_ok || !std::is_same_v<Derived, WeightedBCE<Scalar>>,
+                  "longtail: WeightedBCE<S> takes logits of scalar type S (WeightedBCE<float>: float logits); "
+                  "convert them with .cast<S>() or use the functor of their type");
+    static_assert(logits_ok || !std::is_same_v<Derived, FocalBCE<Scalar>>,
+                  "longtail: FocalBCE<S> takes logits of scalar type S (FocalBCE<float>: float logits); "
+                  "convert them with .cast<S>() or use the functor of their type");
+    static_assert(logits_ok, "longtail: the loss functor's Scalar type and the logits' scalar type must be the same");
     static_assert(std::is_arithmetic_v<typename T::Scalar>, "targets must be float, double or an integer type (0/1)");
     if constexpr (WantGrad) {
-      static_assert(std::is_same_v<typename G::Scalar, Scalar>, "grad must have the functor's Scalar type");
-      static_assert(detail::has_direct_access<G>, "grad must be writable memory (Matrix, Array, Map, Ref or a block)");
+      static_assert(std::is_same_v<typename G::Scalar, Scalar>, "longtail: grad must have the functor's Scalar type");
+      static_assert(detail::is_lvalue<G>,
+                    LONGTAIL_CONST_OUTPUT_MESSAGE);  // a Map of const data, a block of a const matrix
+      static_assert(detail::has_direct_access<G>,
+                    "longtail: grad must be memory (Matrix, Array, Map, Ref or a block), not an expression");
     }
     if constexpr (WantLoss) {
-      static_assert(std::is_same_v<typename O::Scalar, Scalar>, "loss output must have the functor's Scalar type");
+      static_assert(std::is_same_v<typename O::Scalar, Scalar>,
+                    "longtail: the loss output must have the functor's Scalar type");
+      static_assert(detail::is_lvalue<O>, LONGTAIL_CONST_OUTPUT_MESSAGE);
       static_assert(detail::has_direct_access<O>,
-                    "loss output must be writable memory (Matrix, Array, Map, Ref or a block)");
+                    "longtail: the loss output must be memory (Matrix, Array, Map, Ref or a block), not an expression");
     }
     const auto& opts = self().options();
     const char* name = Derived::name;
+    // Every shape is checked before anything is converted or evaluated: converting an argument
+    // of the wrong shape (a matrix of sample weights into a vector) is an Eigen assertion, an
+    // abort in builds without NDEBUG, before a message could name the argument.
     const Eigen::Index rows = logits_in.rows(), cols = logits_in.cols();
     detail::check_shape("targets", targets_in, rows, cols);
     if constexpr (WantGrad) detail::check_shape("grad", *grad, rows, cols);
     if constexpr (WantLoss) detail::check_shape("loss", *loss, rows, cols);
+    if constexpr (!std::is_same_v<M, none_t>) detail::check_shape("mask", mask_in, rows, cols);
+    if constexpr (!std::is_same_v<W, none_t>) {
+      if (sample_weight_in.size() != rows || (sample_weight_in.rows() != 1 && sample_weight_in.cols() != 1))
+        longtail::detail::fail("sample_weight has shape ", sample_weight_in.rows(), "x", sample_weight_in.cols(),
+                               " but must be a vector of length ", rows, " (one weight per row of logits)");
+    }
     if (per_class_ && coef_pos_.size() != cols)
       longtail::detail::fail(name, ": per-class vectors have ", coef_pos_.size(), " classes but logits have ", cols,
                              " columns");
@@ -148,8 +245,8 @@ class ElementwiseLoss {
     detail::KernelArgs<Scalar, typename T::Scalar, mask_scalar_t<M>> a;
     a.x = detail::make_view(logits);
     a.y = detail::make_view(targets);
-    if constexpr (WantGrad) a.grad = detail::make_mutable_view(*grad);
-    if constexpr (WantLoss) a.loss = detail::make_mutable_view(*loss);
+    if constexpr (WantGrad && detail::is_lvalue<G>) a.grad = detail::make_mutable_view(*grad);
+    if constexpr (WantLoss && detail::is_lvalue<O>) a.loss = detail::make_mutable_view(*loss);
     a.coef_pos = coef_pos_.data();
     a.coef_neg = coef_neg_.data();
     a.coef_stride = per_class_ ? 1 : 0;
@@ -163,16 +260,12 @@ class ElementwiseLoss {
     Eigen::Index valid = rows * cols;
     decltype(auto) mask = mask_direct(mask_in);
     if constexpr (!std::is_same_v<M, none_t>) {
-      detail::check_shape("mask", mask_in, rows, cols);
       a.mask = detail::make_view(mask);
       valid = count_valid(a.mask);
     }
     // Optional per-sample weights.
     decltype(auto) sw = sample_weights_direct(sample_weight_in);
     if constexpr (!std::is_same_v<W, none_t>) {
-      if (sample_weight_in.size() != rows || (sample_weight_in.rows() != 1 && sample_weight_in.cols() != 1))
-        longtail::detail::fail("sample_weight has shape ", sample_weight_in.rows(), "x", sample_weight_in.cols(),
-                               " but must be a vector of length ", rows, " (one weight per row of logits)");
       a.sample_weight = sw.data();
       a.sample_weight_stride = sw.innerStride();
       for (Eigen::Index i = 0; i < rows; ++i) {
@@ -221,7 +314,13 @@ class ElementwiseLoss {
     } else if constexpr (std::is_same_v<typename W::Scalar, Scalar> && detail::has_direct_access<W>) {
       return w.derived();
     } else {
-      return Eigen::Matrix<Scalar, Eigen::Dynamic, 1>(w.derived().template cast<Scalar>());
+      // Element by element (a row or a column vector alike: the shape was checked), so no Eigen
+      // shape assertion can fire whatever the expression's compile-time shape.
+      Eigen::Matrix<Scalar, Eigen::Dynamic, 1> v(w.size());
+      const bool row = w.rows() == 1;
+      for (Eigen::Index i = 0; i < v.size(); ++i)
+        v[i] = static_cast<Scalar>(row ? w.derived().coeff(0, i) : w.derived().coeff(i, 0));
+      return v;
     }
   }
 
@@ -249,3 +348,5 @@ class ElementwiseLoss {
 };
 
 LONGTAIL_CPU_NAMESPACE_END
+
+#undef LONGTAIL_CONST_OUTPUT_MESSAGE

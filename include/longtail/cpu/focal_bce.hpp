@@ -10,7 +10,9 @@ LONGTAIL_CPU_NAMESPACE_BEGIN
 /// Focal BCE with per-class weights, pos_weight, optional alpha and asymmetric focusing (ASL):
 ///   l = w_c * [ alpha_+ pw_c y (1-p)^g+ softplus(-x) + alpha_- (1-y) p_m^g- (-log(1-p_m)) ]
 /// (options.hpp, FocalBCEOptions). `weight` and `pos_weight` are per-class vectors, one entry per
-/// column of the logits; either may be empty (all 1). See ElementwiseLoss for the calls.
+/// column of the logits; either may be empty (all 1), and either may be any real vector (an Eigen
+/// vector or array of any real scalar, a std::vector, an initializer list: PerClassVector),
+/// converted to Scalar. See ElementwiseLoss for the calls.
 template <class Scalar = float>
 class FocalBCE : public ElementwiseLoss<FocalBCE<Scalar>, Scalar> {
   using Base = ElementwiseLoss<FocalBCE<Scalar>, Scalar>;
@@ -21,11 +23,12 @@ class FocalBCE : public ElementwiseLoss<FocalBCE<Scalar>, Scalar> {
   using Vector = typename Base::Vector;
   static constexpr const char* name = "FocalBCE";
 
-  explicit FocalBCE(Options options = {}, Vector weight = {}, Vector pos_weight = {}) : options_(options) {
+  explicit FocalBCE(Options options = {}, const PerClassVector& weight = {}, const PerClassVector& pos_weight = {})
+      : options_(options) {
     options_.validate();
     const Scalar alpha_pos = options_.alpha ? Scalar(*options_.alpha) : Scalar(1);
     const Scalar alpha_neg = options_.alpha ? Scalar(1 - *options_.alpha) : Scalar(1);
-    this->set_class_vectors(name, std::move(weight), std::move(pos_weight), alpha_pos, alpha_neg);
+    this->set_class_vectors(name, weight, pos_weight, alpha_pos, alpha_neg);
     pos_ = GammaSpec::from(options_.gamma_pos);
     neg_ = GammaSpec::from(options_.gamma_neg);
   }

@@ -21,9 +21,10 @@ class WeightedBCE : public ElementwiseLoss<WeightedBCE<Scalar>, Scalar> {
   using Vector = typename Base::Vector;
   static constexpr const char* name = "WeightedBCE";
 
-  explicit WeightedBCE(Options options = {}, Vector weight = {}, Vector pos_weight = {}) : options_(options) {
+  explicit WeightedBCE(Options options = {}, const PerClassVector& weight = {}, const PerClassVector& pos_weight = {})
+      : options_(options) {
     options_.validate();
-    this->set_class_vectors(name, std::move(weight), std::move(pos_weight), Scalar(1), Scalar(1));
+    this->set_class_vectors(name, weight, pos_weight, Scalar(1), Scalar(1));
   }
 
   const Options& options() const { return options_; }

@@ -10,17 +10,6 @@
 
 #include "longtail/cpu/simd_abi.hpp"
 #include "longtail/error.hpp"
-#include "longtail/options.hpp"  // Reduction::none before longtail::none (-Wshadow)
-
-namespace longtail {
-
-/// Tag for "this optional argument is absent" (mask, sample weights).
-struct none_t {
-  explicit constexpr none_t(int) {}
-};
-inline constexpr none_t none{0};
-
-}  // namespace longtail
 
 LONGTAIL_CPU_NAMESPACE_BEGIN
 namespace detail {
@@ -37,6 +26,15 @@ struct StridedView {
 template <class D>
 constexpr bool has_direct_access = (int(std::decay_t<D>::Flags) & Eigen::DirectAccessBit) != 0;
 
+/// Whether D's coefficients may be written (not a Map of const data, not a block of a const
+/// object).
+template <class D>
+constexpr bool is_lvalue = (int(std::decay_t<D>::Flags) & Eigen::LvalueBit) != 0;
+
+/// false, dependent on T: a static_assert that fires only when its template is instantiated.
+template <class T>
+constexpr bool always_false = false;
+
 /// View of an Eigen object with direct access (Matrix, Array, Map, Ref, blocks of those).
 template <class D>
 auto make_view(const Eigen::DenseBase<D>& m) {
@@ -52,11 +50,11 @@ auto make_view(const Eigen::DenseBase<D>& m) {
   return v;
 }
 
+/// View of a writable Eigen object with direct access (the functors' outputs).
 template <class D>
-auto make_mutable_view(const Eigen::DenseBase<D>& m) {
-  auto v = make_view(m);
-  using S = typename D::Scalar;
-  return StridedView<S>{const_cast<S*>(v.data), v.rows, v.cols, v.row_stride, v.col_stride};
+auto make_mutable_view(Eigen::DenseBase<D>& m) {
+  const auto v = make_view(m);
+  return StridedView<typename D::Scalar>{m.derived().data(), v.rows, v.cols, v.row_stride, v.col_stride};
 }
 
 /// Objects without direct access (expressions such as `y.cast<float>()` or `x * 2`) are
