@@ -194,4 +194,51 @@ fi
 echo "logs: $logs"
 failed=0
 for line in "${summary[@]}"; do [[ "$line" == *FAIL* || "$line" == *TIMEOUT* ]] && failed=1; done
+
+# ==== PyTorch adapter (torch/, tests/torch/test_cuda.py, bench/bench_torch_adapter.py) ============
+# Its own budget (LONGTAIL_GPU_TORCH_BUDGET, default 240 s) after the kernels' checks above:
+# builds longtail._C with CUDA against the device's PyTorch (Torch's CMake config from
+# torch.utils.cmake_prefix_path; pybind11 from its CMake package, else the headers PyTorch ships),
+# runs the adapter's GPU tests (parity with the CPU path and torchvision on CUDA tensors, gradient
+# vs the float64 reference, storage types, graph capture) and the PyTorch-level benchmark, whose
+# "adapter overhead vs raw" rows are the adapter's share of the launcher's throughput (target: the
+# adapter reaches >= 90% of the raw kernel's throughput, i.e. overhead <= 11%).
+# Skipped with --build-only (above) and when no python with a CUDA-enabled torch is found.
+torch_start=$(date +%s)
+torch_budget=${LONGTAIL_GPU_TORCH_BUDGET:-240}
+torch_left() { echo $(( torch_budget - ($(date +%s) - torch_start) )); }
+torch_summary=()
+torch_step() {  # like step(), into torch_summary
+  local name=$1 limit=$2 log=$3
+  shift 3
+  if (( limit < 5 )); then torch_summary+=("$(printf '%-22s %-8s' "$name" SKIPPED)"); return 1; fi
+  local t0=$(date +%s)
+  timeout --signal=TERM --kill-after=10 "$limit" "$@" >"$logs/$log" 2>&1
+  local rc=$? status=PASS
+  (( rc == 124 || rc == 137 )) && status=TIMEOUT
+  (( rc != 0 && rc != 124 && rc != 137 )) && status="FAIL($rc)"
+  torch_summary+=("$(printf '%-22s %-8s %4ss  %s' "$name" "$status" $(( $(date +%s) - t0 )) "$log")")
+  echo "[torch $(( $(date +%s) - torch_start ))s] $name: $status (log: $logs/$log)"
+  return $rc
+}
+if [[ -n "$python" ]] && "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  torch_build=$root/build-gpu-torch
+  torch_prefix=$("$python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
+  pybind_dir=$("$python" -c 'import pybind11; print(pybind11.get_cmake_dir())' 2>/dev/null || true)
+  torch_step "torch configure" $(( $(torch_left) < 90 ? $(torch_left) : 90 )) torch-configure.log     cmake -S . -B "$torch_build" -DCMAKE_BUILD_TYPE=Release -DLONGTAIL_CUDA=ON -DLONGTAIL_TORCH=ON       -DLONGTAIL_BUILD_TESTS=OFF -DLONGTAIL_BUILD_BENCHMARKS=OFF -DLONGTAIL_BUILD_EXAMPLES=OFF -DLONGTAIL_INSTALL=OFF       -DCMAKE_CUDA_ARCHITECTURES="$arch" "-DCMAKE_PREFIX_PATH=$torch_prefix${deps:+;$deps}"       -DPython3_EXECUTABLE="$(command -v "$python")" ${pybind_dir:+-Dpybind11_DIR="$pybind_dir"} &&
+  torch_step "torch build" $(( $(torch_left) - 60 )) torch-build.log     cmake --build "$torch_build" -j"$jobs" --target longtail_python &&
+  "$python" -c "import sys; sys.path.insert(0, '$torch_build/python'); import longtail; sys.exit(0 if longtail.with_cuda else 1)" &&
+  {
+    PYTHONPATH="$torch_build/python:$root/tests/torch" torch_step "torch gpu tests" $(( $(torch_left) - 40 ))       torch-tests.log "$python" -m pytest -q -p no:cacheprovider tests/torch/test_cuda.py
+    PYTHONPATH="$torch_build/python" torch_step "torch gpu bench" $(( $(torch_left) )) torch-bench.log       "$python" bench/bench_torch_adapter.py --device cuda --repeats 10 --json "$logs/torch-bench.json"
+  }
+  [[ ${#torch_summary[@]} -gt 0 ]] || torch_summary+=("torch adapter: built without CUDA (is torch's libtorch CUDA-enabled?)")
+else
+  torch_summary+=("$(printf '%-22s %-8s %5s  %s' 'torch adapter' SKIPPED - 'no python with a CUDA-enabled torch')")
+fi
+printf '\n==== gpu-check: PyTorch adapter ====\n'
+printf '%s\n' "${torch_summary[@]}"
+[[ -f "$logs/torch-tests.log" ]] && tail -3 "$logs/torch-tests.log"
+[[ -f "$logs/torch-bench.log" ]] && grep -E "^- |^\| " "$logs/torch-bench.log"
+for line in "${torch_summary[@]}"; do [[ "$line" == *FAIL* || "$line" == *TIMEOUT* ]] && failed=1; done
 exit $failed

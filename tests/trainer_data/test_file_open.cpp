@@ -47,7 +47,7 @@ TEST_CASE("open_input_file: opens files, refuses directories, says why it cannot
   }
 }
 
-TEST_CASE("read_input_file: whole files, empty files, pipes; refuses directories", "[file]") {
+TEST_CASE("read_input_file: whole files, empty files, pipes, no directories", "[file]") {
   test_support::TempDir dir;
   std::string big(300000, 'a');
   big[299999] = 'z';
@@ -72,7 +72,7 @@ TEST_CASE("read_whole_file: a leading UTF-8 byte-order mark is skipped, nowhere 
   CHECK(detail::read_whole_file(dir.write("c", "\xEF\xBBx"), "file") == "\xEF\xBBx");
 }
 
-TEST_CASE("error messages show invisible bytes as \\xHH and keep visible UTF-8", "[file]") {
+TEST_CASE("error messages show invisible bytes as hex escapes and keep visible UTF-8", "[file]") {
   using detail::escape_invisible;
   CHECK(escape_invisible("plain ASCII, back\\slash") == "plain ASCII, back\\slash");
   CHECK(escape_invisible("Caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x8E\xBE") == "Caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x8E\xBE");
