@@ -199,7 +199,7 @@ struct CpuLoss<FocalBCEOptions> {
   using type = cpu::FocalBCE<S>;
 };
 
-/// Calls f(logits, targets, mask, sample_weight) with Eigen maps (longtail::none when absent).
+/// Calls f(logits, targets, mask, sample_weight) with Eigen maps (longtail::no_mask / no_sample_weight when absent).
 template <class S, class F>
 S with_maps(const Prepared& p, F&& f) {
   const auto x = const_map<S>(p.logits);
@@ -209,10 +209,10 @@ S with_maps(const Prepared& p, F&& f) {
         const Eigen::Map<const Eigen::Matrix<S, Eigen::Dynamic, 1>> w(p.sample_weight.data_ptr<S>(), p.rows);
         return f(x, y, m, w);
       }
-      return f(x, y, m, longtail::none);
+      return f(x, y, m, longtail::no_sample_weight);
     };
     if (p.mask.defined()) return with_mask(const_map<std::uint8_t>(p.mask));
-    return with_mask(longtail::none);
+    return with_mask(longtail::no_mask);
   };
   if (p.targets.scalar_type() == at::kByte) return with_target(const_map<std::uint8_t>(p.targets));
   return with_target(const_map<S>(p.targets));
