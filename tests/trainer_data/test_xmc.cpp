@@ -146,6 +146,11 @@ TEST_CASE("XMC text: loud on sizes the matrices cannot hold, no labels, unreadab
 TEST_CASE("XMC text: a file larger than the memory is refused before it is read", "[xmc][reader][errors]") {
   // A sparse file of 2 TiB (no disk blocks): reading it whole would end in std::bad_alloc after
   // filling the memory; the reader must compare its size with the memory first.
+  const double memory = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+  if (memory >= double(std::uintmax_t(1) << 41)) {
+    WARN("skipped: this machine has 2 TiB of memory or more");
+    return;
+  }
   test_support::TempDir dir;
   const std::string p = dir.write("huge.txt", "1 2 1\n");
   std::error_code ec;
