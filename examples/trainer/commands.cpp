@@ -14,13 +14,10 @@
 #include "common/run_outputs.hpp"
 #include "data/dataset_io.hpp"
 #include "data/statistics.hpp"
+#include "longtail/config.hpp"
 #include "report.hpp"
 #include "sweep.hpp"
 #include "targets.hpp"
-
-#ifndef LONGTAIL_TRAIN_VERSION
-#define LONGTAIL_TRAIN_VERSION "dev"
-#endif
 
 namespace longtail_train {
 namespace {
@@ -69,7 +66,10 @@ Mlp<float> model_from(const Checkpoint& c, const Dataset& d, const std::string& 
 }  // namespace
 
 std::string version_text() {
-  return std::string("longtail-train ") + LONGTAIL_TRAIN_VERSION + " (GEMM: " + to_string(gemm_backend()) +
+  // The library's version (longtail/config.hpp, its one home): the trainer ships with it.
+  const std::string version = std::to_string(LONGTAIL_VERSION_MAJOR) + "." + std::to_string(LONGTAIL_VERSION_MINOR) +
+                              "." + std::to_string(LONGTAIL_VERSION_PATCH);
+  return "longtail-train " + version + " (GEMM: " + to_string(gemm_backend()) +
          "; BLAS: " + blas_description() + ")";
 }
 
