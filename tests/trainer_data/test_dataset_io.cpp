@@ -5,6 +5,7 @@
 #include "data/generator.hpp"
 #include "data/label_set_io.hpp"
 #include "data/taxonomy.hpp"
+#include "data/xmc_text.hpp"
 #include "test_support.hpp"
 
 using namespace longtail_train;
@@ -96,4 +97,15 @@ TEST_CASE("dataset I/O: label-set BOM, empty label set, invisible bytes", "[io][
   test_support::data_error_message([&] { read_label_set_tsv(bad); }, "got \"\\xEF\\xBB\\xBF1\"");
   std::filesystem::create_directory(dir.path("sub"));
   require_data_error([&] { read_label_set_tsv(dir.path("sub")); }, dir.path("sub"), 0, "Is a directory");
+}
+
+TEST_CASE("dataset I/O: write errors say why (a directory in the way, a missing folder)", "[io][errors]") {
+  test_support::TempDir dir;
+  Dataset d;
+  d.features.resize(1, 2);
+  d.labels.resize(1, 1);
+  std::filesystem::create_directory(dir.path("sub"));
+  require_data_error([&] { write_xmc_text(d, dir.path("sub")); }, dir.path("sub"), 0, "Is a directory");
+  require_data_error([&] { write_xmc_text(d, dir.path("no/such/x.txt")); }, dir.path("no/such/x.txt"), 0,
+                     "No such file or directory");
 }
