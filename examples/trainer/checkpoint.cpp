@@ -123,6 +123,19 @@ std::string payload_of(const Checkpoint& c) {
   w.pod<std::uint64_t>(c.label_names.size());
   for (const auto& n : c.label_names) w.str(n);
   w.array(c.train_label_counts);
+  // Version 2: the text featurizer (a presence byte, then its settings and idf).
+  w.pod<std::uint8_t>(c.featurizer.has_value());
+  if (c.featurizer) {
+    const TextFeaturizerConfig& f = c.featurizer->config();
+    w.pod<std::int32_t>(f.num_buckets);
+    w.pod<std::uint8_t>(f.bigrams);
+    w.pod<std::int32_t>(f.min_token_length);
+    w.pod<std::uint8_t>(f.sublinear_tf);
+    w.pod<std::uint8_t>(f.use_idf);
+    w.pod<std::uint8_t>(c.featurizer->fitted());
+    const std::vector<float>& idf = c.featurizer->idf();
+    w.array(Eigen::Map<const Eigen::VectorXf>(idf.data(), Eigen::Index(idf.size())));
+  }
   return w.bytes();
 }
 
@@ -145,6 +158,40 @@ std::int64_t checked_parameter_count(const MlpShape& s) {
 }
 
 bool all_finite(const Eigen::Ref<const Eigen::ArrayXd>& a) { return a.isFinite().all(); }
+
+bool flag(Reader& r, const char* field) {
+  const auto b = r.pod<std::uint8_t>(field);
+  if (b > 1) r.fail(std::string(field) + " is " + std::to_string(b) + ", expected 0 or 1");
+  return b != 0;
+}
+
+/// The featurizer section: every setting in its range, one bucket per model input, idf finite
+/// and positive (the smooth idf is >= 1; anything else was not written by fit()).
+void read_featurizer(Reader& r, Checkpoint& c) {
+  if (!flag(r, "featurizer presence")) return;
+  TextFeaturizerConfig f;
+  f.num_buckets = r.pod<std::int32_t>("featurizer bucket count");
+  f.bigrams = flag(r, "featurizer bigrams");
+  f.min_token_length = r.pod<std::int32_t>("featurizer minimum token length");
+  f.sublinear_tf = flag(r, "featurizer sublinear tf");
+  f.use_idf = flag(r, "featurizer use_idf");
+  const bool fitted = flag(r, "featurizer fitted");
+  try {
+    f.validate();
+  } catch (const std::invalid_argument& e) {
+    r.fail(std::string("text featurizer: ") + e.what());
+  }
+  if (f.num_buckets != c.shape.inputs)
+    r.fail("text featurizer has " + std::to_string(f.num_buckets) + " hash buckets, the model " +
+           std::to_string(c.shape.inputs) + " inputs");
+  const Eigen::VectorXf idf =
+      r.array<Eigen::VectorXf>("featurizer idf", fitted ? std::uint64_t(f.num_buckets) : std::uint64_t{0});
+  if (!idf.allFinite() || (idf.array() <= 0).any()) r.fail("a text featurizer idf is not a finite positive number");
+  if (f.use_idf && !fitted) r.fail("text featurizer uses idf but was never fitted");
+  TextFeaturizer featurizer(f);
+  if (fitted) featurizer.set_idf(std::vector<float>(idf.data(), idf.data() + idf.size()));
+  c.featurizer = std::move(featurizer);
+}
 
 }  // namespace
 
@@ -287,6 +334,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     r.fail("training label counts do not match the labels");
   if (!all_finite(c.train_label_counts) || (c.train_label_counts < 0).any())
     r.fail("a training label count is negative or not finite");
+  if (version >= 2) read_featurizer(r, c);
   if (!r.done()) r.fail("unexpected bytes after the last field");
   return c;
 }

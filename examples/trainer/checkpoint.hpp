@@ -9,13 +9,15 @@
 //   magic "LTTRAIN\x1a" (8 bytes) | u32 version | u32 0x01020304 (byte-order check) |
 //   u64 payload size | payload | u64 FNV-1a-64 checksum of the payload
 // The payload is a fixed sequence of typed fields (checkpoint.cpp); version 2 added the data
-// fingerprint, version 1 files are still read. Loading checks the magic, version, byte order,
+// fingerprint and the text featurizer (after the training label counts), version 1 files are
+// still read. Loading checks the magic, version, byte order,
 // size and checksum, then every value (shapes, counters, finiteness), and names the file in
 // every error: a checkpoint with a valid checksum but impossible contents is refused too.
 // Writing is atomic (common/durable_file.hpp): a crash never leaves a half-written checkpoint
 // under the real name.
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -23,6 +25,7 @@
 
 #include <Eigen/Core>
 
+#include "data/text_featurizer.hpp"
 #include "mlp.hpp"
 #include "training_state.hpp"
 
@@ -44,6 +47,11 @@ struct Checkpoint {
   Eigen::ArrayXd thresholds;  ///< per-label thresholds tuned on validation (empty until finished)
   std::vector<std::string> label_names;
   Eigen::ArrayXd train_label_counts;
+
+  /// The fitted text featurizer of a model trained on text (--tsv): its settings and idf, all that
+  /// transform() needs to reproduce the training features bit for bit (predict --text). Empty
+  /// for every other data source and in version 1 files.
+  std::optional<TextFeaturizer> featurizer;
 
   /// The value of a setting ("" when absent).
   std::string setting(const std::string& key) const;

@@ -322,6 +322,19 @@ const std::vector<Flag>& flags() {
        [](CliOptions& o, const std::string& v) { o.rows = int(integer("--rows", v, 1, 100000000)); }},
       {"--top", "K", "5", "predict: labels per row, highest score first", "", kPredict,
        [](CliOptions& o, const std::string& v) { o.top = int(integer("--top", v, 1, 1000000)); }},
+      {"--text", "FILE", nullptr,
+       "predict: classify raw documents, one per line ('-': standard input) with the checkpoint's text featurizer "
+       "(a model trained with --tsv); one JSON object per line on stdout",
+       "", kPredict, [](CliOptions& o, const std::string& v) {
+         if (v.empty()) bad("--text", v, "a file name or '-'");
+         o.text = v;
+       }},
+      {"--format", "NAME", "xmc", "generate: xmc (XMC text + labels.tsv) or text (train/validation/test.tsv, "
+       "'label1,label2<TAB>words' for --tsv)", "", kGenerate,
+       [](CliOptions& o, const std::string& v) {
+         if (v != "xmc" && v != "text") bad("--format", v, "xmc or text");
+         o.generate_text = v == "text";
+       }},
   };
   return table;
 }
@@ -439,6 +452,11 @@ CliOptions parse_cli(int argc, const char* const* argv) {
     throw cli_error(std::string(to_string(o.command)) +
                     " needs --checkpoint FILE (written by `longtail-train train --checkpoint FILE`)");
   if (o.command == Command::generate && o.out_dir.empty()) throw cli_error("generate needs --out DIR");
+  if (!o.text.empty() && o.data.source() != "embedded")
+    throw cli_error("predict --text reads raw documents with the checkpoint's featurizer: the data flags (--" +
+                    o.data.source() + " ...) do not apply");
+  if (o.generate_text && o.data.source() != "embedded")
+    throw cli_error("generate --format text writes the embedded data set only (its words are known)");
   return o;
 }
 
@@ -460,8 +478,8 @@ std::string help_text(Command command) {
         "  train     (default) train one configuration, print its metrics\n"
         "  sweep     train the write-up's grid (--cap 6,7,8 x --gamma none,2,3, plus plain BCE), print the table\n"
         "  eval      evaluate a checkpoint on a data set\n"
-        "  predict   print the top labels with scores for rows of a data set\n"
-        "  generate  write the embedded data set to files (--out DIR)\n\n"
+        "  predict   print the top labels with scores for rows of a data set, or for raw text (--text)\n"
+        "  generate  write the embedded data set to files (--out DIR; --format text: labelled text)\n\n"
         "longtail-train "
      << to_string(command) << " flags:\n";
   const char* section = nullptr;
@@ -512,7 +530,9 @@ std::string help_text(Command command) {
         "  longtail-train sweep --out sweep-results         # the write-up's grid, table + CSV + JSON\n"
         "  longtail-train --arff delicious-train.arff --arff-test delicious-test.arff --xml delicious.xml \\\n"
         "                 --epochs 60 --patience 10 --lr 0.002 --dropout 0.3   # Delicious, official split\n"
-        "  longtail-train --checkpoint model.ltck && longtail-train predict --checkpoint model.ltck --rows 3\n";
+        "  longtail-train --checkpoint model.ltck && longtail-train predict --checkpoint model.ltck --rows 3\n"
+        "  longtail-train --tsv train.tsv --checkpoint text.ltck && longtail-train predict --checkpoint text.ltck "
+        "--text docs.txt\n";
   return os.str();
 }
 

@@ -46,6 +46,8 @@ struct CliOptions {
   std::string split = "test";
   int rows = 10;
   int top = 5;
+  std::string text;            ///< predict: documents, one per line ("-": standard input); "" = a data split
+  bool generate_text = false;  ///< generate: labelled text TSV (--format text) instead of XMC text
 };
 
 /// Parses argv (argv[0] is the program). Throws cli_error naming the flag and value.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <numeric>
 #include <sstream>
@@ -13,11 +14,14 @@
 #include "common/durable_file.hpp"
 #include "common/run_outputs.hpp"
 #include "data/dataset_io.hpp"
+#include "data/file_open.hpp"
 #include "data/statistics.hpp"
+#include "data/text_writer.hpp"
 #include "longtail/config.hpp"
 #include "report.hpp"
 #include "sweep.hpp"
 #include "targets.hpp"
+#include "text_predict.hpp"
 
 namespace longtail_train {
 namespace {
@@ -28,12 +32,13 @@ int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()
 
 ProgressMode progress_mode(const CliOptions& o) { return o.progress ? *o.progress : auto_progress_mode(); }
 
-Splits load_data(const CliOptions& o) {
+Splits load_data(const CliOptions& o, std::optional<TextFeaturizer>* featurizer = nullptr,
+                 const DataOptions* data = nullptr) {
   const auto t0 = Clock::now();
   const std::string src = o.data.source();
   Progress::print_line(src == "embedded" ? "longtail-train: generating the embedded IAB-like data set..."
                                          : "longtail-train: reading the " + src + " data...");
-  Splits s = load_splits(o.data);
+  Splits s = load_splits(data ? *data : o.data, featurizer);
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   for (const Dataset* d : {&s.train, &s.validation, &s.test})
     Progress::print_line("  " + format_stats(d->name, compute_stats(*d)));
@@ -69,8 +74,7 @@ std::string version_text() {
   // The library's version (longtail/config.hpp, its one home): the trainer ships with it.
   const std::string version = std::to_string(LONGTAIL_VERSION_MAJOR) + "." + std::to_string(LONGTAIL_VERSION_MINOR) +
                               "." + std::to_string(LONGTAIL_VERSION_PATCH);
-  return "longtail-train " + version + " (GEMM: " + to_string(gemm_backend()) +
-         "; BLAS: " + blas_description() + ")";
+  return "longtail-train " + version + " (GEMM: " + to_string(gemm_backend()) + "; BLAS: " + blas_description() + ")";
 }
 
 int configure_compute(const CliOptions& o) {
@@ -95,11 +99,12 @@ int run_train(const CliOptions& o) {
     const std::string note = outputs.open(o.out_dir, "train");
     if (!note.empty()) Progress::print_line(note);
   }
-  const Splits data = load_data(o);
+  std::optional<TextFeaturizer> featurizer;  // --tsv: kept in the checkpoint for predict --text
+  const Splits data = load_data(o, &featurizer);
   Progress::print_line("longtail-train: training " + cfg.loss.name() + " (" + cfg.loss.describe() + "), " +
                        std::to_string(cfg.threads) + " thread(s), GEMM " + to_string(gemm_backend()));
   Progress progress(progress_mode(o));
-  const TrainResult r = train_model(data, cfg, progress);
+  const TrainResult r = train_model(data, cfg, progress, featurizer ? &*featurizer : nullptr);
   std::cout << format_summary(r, describe_data(data.train));
   if (outputs.is_open()) {
     outputs.stage("result.json", result_json(r, describe_data(data.train)));
@@ -165,9 +170,34 @@ int run_eval(const CliOptions& o) {
   return 0;
 }
 
+namespace {
+
+/// predict --text: raw documents through the checkpoint's featurizer (text_predict.hpp).
+int predict_text(const CliOptions& o, const Checkpoint& c, int threads) {
+  if (!c.featurizer)
+    throw std::invalid_argument(o.checkpoint + ": trained on non-text data (" + c.data +
+                                "); --text needs a model trained with --tsv");
+  if (!c.state.finished)
+    Progress::print_line("note: " + o.checkpoint + " is from an unfinished run (epoch " +
+                         std::to_string(c.state.epochs_done) + "): best weights so far, thresholds 0.5");
+  Mlp<float> model(c.shape, c.dense_input);
+  model.set_threads(threads);
+  model.parameters() = c.state.best_params;
+  TextPredictOptions options;
+  options.top = o.top;
+  const TextPredictor predictor(model, *c.featurizer, c.thresholds, c.label_names, options);
+  if (o.text == "-") return predictor.run(std::cin, "standard input", std::cout), 0;
+  std::ifstream in = open_input_file(o.text, "--text file");
+  predictor.run(in, o.text, std::cout);
+  return 0;
+}
+
+}  // namespace
+
 int run_predict(const CliOptions& o) {
   const int threads = configure_compute(o);
   const Checkpoint c = load_checkpoint(o.checkpoint);
+  if (!o.text.empty()) return predict_text(o, c, threads);
   const Splits data = load_data(o);
   const Dataset& d = pick_split(data, o.split);
   const Mlp<float> model = model_from(c, d, o.checkpoint, threads);
@@ -207,6 +237,17 @@ int run_predict(const CliOptions& o) {
 
 int run_generate(const CliOptions& o) {
   configure_compute(o);
+  if (o.generate_text) {
+    // The same documents as the embedded data, as raw word counts (the generator's tfidf=0):
+    // feature f is the word feature_names[f], written as often as it occurs.
+    DataOptions counts = o.data;
+    counts.generator_overrides.emplace_back("tfidf", "0");
+    write_labelled_text_splits(load_data(o, nullptr, &counts), o.out_dir);
+    std::cout << "wrote " << o.out_dir << "/{train,validation,test}.tsv ('label1,label2<TAB>words')\n"
+              << "train on them with: longtail-train --tsv " << o.out_dir << "/train.tsv --tsv-validation " << o.out_dir
+              << "/validation.tsv --tsv-test " << o.out_dir << "/test.tsv --checkpoint model.ltck\n";
+    return 0;
+  }
   const Splits data = load_data(o);
   write_splits(data, o.out_dir);
   std::cout << "wrote " << o.out_dir << "/{train,validation,test}.txt and " << o.out_dir << "/labels.tsv\n"

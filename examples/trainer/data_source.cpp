@@ -46,7 +46,7 @@ LabelledTexts take_texts(const LabelledTexts& all, const std::vector<std::size_t
   return t;
 }
 
-Splits from_tsv(const DataOptions& o) {
+Splits from_tsv(const DataOptions& o, std::optional<TextFeaturizer>* featurizer_out) {
   TextFeaturizerConfig fc;
   fc.num_buckets = o.hash_buckets;
   fc.bigrams = o.bigrams;
@@ -72,6 +72,7 @@ Splits from_tsv(const DataOptions& o) {
   s.train.name = train.source;
   s.validation.name = val.source;
   s.test.name = test.source;
+  if (featurizer_out) *featurizer_out = std::move(featurizer);
   return s;
 }
 
@@ -182,8 +183,9 @@ std::uint64_t fingerprint(const Dataset& d) {
   return h;
 }
 
-Splits load_splits(const DataOptions& o) {
+Splits load_splits(const DataOptions& o, std::optional<TextFeaturizer>* featurizer) {
   o.validate();
+  if (featurizer) featurizer->reset();
   const std::string src = o.source();
   Splits s;
   if (src == "embedded") {
@@ -208,7 +210,7 @@ Splits load_splits(const DataOptions& o) {
       s = from_files(train, &test, o);
     }
   } else if (src == "tsv") {
-    s = from_tsv(o);
+    s = from_tsv(o, featurizer);
   } else {
     s = read_splits(o.data_dir);
   }

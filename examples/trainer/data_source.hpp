@@ -11,11 +11,13 @@
 // (train -> train + validation, test file -> test).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "data/generator.hpp"
+#include "data/text_featurizer.hpp"
 #include "dataset.hpp"
 
 namespace longtail_train {
@@ -50,7 +52,9 @@ GeneratorConfig generator_config(const DataOptions& options);
 std::uint64_t fingerprint(const Dataset& data);
 
 /// Loads (or generates) train / validation / test. Data-layer errors (data_error) pass through:
-/// they name file and line.
-Splits load_splits(const DataOptions& options);
+/// they name file and line. `featurizer`, when non-null, receives the text featurizer fitted on
+/// the training rows for --tsv (what a checkpoint keeps so that predict --text reproduces the
+/// training features) and is reset for every other source.
+Splits load_splits(const DataOptions& options, std::optional<TextFeaturizer>* featurizer = nullptr);
 
 }  // namespace longtail_train

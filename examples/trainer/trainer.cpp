@@ -169,7 +169,8 @@ constexpr double kDivergenceFactor = 10.0;
 
 }  // namespace
 
-TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& progress) {
+TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& progress,
+                        const TextFeaturizer* featurizer) {
   const auto t_call = Clock::now();
   cfg.validate();
   const Dataset& train = data.train;
@@ -226,6 +227,7 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
   checkpoint.label_names = train.label_set.names;
   if (checkpoint.label_names.size() != std::size_t(shape.outputs)) checkpoint.label_names.clear();
   checkpoint.train_label_counts = result.train_counts;
+  if (featurizer) checkpoint.featurizer = *featurizer;
   TrainingState& state = checkpoint.state;
   state.best_params = model.parameters();
 

@@ -17,6 +17,7 @@
 #include "longtail/metrics.hpp"
 
 #include "adam.hpp"
+#include "data/text_featurizer.hpp"
 #include "dataset.hpp"
 #include "evaluate.hpp"
 #include "inference.hpp"
@@ -70,7 +71,10 @@ struct TrainResult {
 };
 
 /// Trains on data.train, selects on data.validation, reports on data.validation and data.test.
-TrainResult train_model(const Splits& data, const TrainConfig& config, Progress& progress);
+/// `featurizer`: the text featurizer that made the features (--tsv), stored in the checkpoint
+/// for predict --text; null for every other source.
+TrainResult train_model(const Splits& data, const TrainConfig& config, Progress& progress,
+                        const TextFeaturizer* featurizer = nullptr);
 
 /// "embedded-iab/train: 12345 rows x 5000 features, 698 labels"
 std::string describe_data(const Dataset& d);
