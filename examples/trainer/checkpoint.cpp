@@ -7,7 +7,8 @@
 
 #include "common/durable_file.hpp"
 #include "common/fnv1a.hpp"
-#include "common/input_file.hpp"
+#include "data/data_error.hpp"
+#include "data/file_open.hpp"
 
 namespace longtail_train {
 namespace {
@@ -251,8 +252,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 Checkpoint load_checkpoint(const std::string& path) {
   std::string file;
   try {
-    file = read_whole_file(path, "checkpoint");
-  } catch (const file_error& e) {
+    file = read_input_file(path, "checkpoint");
+  } catch (const data_error& e) {
     throw checkpoint_error(e.what());
   }
   Reader head(file, path);

@@ -62,7 +62,7 @@ TEST_CASE("split_dataset: disjoint, complete, seeded", "[split]") {
   CHECK_THROWS_AS(select_rows(d, {100}, "x"), std::invalid_argument);
 }
 
-TEST_CASE("partition_rows: test first, then validation of the rest; one rule for every source", "[split]") {
+TEST_CASE("partition_rows: test first, then validation of the rest, one rule for every source", "[split]") {
   const RowPartition p = partition_rows(1000, 0.2, 0.1, 5);
   CHECK(p.test.size() == 200);
   CHECK(p.validation.size() == 80);  // round(0.1 * 800)
