@@ -7,7 +7,8 @@ autograd, backward) for forward + backward, side by side in one run:
   weighted BCE (weight, pos_weight)  longtail.WeightedBCEWithLogitsLoss vs torch.nn.BCEWithLogitsLoss
   adapter overhead             longtail (autograd) vs the C++ functor called directly on the same
                                tensors (longtail._C._raw_forward_backward: no autograd, no checks)
-  peak memory                  of one forward + backward, each in a fresh process (ru_maxrss growth)
+  peak memory                  of one forward + backward, each in a fresh process (growth of the peak
+                               resident size with every large tensor in its own mapping)
   training step                the Python example's step (MLP 5000 -> 512 -> 698, batch 256, Adam):
                                share of the step spent in the loss, longtail vs torchvision focal gamma 3
 
@@ -126,11 +127,12 @@ PEAK_CHILD = r"""
 import resource, sys, torch, torchvision, longtail
 torch.set_num_threads(1)
 rows, cols, device, variant = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-g = torch.Generator().manual_seed(0)
+torch.manual_seed(0)
 def inputs(r):
-    x = (torch.randn(r, cols, generator=g) * 2).to(device).requires_grad_(True)
-    y = (torch.rand(r, cols, generator=g) < 0.05).float().to(device)
-    return x, y, (torch.rand(cols, generator=g) + 0.5).to(device), (torch.rand(cols, generator=g) * 6 + 1).to(device)
+    # in place, without temporaries: the process's peak so far is its current size
+    x = torch.empty(r, cols, device=device).normal_(0, 2).requires_grad_(True)
+    y = torch.empty(r, cols, device=device).bernoulli_(0.05)
+    return x, y, torch.empty(cols, device=device).uniform_(0.5, 1.5), torch.empty(cols, device=device).uniform_(1, 7)
 fns = {
     "focal_g2 torchvision": lambda x, y, w, pw: torchvision.ops.sigmoid_focal_loss(x, y, 0.25, 2, "mean"),
     "focal_g2 longtail": lambda x, y, w, pw: longtail.sigmoid_focal_loss(x, y, 0.25, 2, "mean"),
@@ -157,9 +159,20 @@ print(peak)
 
 
 def peak_memory(rows, cols, device, variant):
+    # A fixed mmap threshold: every large tensor is its own mapping, returned to the system when
+    # freed, so the growth of the peak resident size is the peak of what forward + backward hold.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env["MALLOC_MMAP_THRESHOLD_"] = "65536"
     out = subprocess.run([sys.executable, "-c", PEAK_CHILD, str(rows), str(cols), device, variant], check=True,
-                         capture_output=True, text=True, env=dict(os.environ))
+                         capture_output=True, text=True, env=env)
     return int(out.stdout.strip().splitlines()[-1])
+
+
+# As bench/compare_pytorch.py: glibc's mmap off for the timings, so that a tensor freed by one call
+# is reused by the next instead of being mapped (and page-faulted) afresh; --malloc default keeps
+# glibc's defaults (then every large temporary, PyTorch's and the adapter's gradient alike, pays
+# its page faults on every call).
+MALLOC_REUSE_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
 
 
 def main():
@@ -171,13 +184,17 @@ def main():
     ap.add_argument("--repeats", type=int, default=15, help="timed rounds (the median is reported)")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--malloc", choices=("reuse", "default"), default="reuse")
     args = ap.parse_args()
+    if args.malloc == "reuse" and any(os.environ.get(k) != v for k, v in MALLOC_REUSE_ENV.items()):
+        os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **MALLOC_REUSE_ENV})
     if args.device == "cuda" and not longtail.with_cuda:
         sys.exit("bench_torch_adapter: longtail._C was built without CUDA (needs nvcc + a CUDA-enabled libtorch)")
     results = {"rows": args.rows, "cols": args.cols, "device": args.device, "torch": torch.__version__,
+               "malloc": args.malloc,
                "load_average": os.getloadavg(), "runs": {}}
     print(f"# {args.rows}x{args.cols} float32, {args.device}, torch {torch.__version__}, torchvision "
-          f"{torchvision.__version__}, load average {os.getloadavg()[0]:.1f}")
+          f"{torchvision.__version__}, malloc {args.malloc}, load average {os.getloadavg()[0]:.1f}")
     for threads in (args.threads if args.device == "cpu" else [torch.get_num_threads()]):
         torch.set_num_threads(threads)
         med, spread = measure(loss_variants(args.rows, args.cols, args.device), args.device, args.iters, args.repeats)
@@ -206,7 +223,8 @@ def main():
             print(f"- {k}: " + (f"{v * 100:.1f}%" if "overhead" in k or "share" in k else f"{v:.2f}x"))
     torch.set_num_threads(1)
     print("\n## peak memory of one forward + backward (fresh process each, " +
-          ("CUDA max_memory_allocated" if args.device == "cuda" else "ru_maxrss growth") + ")\n")
+          ("CUDA max_memory_allocated" if args.device == "cuda" else "growth of ru_maxrss, every large tensor mmapped")
+          + f"; the logits alone are {args.rows * args.cols * 4 / 2**20:.1f} MiB)\n")
     peaks = {}
     for v in ["focal_g2 torchvision", "focal_g2 longtail", "focal_g2 longtail recompute", "weighted_bce torch",
               "weighted_bce longtail"]:

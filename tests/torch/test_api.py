@@ -88,13 +88,17 @@ def test_in_place_change_of_logits_after_forward():
         v.backward()
 
 
-def test_gradient_scaled_by_upstream_and_retain_graph():
+@pytest.mark.parametrize("mode", ["fused", "recompute"])
+def test_gradient_scaled_by_upstream_and_retain_graph(mode):
     x, y = problem()
     xr = x.clone().requires_grad_(True)
-    v = longtail.focal_bce_with_logits(xr, y, 3.0)
+    v = longtail.focal_bce_with_logits(xr, y, 3.0, grad_mode=mode)
     (3.5 * v).backward(retain_graph=True)
     first = xr.grad.clone()
     xr.grad = None
+    v.backward(retain_graph=True)
+    assert torch.allclose(first, 3.5 * xr.grad, rtol=1e-6)
+    xr.grad.zero_()  # in place on the .grad of the second call: the third must still be right
     v.backward()
     assert torch.allclose(first, 3.5 * xr.grad, rtol=1e-6)
 

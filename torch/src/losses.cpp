@@ -326,7 +326,12 @@ class LossFunction {
     }
     if (want_grad) {
       if (out.grad.defined()) {
-        ctx->saved_data["grad"] = out.grad;
+        // Saved as a SavedVariable, not as context data: autograd releases it right after this
+        // node's backward unless the graph is retained, so the tensor backward hands on is then
+        // its only reference and a leaf keeps it as .grad without a copy (with retain_graph=True
+        // autograd copies it instead, and a second backward finds it intact).
+        ctx->save_for_backward({out.grad});
+        ctx->saved_data["fused"] = true;
         call->prepared = Prepared{};  // backward needs none of the inputs: release them now
       } else {
         // Recompute in backward: keep the call (its tensors are references, not copies, unless a
@@ -346,9 +351,9 @@ class LossFunction {
                              "itself differentiable); call backward without create_graph=True");
     const at::Tensor& g = grad_outputs[0];
     at::Tensor grad;
-    auto it = ctx->saved_data.find("grad");
-    if (it != ctx->saved_data.end()) {
-      grad = it->second.toTensor();
+    bool owned = false;  // `grad` is referenced nowhere else: it may be scaled in place
+    if (ctx->saved_data.count("fused")) {
+      grad = ctx->get_saved_variables()[0];
     } else {
       // Recompute: the per-element derivative for Reduction::none (scaled by g elementwise below),
       // the reduced loss's gradient otherwise.
@@ -361,11 +366,13 @@ class LossFunction {
       if (p.logits.is_cuda()) out.loss = at::empty({}, p.logits.options().dtype(at::kFloat));
       evaluate(o, p, out);
       grad = out.grad;
+      owned = true;
     }
     // Scale by the incoming gradient. The usual loss.backward() passes a 0-d 1.0: on the CPU
     // that is read and the saved gradient is handed on as it is (no extra pass over memory).
+    // The saved one is never scaled in place: a retained graph's next backward reads it again.
     const bool unit = g.numel() == 1 && g.device().is_cpu() && g.item<double>() == 1.0;
-    if (!unit) grad = grad * g;
+    if (!unit) grad = owned ? grad.mul_(g) : grad * g;
     if (grad.scalar_type() != call->logits_dtype) grad = grad.to(call->logits_dtype);
     return {grad, at::Tensor(), at::Tensor(), at::Tensor()};
   }

@@ -31,9 +31,11 @@
 //
 // Gradient: with GradMode::fused (default) the forward computes the loss and dL/dlogits in one
 // pass over memory whenever autograd will need the gradient (logits.requires_grad() and grad mode
-// on) and keeps that gradient (one tensor the size of the logits) until backward, which only
-// scales it by the incoming gradient. That saved tensor is the whole memory cost (PyTorch's own
-// focal loss keeps several logits-sized intermediates). GradMode::recompute saves nothing but
+// on) and keeps that gradient (one tensor the size of the logits) until backward, which scales it
+// by the incoming gradient (not at all for the usual 1: then it hands that same tensor on, and a
+// leaf keeps it as its .grad without a copy unless the graph is retained). That tensor is the
+// whole memory cost (PyTorch's own focal loss keeps several logits-sized intermediates).
+// GradMode::recompute saves nothing but
 // references to the inputs and evaluates the gradient in backward (a second pass over memory):
 // less memory between forward and backward, more time. Reduction::none returns the per-element
 // losses; their derivatives come from the same pass on CUDA (fused) and from a second pass in
