@@ -2,6 +2,7 @@
 #include "checkpoint.hpp"
 
 #include <cstring>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -16,7 +17,7 @@ namespace {
 constexpr char kMagic[8] = {'L', 'T', 'T', 'R', 'A', 'I', 'N', '\x1a'};
 constexpr std::uint32_t kByteOrder = 0x01020304u;
 
-std::uint64_t fnv1a64(const std::string& bytes) { return longtail_train::fnv1a64(bytes.data(), bytes.size()); }
+std::uint64_t fnv1a64(std::string_view bytes) { return longtail_train::fnv1a64(bytes.data(), bytes.size()); }
 
 /// Appends typed fields to a byte string.
 class Writer {
@@ -45,7 +46,7 @@ class Writer {
 /// Reads typed fields back, with bounds checks that name the file.
 class Reader {
  public:
-  Reader(const std::string& bytes, const std::string& path) : bytes_(bytes), path_(path) {}
+  Reader(std::string_view bytes, const std::string& path) : bytes_(bytes), path_(path) {}
   template <class T>
   T pod(const char* field) {
     T v;
@@ -57,7 +58,7 @@ class Reader {
   std::string str(const char* field) {
     const auto n = pod<std::uint64_t>(field);
     need(n, field);
-    std::string s = bytes_.substr(pos_, n);
+    std::string s(bytes_.substr(pos_, n));
     pos_ += n;
     return s;
   }
@@ -80,7 +81,7 @@ class Reader {
   void need(std::uint64_t n, const char* field) {
     if (n > bytes_.size() - pos_) fail(std::string("truncated while reading ") + field);
   }
-  const std::string& bytes_;
+  std::string_view bytes_;
   const std::string& path_;
   std::size_t pos_ = 0;
 };
@@ -270,7 +271,9 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (size > file.size() || file.size() != header_bytes + size + 8)
     head.fail("file has " + std::to_string(file.size()) + " bytes, the header announces " +
               std::to_string(header_bytes + size + 8) + " (truncated or appended to)");
-  const std::string payload = file.substr(header_bytes, size);
+  // A view, not a copy: a model's checkpoint is mostly its four parameter-sized vectors (140 MB
+  // for the default text model), and predict's start-up is this load.
+  const std::string_view payload = std::string_view(file).substr(header_bytes, size);
   std::uint64_t checksum;
   std::memcpy(&checksum, file.data() + header_bytes + size, sizeof checksum);
   if (checksum != fnv1a64(payload)) head.fail("checksum mismatch (file corrupted)");

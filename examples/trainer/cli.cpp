@@ -323,8 +323,10 @@ const std::vector<Flag>& flags() {
       {"--top", "K", "5", "predict: labels per row, highest score first", "", kPredict,
        [](CliOptions& o, const std::string& v) { o.top = int(integer("--top", v, 1, 1000000)); }},
       {"--text", "FILE", nullptr,
-       "predict: classify raw documents, one per line ('-': standard input) with the checkpoint's text featurizer "
-       "(a model trained with --tsv); one JSON object per line on stdout",
+       "predict: classify raw documents instead of a data split, one per line ('-': standard input; an empty "
+       "line is the empty document), through the checkpoint's text featurizer (a model trained with --tsv); "
+       "prints one JSON object per line: {\"line\": N, \"top\": [{\"label\", \"index\", \"p\"}, ...], "
+       "\"predicted\": [labels with p above their tuned threshold]}",
        "", kPredict, [](CliOptions& o, const std::string& v) {
          if (v.empty()) bad("--text", v, "a file name or '-'");
          o.text = v;
