@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // CPU benchmark of longtail's fused forward_backward, beside a roofline reference that moves the
-// same bytes, in one binary (DESIGN.md section 5).
+// same bytes, in one binary.
 //
 // Benchmark names (bench/compare_pytorch.py parses them):
 //   fused/<loss>/<f32|f64>/y:<f32|f64|u8>/<rows>x<cols>/threads:<t>

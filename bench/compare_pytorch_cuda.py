@@ -116,7 +116,7 @@ def main(argv):
         return F.binary_cross_entropy_with_logits(x, t, reduction="mean")
 
     def focal_fused(x, t):
-        # Closed form (DESIGN.md section 3), alpha 0.25, gamma 2, mean; float32 math.
+        # Closed form (include/longtail/math/focal_bce.hpp), alpha 0.25, gamma 2, mean; float32 math.
         xf, tf = x.float(), t.float()
         p = torch.sigmoid(xf)
         ce = F.softplus(-xf) * tf + F.softplus(xf) * (1 - tf)

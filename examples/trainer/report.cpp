@@ -112,7 +112,9 @@ std::string result_json(const TrainResult& r, const std::string& data_descriptio
      << ",\n  \"train_seconds_per_epoch\": " << json_number(r.train_seconds_per_epoch)
      << ",\n  \"train_cpu_seconds_per_epoch\": " << json_number(r.train_cpu_seconds_per_epoch)
      << ",\n  \"seconds\": " << json_number(r.seconds) << ",\n  \"validation\": " << evaluation_json(r.validation)
-     << ",\n  \"test\": " << evaluation_json(r.test) << "\n}\n";
+     << ",\n  \"test\": " << evaluation_json(r.test) << ",\n  \"warnings\": [";
+  for (std::size_t i = 0; i < r.warnings.size(); ++i) js << (i ? ", " : "") << json_string(r.warnings[i]);
+  js << "]\n}\n";
   return js.str();
 }
 

@@ -12,6 +12,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "data/generator.hpp"
+#include "report.hpp"
 #include "targets.hpp"
 #include "trainer.hpp"
 
@@ -100,6 +101,7 @@ TEST_CASE("labels that cannot be learnt are named in warnings; no labels at all 
   TrainResult r = train_model(data, small_config(), quiet);
   REQUIRE(r.warnings.size() == 1);
   CHECK_THAT(r.warnings[0], Contains("class weight 0") && Contains("'Topic2'") && Contains("--weights"));
+  CHECK_THAT(result_json(r, "small"), Contains("\"warnings\": [\"1 label(s) get class weight 0"));
   // Without class weights nothing is zeroed: no warning.
   TrainConfig unweighted = small_config();
   unweighted.loss.scheme.reset();
