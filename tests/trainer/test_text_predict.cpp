@@ -145,6 +145,27 @@ std::string expected_output(const TextPredictor& p, const std::vector<std::strin
   return s;
 }
 
+/// The text form of `d` read back: every row's words and counts, and its labels, are d's.
+void check_text_form(const Dataset& d, const LabelledTexts& t) {
+  REQUIRE(t.texts.size() == std::size_t(d.rows()));
+  std::map<std::string, int> column;
+  for (std::size_t f = 0; f < d.feature_names.size(); ++f) column[d.feature_names[f]] = int(f);
+  for (Eigen::Index r = 0; r < d.rows(); ++r) {
+    std::map<int, float> words;  // the written text's word counts, by feature
+    for (const auto& token : TextFeaturizer::tokenize(t.texts[std::size_t(r)])) {
+      REQUIRE(column.count(token) == 1);
+      words[column[token]] += 1;
+    }
+    std::map<int, float> expected;
+    for (SparseRowMatrix::InnerIterator it(d.features, r); it; ++it) expected[int(it.col())] = it.value();
+    REQUIRE(words == expected);
+    std::vector<std::string> labels;
+    for (SparseRowMatrix::InnerIterator it(d.labels, r); it; ++it)
+      labels.push_back(d.label_set.names[std::size_t(it.col())]);
+    REQUIRE(t.labels[std::size_t(r)] == labels);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("generate's text form holds the generator's bag of words and labels", "[trainer][text]") {
@@ -153,23 +174,7 @@ TEST_CASE("generate's text form holds the generator's bag of words and labels", 
   std::filesystem::create_directories(kDir);
   write_labelled_text_tsv(d.test, path);
   const LabelledTexts t = read_labelled_texts(path);
-  REQUIRE(t.texts.size() == std::size_t(d.test.rows()));
-  std::map<std::string, int> column;
-  for (std::size_t f = 0; f < d.test.feature_names.size(); ++f) column[d.test.feature_names[f]] = int(f);
-  for (Eigen::Index r = 0; r < d.test.rows(); ++r) {
-    std::map<int, float> words;  // the written text's word counts, by feature
-    for (const auto& token : TextFeaturizer::tokenize(t.texts[std::size_t(r)])) {
-      REQUIRE(column.count(token) == 1);
-      words[column[token]] += 1;
-    }
-    std::map<int, float> expected;
-    for (SparseRowMatrix::InnerIterator it(d.test.features, r); it; ++it) expected[int(it.col())] = it.value();
-    REQUIRE(words == expected);
-    std::vector<std::string> labels;
-    for (SparseRowMatrix::InnerIterator it(d.test.labels, r); it; ++it)
-      labels.push_back(d.test.label_set.names[std::size_t(it.col())]);
-    REQUIRE(t.labels[std::size_t(r)] == labels);
-  }
+  check_text_form(d.test, t);
   // Weighted features cannot be written as words; nor can a label name with a comma.
   Dataset weighted = d.test;
   weighted.features.coeffRef(0, weighted.features.innerIndexPtr()[0]) = 0.5f;
@@ -350,4 +355,27 @@ TEST_CASE("predict --text reads standard input and refuses models not trained on
   CHECK_THROWS_WITH(run_cli({"predict", "--checkpoint", t.checkpoint, "--text", "-", "--tsv", "x.tsv"}),
                     Catch::Contains("do not apply"));
   std::remove(path.c_str());
+}
+
+TEST_CASE("generate --format text writes the embedded data's documents as labelled text", "[trainer][text]") {
+  const std::string dir = kDir + "/generated";
+  const std::vector<const char*> argv = {
+      "longtail-train", "generate", "--out",       dir.c_str(),
+      "--format",       "text",     "--generator", "head_topic_count=40,tail_topic_count=3"};
+  const CliOptions o = parse_cli(int(argv.size()), argv.data());
+  std::ostringstream printed;
+  std::streambuf* const old_out = std::cout.rdbuf(printed.rdbuf());
+  const int rc = run_generate(o);
+  std::cout.rdbuf(old_out);
+  REQUIRE(rc == 0);
+  // The same documents as raw counts (the generator with tfidf off).
+  DataOptions raw = o.data;
+  raw.generator_overrides.emplace_back("tfidf", "0");
+  const Splits counts_of_run = load_splits(raw);
+  check_text_form(counts_of_run.train, read_labelled_texts(dir + "/train.tsv"));
+  check_text_form(counts_of_run.validation, read_labelled_texts(dir + "/validation.tsv"));
+  check_text_form(counts_of_run.test, read_labelled_texts(dir + "/test.tsv"));
+  CHECK_THROWS_WITH(
+      parse_cli(5, std::vector<const char*>{"longtail-train", "generate", "--out", "x", "--format"}.data()),
+      Catch::Contains("--format"));
 }
