@@ -48,6 +48,7 @@ class text_input_error : public std::runtime_error {
 
 class TextPredictor {
  public:
+  /// Keeps references to `model` and `featurizer`: they must outlive the predictor.
   /// `thresholds`: one per label (empty: 0.5 for every label); `label_names`: one per label
   /// (empty: the index is the name). Throws std::invalid_argument when the featurizer's bucket
   /// count is not the model's input width or the sizes do not match the model's labels.
