@@ -120,3 +120,19 @@ TEST_CASE("remove_stale_temporaries keeps the files of live processes", "[traine
   CHECK(exists(unrelated));
   std::system(("rm -rf " + dir).c_str());
 }
+
+TEST_CASE("RunOutputs: a commit that fails half-way keeps the RUNNING marker", "[trainer][outputs]") {
+  const std::string dir = fresh_dir("halfway");
+  {
+    RunOutputs out;
+    out.open(dir, "generate");
+    out.stage("a.txt", "new a");
+    out.stage("b.txt", "new b");
+    ensure_writable_directory(dir + "/b.txt", "test folder");  // b.txt cannot be replaced by a file
+    CHECK_THROWS_WITH(out.commit(), Contains("b.txt") && Contains("Is a directory"));
+  }
+  CHECK(read(dir + "/a.txt") == "new a");  // renamed before the failure
+  CHECK(exists(dir + "/" + RunOutputs::kMarker));
+  CHECK_FALSE(exists(temporary_path(dir + "/b.txt")));
+  std::system(("rm -rf " + dir).c_str());
+}

@@ -18,6 +18,10 @@ TEST_CASE("dataset I/O: generated splits round-trip exactly through files", "[io
   config.vocabulary_size = 700;
   const Splits s = generate_corpus(generate_iab_like_taxonomy(2), config);
   write_splits(s, dir.path("corpus"));
+  // Written as one unit: every file in place, the RUNNING marker gone, no temporary left.
+  CHECK_FALSE(std::filesystem::exists(dir.path("corpus/RUNNING")));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path("corpus")))
+    CHECK(entry.path().filename().string().find(".tmp-") == std::string::npos);
   const Splits r = read_splits(dir.path("corpus"));
   const Dataset* a[3] = {&s.train, &s.validation, &s.test};
   const Dataset* b[3] = {&r.train, &r.validation, &r.test};

@@ -16,7 +16,8 @@ namespace longtail_train {
 namespace {
 
 [[noreturn]] void fail(const char* what, const std::string& path, const std::string& step, int err) {
-  throw file_error(std::string("cannot ") + step + " " + what + " '" + path + "': " + std::strerror(err));
+  throw file_error(std::string("cannot ") + step + " " + what + " '" + path + "': " + std::strerror(err),
+                   std::strerror(err));
 }
 
 /// True when `name` ends in ".tmp-<digits>"; the digits go to *pid.

@@ -8,12 +8,19 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace longtail_train {
 
 class file_error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit file_error(const std::string& message, std::string reason = "")
+      : std::runtime_error(message), reason_(std::move(reason)) {}
+  /// The system's reason alone ("No such file or directory"), or "" when the message has none.
+  const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  std::string reason_;
 };
 
 /// "<path>.tmp-<pid of this process>".

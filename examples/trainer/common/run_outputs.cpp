@@ -16,7 +16,7 @@ namespace longtail_train {
 RunOutputs::~RunOutputs() {
   if (directory_.empty() || committed_) return;
   for (const auto& name : staged_) std::remove(temporary_path(directory_ + "/" + name).c_str());
-  std::remove((directory_ + "/" + kMarker).c_str());
+  if (!publishing_) std::remove((directory_ + "/" + kMarker).c_str());
 }
 
 std::string RunOutputs::open(const std::string& directory, const std::string& command) {
@@ -37,10 +37,11 @@ std::string RunOutputs::open(const std::string& directory, const std::string& co
   char when[64] = "";
   const std::time_t now = std::time(nullptr);
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
-  write_file_atomically(marker,
-                        "longtail-train " + command + ", pid " + std::to_string(::getpid()) + ", started " + when +
-                            "\nThe files in this folder are incomplete or from an earlier run until this file is gone.\n",
-                        "run marker");
+  write_file_atomically(
+      marker,
+      "longtail-train " + command + ", pid " + std::to_string(::getpid()) + ", started " + when +
+          "\nThe files in this folder are incomplete or from an earlier run until this file is gone.\n",
+      "run marker");
   directory_ = directory;
   return note;
 }
@@ -53,6 +54,7 @@ void RunOutputs::stage(const std::string& name, const std::string& bytes) {
 
 void RunOutputs::commit() {
   if (!is_open()) throw std::logic_error("RunOutputs::commit before open");
+  publishing_ = true;
   for (const auto& name : staged_) publish_temporary(directory_ + "/" + name, "output file");
   sync_directory(directory_);
   if (std::remove((directory_ + "/" + kMarker).c_str()) != 0)

@@ -29,7 +29,8 @@ class RunOutputs {
   RunOutputs() = default;
   RunOutputs(const RunOutputs&) = delete;
   RunOutputs& operator=(const RunOutputs&) = delete;
-  /// Without commit(): removes the staged temporaries and the marker.
+  /// Without commit(): removes the staged temporaries, and the marker unless commit() had begun
+  /// renaming (then the folder may hold a mix of two runs, and the marker says so).
   ~RunOutputs();
 
   /// Step 1 (see the file comment). `command` goes into the marker. Returns a note for the user
@@ -49,7 +50,7 @@ class RunOutputs {
  private:
   std::string directory_;
   std::vector<std::string> staged_;
-  bool committed_ = false;
+  bool publishing_ = false, committed_ = false;
 };
 
 }  // namespace longtail_train

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "common/durable_file.hpp"
+#include "common/run_outputs.hpp"
 #include "data/data_error.hpp"
 #include "data/detail/text_file.hpp"
 #include "data/label_set_io.hpp"
@@ -11,7 +13,7 @@
 
 namespace longtail_train {
 
-void write_dataset(const Dataset& data, const std::string& data_path, const std::string& labels_path) {
+NamedFiles dataset_files(const Dataset& data, const std::string& data_path, const std::string& labels_path) {
   if (data.label_set.size() != static_cast<std::size_t>(data.labels.cols()))
     throw std::invalid_argument("write_dataset(" + data_path + "): the label set has " +
                                 std::to_string(data.label_set.size()) + " names for " +
@@ -19,8 +21,9 @@ void write_dataset(const Dataset& data, const std::string& data_path, const std:
   if (!data.feature_names.empty() && data.feature_names.size() != static_cast<std::size_t>(data.features.cols()))
     throw std::invalid_argument("write_dataset(" + data_path + "): " + std::to_string(data.feature_names.size()) +
                                 " feature names for " + std::to_string(data.features.cols()) + " features");
-  write_xmc_text(data, data_path);
-  if (!labels_path.empty()) write_label_set_tsv(data.label_set, labels_path);
+  NamedFiles files;
+  files.emplace_back(data_path, format_xmc_text(data, data_path));
+  if (!labels_path.empty()) files.emplace_back(labels_path, format_label_set_tsv(data.label_set, labels_path));
   if (!data.feature_names.empty()) {
     std::string out;
     for (std::size_t i = 0; i < data.feature_names.size(); ++i) {
@@ -28,8 +31,14 @@ void write_dataset(const Dataset& data, const std::string& data_path, const std:
         throw data_error(data_path + ".features", 0, "feature name " + std::to_string(i) + " contains a newline");
       out += data.feature_names[i] + '\n';
     }
-    detail::write_file_atomically(data_path + ".features", out);
+    files.emplace_back(data_path + ".features", std::move(out));
   }
+  return files;
+}
+
+void write_dataset(const Dataset& data, const std::string& data_path, const std::string& labels_path) {
+  for (const auto& [path, contents] : dataset_files(data, data_path, labels_path))
+    detail::write_file_atomically(path, contents);
 }
 
 Dataset read_dataset(const std::string& data_path, const std::string& labels_path) {
@@ -63,13 +72,17 @@ const char* const kSplitFiles[3] = {"train.txt", "validation.txt", "test.txt"};
 }
 
 void write_splits(const Splits& splits, const std::string& directory) {
-  std::error_code ec;
-  std::filesystem::create_directories(directory, ec);
-  if (ec) throw data_error(directory, 0, "cannot create the directory: " + ec.message());
-  const std::filesystem::path dir(directory);
-  const Dataset* parts[3] = {&splits.train, &splits.validation, &splits.test};
-  for (int i = 0; i < 3; ++i)
-    write_dataset(*parts[i], (dir / kSplitFiles[i]).string(), i == 0 ? (dir / "labels.tsv").string() : std::string());
+  RunOutputs outputs;
+  try {
+    outputs.open(directory, "generate");
+    const Dataset* parts[3] = {&splits.train, &splits.validation, &splits.test};
+    for (int i = 0; i < 3; ++i)
+      for (const auto& [name, contents] : dataset_files(*parts[i], kSplitFiles[i], i == 0 ? "labels.tsv" : ""))
+        outputs.stage(name, contents);
+    outputs.commit();
+  } catch (const file_error& e) {
+    throw data_error(directory, 0, e.what());
+  }
 }
 
 Splits read_splits(const std::string& directory) {

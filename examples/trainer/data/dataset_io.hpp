@@ -3,13 +3,22 @@
 // Whole data sets and splits on disk: XMC text for the matrices plus a label-set TSV.
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "dataset.hpp"
 
 namespace longtail_train {
 
-/// Writes `data` as an XMC text file (data_path) and its label set (labels_path, see
-/// label_set_io.hpp). Feature names, when present, go to data_path + ".features" (one per line).
+/// Files as (name, contents).
+using NamedFiles = std::vector<std::pair<std::string, std::string>>;
+
+/// The files of `data`: the XMC text (data_path), its label set (labels_path, see
+/// label_set_io.hpp; skipped when empty) and, when present, the feature names (data_path +
+/// ".features", one per line).
+NamedFiles dataset_files(const Dataset& data, const std::string& data_path, const std::string& labels_path);
+
+/// dataset_files, each written atomically and durably.
 void write_dataset(const Dataset& data, const std::string& data_path, const std::string& labels_path);
 
 /// Reads what write_dataset wrote; the label file's size must match the XMC header's L.
@@ -17,7 +26,8 @@ void write_dataset(const Dataset& data, const std::string& data_path, const std:
 Dataset read_dataset(const std::string& data_path, const std::string& labels_path);
 
 /// Writes directory/{train,validation,test}.txt and directory/labels.tsv (the label set of the
-/// train split; all three share it); creates the directory if needed.
+/// train split; all three share it), as one unit (common/run_outputs.hpp: a RUNNING marker until
+/// every file is in place); creates the directory if needed.
 void write_splits(const Splits& splits, const std::string& directory);
 
 /// Reads what write_splits wrote.

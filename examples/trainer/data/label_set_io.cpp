@@ -12,7 +12,7 @@ namespace {
 constexpr const char* kHeader = "index\tparent\ttier\tname";
 }
 
-void write_label_set_tsv(const LabelSet& labels, const std::string& path) {
+std::string format_label_set_tsv(const LabelSet& labels, const std::string& path) {
   validate_label_set(labels, path);
   std::string out = std::string(kHeader) + '\n';
   for (std::size_t i = 0; i < labels.size(); ++i) {
@@ -22,7 +22,11 @@ void write_label_set_tsv(const LabelSet& labels, const std::string& path) {
     out += std::to_string(i) + '\t' + std::to_string(labels.parent[i]) + '\t' + std::to_string(labels.tier[i]) + '\t' +
            name + '\n';
   }
-  detail::write_file_atomically(path, out);
+  return out;
+}
+
+void write_label_set_tsv(const LabelSet& labels, const std::string& path) {
+  detail::write_file_atomically(path, format_label_set_tsv(labels, path));
 }
 
 LabelSet read_label_set_tsv(const std::string& path) {

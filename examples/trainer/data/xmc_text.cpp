@@ -152,7 +152,7 @@ Dataset read_xmc_text(const std::string& path) {
   return d;
 }
 
-void write_xmc_text(const Dataset& data, const std::string& path) {
+std::string format_xmc_text(const Dataset& data, const std::string& path) {
   if (data.labels.rows() != data.features.rows())
     throw data_error(path, 0,
                      "cannot write: " + std::to_string(data.features.rows()) + " feature rows but " +
@@ -180,7 +180,11 @@ void write_xmc_text(const Dataset& data, const std::string& path) {
     }
     out += '\n';
   }
-  detail::write_file_atomically(path, out);
+  return out;
+}
+
+void write_xmc_text(const Dataset& data, const std::string& path) {
+  detail::write_file_atomically(path, format_xmc_text(data, path));
 }
 
 }  // namespace longtail_train

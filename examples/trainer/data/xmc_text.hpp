@@ -20,8 +20,11 @@ namespace longtail_train {
 /// (no hierarchy); feature_names stay empty.
 Dataset read_xmc_text(const std::string& path);
 
-/// Writes `data` in the XMC text format (values with the shortest exactly-round-tripping
-/// decimal representation, so read_xmc_text gives back identical matrices). Throws data_error
+/// `data` in the XMC text format (values with the shortest exactly-round-tripping decimal
+/// representation, so read_xmc_text gives back identical matrices). `path` names the file in
+/// errors.
+std::string format_xmc_text(const Dataset& data, const std::string& path);
+/// format_xmc_text written atomically and durably (common/durable_file.hpp). Throws data_error
 /// when the file cannot be written.
 void write_xmc_text(const Dataset& data, const std::string& path);
 

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <system_error>
 
+#include "common/durable_file.hpp"
+
 #include "data/data_error.hpp"
 #include "data/detail/printable.hpp"
 #include "data/file_open.hpp"
@@ -48,25 +50,10 @@ std::string quote(std::string_view token) {
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string temp = path + ".tmp";
-  auto reason = [](int err) { return err != 0 ? std::generic_category().message(err) : std::string("unknown reason"); };
-  {
-    errno = 0;
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) throw data_error(path, 0, "cannot open " + temp + " for writing: " + reason(errno));
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.flush();
-    if (!out) {
-      const int err = errno;
-      out.close();
-      std::remove(temp.c_str());
-      throw data_error(path, 0, "write error: " + reason(err));
-    }
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    const int err = errno;  // e.g. EISDIR when `path` is a directory
-    std::remove(temp.c_str());
-    throw data_error(path, 0, "cannot rename " + temp + " to the final name: " + reason(err));
+  try {
+    longtail_train::write_file_atomically(path, text, "file");
+  } catch (const file_error& e) {
+    throw data_error(path, 0, "cannot write the file: " + (e.reason().empty() ? std::string(e.what()) : e.reason()));
   }
 }
 

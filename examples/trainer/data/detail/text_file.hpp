@@ -55,8 +55,8 @@ bool parse_float(std::string_view s, float& out);
 /// boundary), invisible bytes shown as \xHH (printable.hpp).
 std::string quote(std::string_view token);
 
-/// Writes `text` to `path` through a temporary file and a rename, so a crash never leaves a
-/// half-written file. Throws data_error when it cannot.
+/// Writes `text` to `path` atomically and durably (common/durable_file.hpp: temporary file,
+/// fsync, rename, folder fsync). Throws data_error with the system's reason when it cannot.
 void write_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace longtail_train::detail
