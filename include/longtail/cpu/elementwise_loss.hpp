@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <utility>
 
@@ -173,8 +174,9 @@ class ElementwiseLoss {
     return nullptr;
   }
 
-  /// The vector as the functor's Scalar, after checking its shape and values (in double, as given,
-  /// then again after the conversion: 1e300 is finite in double but not in float).
+  /// The vector as the functor's Scalar, after checking its shape and its values as given (in
+  /// double) and against Scalar's range (1e300 is finite in double, not in float; converting it
+  /// would be undefined behaviour, not merely inf).
   static Vector checked_class_vector(const char* loss_name, const char* field, const PerClassVector& v) {
     if (!v.is_vector())
       longtail::detail::fail(loss_name, ": ", field, " has shape ", v.rows(), "x", v.cols(),
@@ -182,12 +184,12 @@ class ElementwiseLoss {
     Vector out(v.size());
     for (Eigen::Index j = 0; j < v.size(); ++j) {
       const double given = v.values()[j];
-      out[j] = static_cast<Scalar>(given);
       if (!std::isfinite(given) || given < 0)
         longtail::detail::fail(loss_name, ": ", field, "[", j, "] must be finite and >= 0 (got ", given, ")");
-      if (!std::isfinite(double(out[j])))
+      if (given > double(std::numeric_limits<Scalar>::max()))
         longtail::detail::fail(loss_name, ": ", field, "[", j, "] = ", given, " overflows the functor's ",
                                sizeof(Scalar) == sizeof(float) ? "float" : "double");
+      out[j] = static_cast<Scalar>(given);
     }
     return out;
   }
