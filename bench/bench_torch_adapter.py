@@ -21,7 +21,6 @@ events, compares the adapter with the launcher it calls (the raw-kernel baseline
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -124,7 +123,12 @@ def mlp_step_variants(device, gamma=3.0, batch=256, features=5000, hidden=512, l
 
 
 PEAK_CHILD = r"""
-import resource, sys, torch, torchvision, longtail
+import sys, torch, torchvision, longtail
+def hwm():  # the peak resident size of this process's memory map (getrusage's ru_maxrss would
+    # include the parent's size at fork, which exec does not reset)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
 torch.set_num_threads(1)
 rows, cols, device, variant = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 torch.manual_seed(0)
@@ -148,12 +152,12 @@ x, y, w, pw = inputs(rows)
 if device == "cuda":
     torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated()
 else:
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    base = hwm()
 f(x, y, w, pw).backward()
 if device == "cuda":
     torch.cuda.synchronize(); peak = torch.cuda.max_memory_allocated() - base
 else:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+    peak = hwm() - base
 print(peak)
 """
 
@@ -223,7 +227,7 @@ def main():
             print(f"- {k}: " + (f"{v * 100:.1f}%" if "overhead" in k or "share" in k else f"{v:.2f}x"))
     torch.set_num_threads(1)
     print("\n## peak memory of one forward + backward (fresh process each, " +
-          ("CUDA max_memory_allocated" if args.device == "cuda" else "growth of ru_maxrss, every large tensor mmapped")
+          ("CUDA max_memory_allocated" if args.device == "cuda" else "growth of VmHWM, every large tensor mmapped")
           + f"; the logits alone are {args.rows * args.cols * 4 / 2**20:.1f} MiB)\n")
     peaks = {}
     for v in ["focal_g2 torchvision", "focal_g2 longtail", "focal_g2 longtail recompute", "weighted_bce torch",
