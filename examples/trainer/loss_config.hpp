@@ -48,10 +48,10 @@ struct LossConfig {
 
 /// The loss flags as the user gave them (empty = not given), before the rules below apply.
 struct LossFlags {
-  std::optional<LossKind> kind;                 ///< --loss
-  std::optional<std::string> weights;           ///< --weights: a scheme name or "none"
-  std::vector<std::optional<double>> caps;      ///< --cap (nullopt = "none"; +inf = uncapped)
-  std::vector<std::optional<double>> gammas;    ///< --gamma (nullopt = "none")
+  std::optional<LossKind> kind;               ///< --loss
+  std::optional<std::string> weights;         ///< --weights: a scheme name or "none"
+  std::vector<std::optional<double>> caps;    ///< --cap (nullopt = "none"; +inf = uncapped)
+  std::vector<std::optional<double>> gammas;  ///< --gamma (nullopt = "none")
 };
 
 /// The defaults the rules fall back to.

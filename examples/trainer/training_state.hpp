@@ -14,9 +14,9 @@ namespace longtail_train {
 
 /// One line of training history.
 struct EpochRecord {
-  int epoch = 0;                 ///< 1-based
-  double train_loss = 0;         ///< mean minibatch loss over the epoch
-  double val_macro_f1 = 0;       ///< at threshold 0.5
+  int epoch = 0;            ///< 1-based
+  double train_loss = 0;    ///< mean minibatch loss over the epoch
+  double val_macro_f1 = 0;  ///< at threshold 0.5
   double val_micro_f1 = 0;
   double seconds = 0;            ///< wall time of the epoch (training + validation)
   double train_seconds = 0;      ///< wall time of the minibatch updates alone
