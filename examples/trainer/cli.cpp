@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -374,6 +375,7 @@ const char* to_string(Command c) {
 
 CliOptions parse_cli(int argc, const char* const* argv) {
   CliOptions o;
+  std::vector<std::string> given;  // flags seen, for the cross-flag checks
   int i = 1;
   if (i < argc && argv[i][0] != '-') {
     const std::string c = argv[i];
@@ -428,6 +430,7 @@ CliOptions parse_cli(int argc, const char* const* argv) {
       throw cli_error(arg + " takes no value (got '" + value + "')");
     }
     f->set(o, value);
+    given.push_back(f->name);
   }
   if (o.help || o.version) return o;
 
@@ -454,6 +457,10 @@ CliOptions parse_cli(int argc, const char* const* argv) {
     throw cli_error(std::string(to_string(o.command)) +
                     " needs --checkpoint FILE (written by `longtail-train train --checkpoint FILE`)");
   if (o.command == Command::generate && o.out_dir.empty()) throw cli_error("generate needs --out DIR");
+  auto was_given = [&](const char* flag) { return std::find(given.begin(), given.end(), flag) != given.end(); };
+  if (!o.text.empty() && (was_given("--rows") || was_given("--split")))
+    throw cli_error(std::string(was_given("--rows") ? "--rows" : "--split") +
+                    " selects rows of a data set; with --text every line of the file is predicted");
   if (!o.text.empty() && o.data.source() != "embedded")
     throw cli_error("predict --text reads raw documents with the checkpoint's featurizer: the data flags (--" +
                     o.data.source() + " ...) do not apply");

@@ -105,3 +105,11 @@ TEST_CASE("CLI: --help works for every command and mentions every flag's default
   CHECK_THAT(help_text(Command::sweep), Catch::Contains("--jobs"));
   CHECK_THAT(help_text(Command::predict), Catch::Contains("--top"));
 }
+
+TEST_CASE("CLI: predict --text refuses the row-selecting flags it would ignore", "[trainer][cli]") {
+  CHECK(parse({"predict", "--checkpoint", "m.ltck", "--text", "docs.txt", "--top", "3"}).text == "docs.txt");
+  CHECK_THROWS_WITH(parse({"predict", "--checkpoint", "m.ltck", "--text", "docs.txt", "--rows", "3"}),
+                    Catch::Contains("--rows") && Catch::Contains("every line"));
+  CHECK_THROWS_WITH(parse({"predict", "--checkpoint", "m.ltck", "--split", "train", "--text", "-"}),
+                    Catch::Contains("--split"));
+}
