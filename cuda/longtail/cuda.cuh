@@ -13,11 +13,13 @@
 // same options, same conventions), through the same math-core functions (include/longtail/math,
 // __host__ __device__ under nvcc): per-class weight and pos_weight (ClassWeights), alpha, integer
 // and real gamma, ASL margin, label smoothing, mask, per-sample weights, Reduction none / sum /
-// mean (mean over unmasked elements; 0 when none is valid).
+// mean (mean over unmasked elements, or over options.mean_divisor, e.g. the global count of a
+// data-parallel step; 0 when nothing is valid).
 // Accuracy: the transcendentals are CUDA's expf (2 ulp) and math/log1p_unit.hpp's log1p and
-// 1/(1+t) (a few ulp; the reciprocal is rcp.approx + one Newton step), no fast-math flags; the
-// GPU matches the CPU functors to 1e-5 relative in float (tests/cuda/README.md). About 53
-// instructions per element for focal gamma 2, 45 for weighted BCE (bench/cuda/inspect_sass.sh).
+// 1/(1+t) (a few ulp; the reciprocal is rcp.approx + one Newton step), plus CUDA's log1pf and
+// logf in the ASL margin term, no fast-math flags; the GPU matches the CPU functors to 1e-5
+// relative in float (tests/cuda/README.md). About 53 instructions per element for focal gamma 2,
+// 45 for weighted BCE (bench/cuda/inspect_sass.sh).
 //
 // API (CUB / tiny-cuda-nn style):
 //   - Raw launchers focal_bce() and weighted_bce() (focal_bce.cuh, weighted_bce.cuh):
