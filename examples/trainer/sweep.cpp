@@ -17,8 +17,9 @@
 namespace longtail_train {
 namespace {
 
-double headline_of(const SweepEntry& e, const SweepOptions& o) {
-  const auto& m = o.tuned ? e.test.tuned.f1 : e.test.global.f1;
+/// The headline metric of one split's evaluation.
+double headline_of(const SplitEvaluation& split, const SweepOptions& o) {
+  const auto& m = o.tuned ? split.tuned.f1 : split.global.f1;
   if (o.metric == "micro") return m.micro.f1;
   if (o.metric == "samples") return m.samples.f1;
   return m.macro.f1;
@@ -81,7 +82,8 @@ SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::ve
         e.early_stopped = r.early_stopped;
         e.seconds = r.seconds;
         e.train_seconds_per_epoch = r.train_seconds_per_epoch;
-        e.headline = headline_of(e, options);
+        e.validation_headline = headline_of(e.validation, options);
+        e.headline = headline_of(e.test, options);
         char line[256];
         std::snprintf(line, sizeof line, "sweep: done   %-24s [%d/%zu]  %s %.4f  (best epoch %d of %d, %.0f s)",
                       name.c_str(), ++finished, losses.size(), result.metric.c_str(), e.headline, e.best_epoch,
@@ -99,8 +101,11 @@ SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::ve
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
 
-  std::stable_sort(result.entries.begin(), result.entries.end(),
-                   [](const SweepEntry& a, const SweepEntry& b) { return a.headline > b.headline; });
+  // Model selection on validation only: the table is ranked by the validation metric and its
+  // first row is the selected configuration; the test metrics report it, they do not choose it.
+  std::stable_sort(result.entries.begin(), result.entries.end(), [](const SweepEntry& a, const SweepEntry& b) {
+    return a.validation_headline > b.validation_headline;
+  });
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
 }
@@ -110,19 +115,20 @@ std::string format_sweep_table(const SweepResult& r) {
   const SweepEntry* base = find_entry(r, r.baseline);
   const double base_f1 = base ? base->headline : NAN;
   char line[512];
-  os << "\nTest " << r.metric << ", improvement relative to " << r.baseline << " (" << r.entries.size()
+  os << "\nRanked by validation " << r.metric << " (rank 1 is the selected configuration); test " << r.metric
+     << " and its improvement relative to " << r.baseline << " report the choice (" << r.entries.size()
      << " configurations, " << r.jobs << " in parallel, " << Progress::format_duration(r.seconds) << "):\n\n";
-  std::snprintf(line, sizeof line, "%-4s %-26s %7s %12s | %7s %7s %7s %7s | %6s %6s %6s | %5s %7s\n", "rank",
-                "configuration", "F1", "improvement", "micro", "macro", "samples", "macro*", "head", "medium", "tail",
-                "epoch", "time");
+  std::snprintf(line, sizeof line, "%-4s %-26s %7s %7s %12s | %7s %7s %7s %7s | %6s %6s %6s | %5s %7s\n", "rank",
+                "configuration", "val F1", "F1", "improvement", "micro", "macro", "samples", "macro*", "head", "medium",
+                "tail", "epoch", "time");
   os << line;
   os << std::string(std::strlen(line) - 1, '-') << "\n";
   int rank = 0;
   for (const auto& e : r.entries) {
     const auto& g = e.test.global;
     std::snprintf(
-        line, sizeof line, "%-4d %-26s %7.4f %12s | %7.4f %7.4f %7.4f %7.4f | %6.3f %6.3f %6.3f | %2d/%-2d %7s\n",
-        ++rank, e.name.c_str(), e.headline,
+        line, sizeof line, "%-4d %-26s %7.4f %7.4f %12s | %7.4f %7.4f %7.4f %7.4f | %6.3f %6.3f %6.3f | %2d/%-2d %7s\n",
+        ++rank, e.name.c_str(), e.validation_headline, e.headline,
         e.name == r.baseline ? "(baseline)" : improvement(e.headline, base_f1).c_str(), g.f1.micro.f1, g.f1.macro.f1,
         g.f1.samples.f1, e.test.tuned.f1.macro.f1, g.buckets[0].macro_f1, g.buckets[1].macro_f1, g.buckets[2].macro_f1,
         e.best_epoch, e.epochs_done, Progress::format_duration(e.seconds).c_str());
@@ -132,7 +138,8 @@ std::string format_sweep_table(const SweepResult& r) {
     const auto& b = r.entries.front().test.global.buckets;
     std::snprintf(
         line, sizeof line,
-        "\nmicro / macro / samples: test F1 at threshold 0.5; macro*: macro-F1 at per-label thresholds tuned on "
+        "\nval F1: the ranking metric on the validation split; F1: the same on test;\n"
+        "micro / macro / samples: test F1 at threshold 0.5; macro*: macro-F1 at per-label thresholds tuned on "
         "validation;\nhead / medium / tail: macro-F1 at 0.5 of labels with >= %g / %g-%g / < %g training positives "
         "(%lld / %lld / %lld labels); epoch: best / run.\n",
         b[0].min_count, b[1].min_count, b[1].max_count - 1, b[2].max_count, static_cast<long long>(b[0].labels),
@@ -146,7 +153,8 @@ std::string sweep_csv(const SweepResult& r) {
   const SweepEntry* base = find_entry(r, r.baseline);
   const double base_f1 = base ? base->headline : NAN;
   std::ostringstream csv;
-  csv << "rank,configuration,f1,improvement_pct,micro_f1,macro_f1,samples_f1,micro_f1_tuned,macro_f1_tuned,samples_f1_"
+  csv << "rank,configuration,validation_f1,f1,improvement_pct,micro_f1,macro_f1,samples_f1,micro_f1_tuned,macro_f1_"
+         "tuned,samples_f1_"
          "tuned,"
          "head_macro_f1,medium_macro_f1,tail_macro_f1,head_macro_f1_tuned,medium_macro_f1_tuned,tail_macro_f1_tuned,"
          "best_epoch,epochs_run,seconds,train_seconds_per_epoch,loss\n";
@@ -157,11 +165,12 @@ std::string sweep_csv(const SweepResult& r) {
     const double imp = base_f1 > 0 ? 100.0 * (e.headline - base_f1) / base_f1 : NAN;
     char line[512];
     std::snprintf(line, sizeof line,
-                  "%d,%s,%.6f,%s,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%d,%d,%.2f,%.4f,", ++rank,
-                  e.name.c_str(), e.headline, std::isfinite(imp) ? std::to_string(imp).c_str() : "", g.f1.micro.f1,
-                  g.f1.macro.f1, g.f1.samples.f1, t.f1.micro.f1, t.f1.macro.f1, t.f1.samples.f1, g.buckets[0].macro_f1,
-                  g.buckets[1].macro_f1, g.buckets[2].macro_f1, t.buckets[0].macro_f1, t.buckets[1].macro_f1,
-                  t.buckets[2].macro_f1, e.best_epoch, e.epochs_done, e.seconds, e.train_seconds_per_epoch);
+                  "%d,%s,%.6f,%.6f,%s,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%d,%d,%.2f,%.4f,",
+                  ++rank, e.name.c_str(), e.validation_headline, e.headline,
+                  std::isfinite(imp) ? std::to_string(imp).c_str() : "", g.f1.micro.f1, g.f1.macro.f1, g.f1.samples.f1,
+                  t.f1.micro.f1, t.f1.macro.f1, t.f1.samples.f1, g.buckets[0].macro_f1, g.buckets[1].macro_f1,
+                  g.buckets[2].macro_f1, t.buckets[0].macro_f1, t.buckets[1].macro_f1, t.buckets[2].macro_f1,
+                  e.best_epoch, e.epochs_done, e.seconds, e.train_seconds_per_epoch);
     std::string desc = e.loss.describe();
     std::string quoted = "\"";
     for (char c : desc) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -181,10 +190,12 @@ std::string sweep_json(const SweepResult& r, const std::string& data_description
   for (const auto& e : r.entries) {
     const double imp = base_f1 > 0 ? 100.0 * (e.headline - base_f1) / base_f1 : NAN;
     js << (rank ? "," : "");
-    js << "\n    {\"rank\": " << ++rank << ", \"configuration\": " << json_string(e.name)
-       << ", \"f1\": " << json_number(e.headline) << ", \"improvement_pct\": " << json_number(imp)
-       << ", \"loss\": " << json_string(e.loss.describe()) << ", \"best_epoch\": " << e.best_epoch
-       << ", \"epochs_run\": " << e.epochs_done << ", \"seconds\": " << json_number(e.seconds)
+    js << "\n    {\"rank\": " << ++rank << ", \"selected\": " << (rank == 1 ? "true" : "false")
+       << ", \"configuration\": " << json_string(e.name)
+       << ", \"validation_f1\": " << json_number(e.validation_headline) << ", \"f1\": " << json_number(e.headline)
+       << ", \"improvement_pct\": " << json_number(imp) << ", \"loss\": " << json_string(e.loss.describe())
+       << ", \"best_epoch\": " << e.best_epoch << ", \"epochs_run\": " << e.epochs_done
+       << ", \"seconds\": " << json_number(e.seconds)
        << ", \"train_seconds_per_epoch\": " << json_number(e.train_seconds_per_epoch)
        << ",\n     \"validation\": " << evaluation_json(e.validation) << ",\n     \"test\": " << evaluation_json(e.test)
        << "}";

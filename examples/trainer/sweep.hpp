@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The grid search of the write-up: every loss configuration trained with the same model, data,
-// optimiser and seed; the table sorted by the headline F1 with the improvement over a baseline
-// configuration; CSV and JSON files. Configurations run in parallel (--jobs threads, each job
+// optimiser and seed; the table ranked by the headline F1 on the validation split (selection on
+// validation only; rank 1 is the selected configuration), with its test F1 and the improvement
+// over a baseline configuration; CSV and JSON files. Configurations run in parallel (--jobs threads, each job
 // single-threaded by default: on a small machine several single-threaded trainings use the
 // cores better than one multi-threaded training of small GEMMs).
 
@@ -30,11 +31,12 @@ struct SweepEntry {
   int best_epoch = 0, epochs_done = 0;
   bool early_stopped = false;
   double seconds = 0, train_seconds_per_epoch = 0;
-  double headline = 0;  ///< the table's F1
+  double validation_headline = 0;  ///< the headline F1 on validation: what the table is ranked by
+  double headline = 0;             ///< the headline F1 on test: what the selection is reported with
 };
 
 struct SweepResult {
-  std::vector<SweepEntry> entries;  ///< sorted by headline F1, best first
+  std::vector<SweepEntry> entries;  ///< ranked by validation headline F1, the selected one first
   std::string baseline;
   std::string metric;  ///< "macro-F1 at threshold 0.5", ...
   double seconds = 0;

@@ -166,9 +166,18 @@ TEST_CASE("sweep trains configurations in parallel and ranks them", "[trainer][e
   opt.baseline = "bce";
   const SweepResult r = run_sweep(tiny_data(), base, {bce, focal}, opt, 2, 1, ProgressMode::quiet);
   REQUIRE(r.entries.size() == 2);
-  CHECK(r.entries[0].headline >= r.entries[1].headline);
+  // Selection on validation only: ranked by the validation macro-F1; test reports the choice.
+  for (const auto& e : r.entries) {
+    CHECK(e.validation_headline == e.validation.global.f1.macro.f1);
+    CHECK(e.headline == e.test.global.f1.macro.f1);
+  }
+  CHECK(r.entries[0].validation_headline >= r.entries[1].validation_headline);
   const std::string table = format_sweep_table(r);
-  CHECK_THAT(table, Catch::Contains("cap_3.0_focal_g2") && Catch::Contains("(baseline)"));
+  CHECK_THAT(table, Catch::Contains("cap_3.0_focal_g2") && Catch::Contains("(baseline)") &&
+                        Catch::Contains("Ranked by validation") && Catch::Contains("val F1"));
+  const std::string json = sweep_json(r, "tiny");
+  CHECK_THAT(json, Catch::Contains("\"rank\": 1, \"selected\": true, \"configuration\": \"" + r.entries[0].name));
+  CHECK_THAT(sweep_csv(r), Catch::StartsWith("rank,configuration,validation_f1,f1,"));
   // The same configuration trained alone gives the same numbers (jobs do not interfere).
   Progress quiet(ProgressMode::quiet);
   TrainConfig alone = base;
