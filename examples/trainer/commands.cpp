@@ -162,7 +162,7 @@ int run_eval(const CliOptions& o) {
   const Eigen::ArrayXd counts =
       c.train_label_counts.size() == c.shape.outputs ? c.train_label_counts : label_counts(data.train.labels);
   const SplitEvaluation e = evaluate_split(o.split, predict_probabilities(model, d.features), dense_targets(d.labels),
-                                           thresholds, counts, o.train.buckets);
+                                           thresholds, counts, data.train.rows(), o.train.buckets);
   std::cout << "checkpoint: " << o.checkpoint << " (" << c.setting("loss") << "; epoch " << c.state.best_epoch << " of "
             << c.state.epochs_done << ")\n"
             << "data: " << describe_data(d) << "\n\n"

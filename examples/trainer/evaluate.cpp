@@ -21,13 +21,17 @@ ThresholdedMetrics metrics_at(const RowMatrix<float>& p, const RowMatrix<float>&
 
 SplitEvaluation evaluate_split(const std::string& split, const RowMatrix<float>& probabilities,
                                const RowMatrix<float>& targets, const Eigen::ArrayXd& tuned_thresholds,
-                               const Eigen::ArrayXd& train_counts, const longtail::metrics::FrequencyBuckets& buckets) {
+                               const Eigen::ArrayXd& train_counts, Eigen::Index train_rows,
+                               const longtail::metrics::FrequencyBuckets& buckets) {
   SplitEvaluation e;
   e.split = split;
   e.rows = probabilities.rows();
   e.global =
       metrics_at(probabilities, targets, Eigen::ArrayXd::Constant(probabilities.cols(), 0.5), train_counts, buckets);
   e.tuned = metrics_at(probabilities, targets, tuned_thresholds, train_counts, buckets);
+  const Eigen::ArrayXd propensity =
+      train_rows > 3 ? longtail::metrics::propensities(train_counts, double(train_rows)) : Eigen::ArrayXd();
+  e.ranking = longtail::metrics::ranking_scores(probabilities, targets, propensity, {1, 3, 5});
   return e;
 }
 
@@ -56,6 +60,21 @@ std::string format_evaluation(const SplitEvaluation& e) {
                 b[0].min_count, static_cast<long long>(b[0].labels), b[1].min_count, b[1].max_count - 1,
                 static_cast<long long>(b[1].labels), b[2].max_count, static_cast<long long>(b[2].labels));
   os << line;
+  const auto& r = e.ranking;
+  std::string ranking = "  ranking (no threshold):";
+  for (std::size_t q = 0; q < r.k.size(); ++q) {
+    std::snprintf(line, sizeof line, "%s P@%d %.4f nDCG@%d %.4f", q ? " |" : "", r.k[q], r.precision[q], r.k[q],
+                  r.ndcg[q]);
+    ranking += line;
+  }
+  os << ranking << "\n";
+  ranking = "  propensity-scored (A 0.55, B 1.5):";
+  for (std::size_t q = 0; q < r.k.size(); ++q) {
+    std::snprintf(line, sizeof line, "%s PSP@%d %.4f PSnDCG@%d %.4f", q ? " |" : "", r.k[q], r.ps_precision[q], r.k[q],
+                  r.ps_ndcg[q]);
+    ranking += line;
+  }
+  os << ranking << "\n";
   return os.str();
 }
 

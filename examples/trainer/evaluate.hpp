@@ -16,6 +16,7 @@
 #include <Eigen/Core>
 
 #include "longtail/metrics.hpp"
+#include "longtail/ranking_metrics.hpp"
 
 #include "dataset.hpp"
 
@@ -32,12 +33,18 @@ struct SplitEvaluation {
   Eigen::Index rows = 0;
   ThresholdedMetrics global;  ///< threshold 0.5 on probabilities
   ThresholdedMetrics tuned;   ///< per-label thresholds tuned on validation
+  /// P@k, nDCG@k, PSP@k, PSnDCG@k at k = 1, 3, 5 (longtail/ranking_metrics.hpp; propensities from
+  /// the training counts, Jain et al.'s A = 0.55, B = 1.5): the order of the scores, no threshold.
+  longtail::metrics::RankingScores ranking;
 };
 
-/// Evaluates probabilities against targets at 0.5 and at `tuned_thresholds`.
+/// Evaluates probabilities against targets at 0.5 and at `tuned_thresholds`, and their ranking.
+/// `train_counts` / `train_rows`: positives per label and rows of the training split (buckets and
+/// propensities; with 3 or fewer training rows the propensity-scored metrics are left at 0).
 SplitEvaluation evaluate_split(const std::string& split, const RowMatrix<float>& probabilities,
                                const RowMatrix<float>& targets, const Eigen::ArrayXd& tuned_thresholds,
-                               const Eigen::ArrayXd& train_counts, const longtail::metrics::FrequencyBuckets& buckets);
+                               const Eigen::ArrayXd& train_counts, Eigen::Index train_rows,
+                               const longtail::metrics::FrequencyBuckets& buckets);
 
 /// Per-label thresholds maximising validation F1 (fallback 0.5 for labels without positives).
 Eigen::ArrayXd tune_thresholds(const RowMatrix<float>& validation_probabilities,

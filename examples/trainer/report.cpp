@@ -113,7 +113,16 @@ std::string metrics_json(const ThresholdedMetrics& m) {
 std::string evaluation_json(const SplitEvaluation& e) {
   std::ostringstream os;
   os << "{\"split\": " << json_string(e.split) << ", \"rows\": " << e.rows
-     << ", \"threshold_0.5\": " << metrics_json(e.global) << ", \"tuned_thresholds\": " << metrics_json(e.tuned) << "}";
+     << ", \"threshold_0.5\": " << metrics_json(e.global) << ", \"tuned_thresholds\": " << metrics_json(e.tuned)
+     << ", \"ranking\": {";
+  const auto& r = e.ranking;
+  for (std::size_t q = 0; q < r.k.size(); ++q) {
+    const std::string k = std::to_string(r.k[q]);
+    os << (q ? ", " : "") << "\"p@" << k << "\": " << json_number(r.precision[q]) << ", \"ndcg@" << k
+       << "\": " << json_number(r.ndcg[q]) << ", \"psp@" << k << "\": " << json_number(r.ps_precision[q])
+       << ", \"psndcg@" << k << "\": " << json_number(r.ps_ndcg[q]);
+  }
+  os << "}}";
   return os.str();
 }
 

@@ -343,9 +343,9 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
   result.thresholds =
       has_validation ? tune_thresholds(val_probs, val_targets) : Eigen::ArrayXd::Constant(shape.outputs, 0.5);
   result.validation =
-      evaluate_split("validation", val_probs, val_targets, result.thresholds, result.train_counts, cfg.buckets);
+      evaluate_split("validation", val_probs, val_targets, result.thresholds, result.train_counts, n, cfg.buckets);
   result.test = evaluate_split("test", predict_probabilities(model, data.test.features),
-                               dense_targets(data.test.labels), result.thresholds, result.train_counts, cfg.buckets);
+                               dense_targets(data.test.labels), result.thresholds, result.train_counts, n, cfg.buckets);
   checkpoint.thresholds = result.thresholds;
   state.finished = true;
   if (!cfg.checkpoint_path.empty()) save_checkpoint(cfg.checkpoint_path, checkpoint);

@@ -13,3 +13,4 @@
 #include "longtail/metrics.hpp"
 #include "longtail/no_argument.hpp"
 #include "longtail/options.hpp"
+#include "longtail/ranking_metrics.hpp"

@@ -92,6 +92,11 @@ TEST_CASE("training on a tiny generated data set learns (F1 far above chance)", 
     CHECK(r.history.size() == 12);
     CHECK(r.history.back().train_loss < r.history.front().train_loss);
     CHECK(r.best_epoch >= 1);
+    // The ranking metrics are reported and say the same: the top-ranked label is mostly right.
+    REQUIRE(r.test.ranking.k == std::vector<int>{1, 3, 5});
+    CHECK(r.test.ranking.precision[0] > 0.5);
+    CHECK(r.test.ranking.ndcg[2] > 0.5);
+    CHECK(r.test.ranking.ps_precision[0] > 0);
   }
 }
 
