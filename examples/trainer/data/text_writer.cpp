@@ -2,9 +2,9 @@
 #include "data/text_writer.hpp"
 
 #include <cmath>
-#include <filesystem>
-#include <system_error>
 
+#include "common/durable_file.hpp"
+#include "common/run_outputs.hpp"
 #include "data/data_error.hpp"
 #include "data/detail/text_file.hpp"
 
@@ -25,7 +25,7 @@ std::string label_problem(const std::string& name) {
 
 }  // namespace
 
-void write_labelled_text_tsv(const Dataset& d, const std::string& path) {
+std::string format_labelled_text_tsv(const Dataset& d, const std::string& path) {
   if (d.feature_names.size() != std::size_t(d.features.cols()))
     throw data_error(path, 0,
                      "cannot write text: " + std::to_string(d.feature_names.size()) + " words for " +
@@ -63,17 +63,24 @@ void write_labelled_text_tsv(const Dataset& d, const std::string& path) {
     }
     out += '\n';
   }
-  detail::write_file_atomically(path, out);
+  return out;
+}
+
+void write_labelled_text_tsv(const Dataset& d, const std::string& path) {
+  detail::write_file_atomically(path, format_labelled_text_tsv(d, path));
 }
 
 void write_labelled_text_splits(const Splits& counts, const std::string& directory) {
-  std::error_code ec;
-  std::filesystem::create_directories(directory, ec);
-  if (ec) throw data_error(directory, 0, "cannot create the directory: " + ec.message());
-  const std::filesystem::path dir(directory);
-  write_labelled_text_tsv(counts.train, (dir / "train.tsv").string());
-  write_labelled_text_tsv(counts.validation, (dir / "validation.tsv").string());
-  write_labelled_text_tsv(counts.test, (dir / "test.tsv").string());
+  RunOutputs outputs;
+  try {
+    outputs.open(directory, "generate --format text");
+    outputs.stage("train.tsv", format_labelled_text_tsv(counts.train, directory + "/train.tsv"));
+    outputs.stage("validation.tsv", format_labelled_text_tsv(counts.validation, directory + "/validation.tsv"));
+    outputs.stage("test.tsv", format_labelled_text_tsv(counts.test, directory + "/test.tsv"));
+    outputs.commit();
+  } catch (const file_error& e) {
+    throw data_error(directory, 0, e.what());
+  }
 }
 
 }  // namespace longtail_train
