@@ -12,21 +12,11 @@
 #include "sweep.hpp"
 #include "targets.hpp"
 #include "trainer.hpp"
+#include "trainer_test_data.hpp"
 
 using namespace longtail_train;
 
 namespace {
-
-/// 16 flat topics (no hierarchy, so no label is present in most rows and chance stays low).
-LabelSet tiny_taxonomy() {
-  LabelSet s;
-  for (int r = 0; r < 16; ++r) {
-    s.names.push_back("Topic" + std::to_string(r));
-    s.parent.push_back(-1);
-    s.tier.push_back(1);
-  }
-  return s;
-}
 
 const Splits& tiny_data() {
   static const Splits data = [] {
@@ -37,12 +27,8 @@ const Splits& tiny_data() {
     g.words_per_topic = 10;
     g.noise_rate = 0.3;
     g.words_per_doc = 30;
-    Splits s = generate_corpus(tiny_taxonomy(), g);
-    for (Dataset* d : {&s.train, &s.validation, &s.test}) {
-      d->features.makeCompressed();
-      d->labels.makeCompressed();
-    }
-    return s;
+    // 16 flat topics (no hierarchy, so no label is present in most rows and chance stays low).
+    return test_data::small_corpus(test_data::flat_labels(16), g);
   }();
   return data;
 }

@@ -15,21 +15,12 @@
 #include "report.hpp"
 #include "targets.hpp"
 #include "trainer.hpp"
+#include "trainer_test_data.hpp"
 
 using namespace longtail_train;
 using Catch::Contains;
 
 namespace {
-
-LabelSet flat_taxonomy(int labels) {
-  LabelSet s;
-  for (int r = 0; r < labels; ++r) {
-    s.names.push_back("Topic" + std::to_string(r));
-    s.parent.push_back(-1);
-    s.tier.push_back(1);
-  }
-  return s;
-}
 
 Splits small_data() {
   GeneratorConfig g;
@@ -38,12 +29,7 @@ Splits small_data() {
   g.vocabulary_size = 200;
   g.words_per_topic = 8;
   g.words_per_doc = 20;
-  Splits s = generate_corpus(flat_taxonomy(8), g);
-  for (Dataset* d : {&s.train, &s.validation, &s.test}) {
-    d->features.makeCompressed();
-    d->labels.makeCompressed();
-  }
-  return s;
+  return test_data::small_corpus(test_data::flat_labels(8), g);
 }
 
 TrainConfig small_config() {

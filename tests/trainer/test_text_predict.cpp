@@ -26,22 +26,13 @@
 #include "inference.hpp"
 #include "text_predict.hpp"
 #include "trainer.hpp"
+#include "trainer_test_data.hpp"
 
 using namespace longtail_train;
 
 namespace {
 
 const std::string kDir = "longtail_trainer_text_predict";
-
-LabelSet flat_topics() {
-  LabelSet s;
-  for (int r = 0; r < 12; ++r) {
-    s.names.push_back("Topic " + std::to_string(r) + " > Sub");
-    s.parent.push_back(-1);
-    s.tier.push_back(1);
-  }
-  return s;
-}
 
 /// A small generated corpus as raw counts (the generator's tfidf off), as `generate --format
 /// text` writes it.
@@ -54,7 +45,7 @@ const Splits& counts() {
     g.words_per_topic = 10;
     g.words_per_doc = 30;
     g.tfidf = false;
-    return generate_corpus(flat_topics(), g);
+    return generate_corpus(test_data::flat_labels(12, "Topic ", " > Sub"), g);
   }();
   return data;
 }
