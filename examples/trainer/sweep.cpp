@@ -190,7 +190,8 @@ std::string sweep_json(const SweepResult& r, const std::string& data_description
   for (const auto& e : r.entries) {
     const double imp = base_f1 > 0 ? 100.0 * (e.headline - base_f1) / base_f1 : NAN;
     js << (rank ? "," : "");
-    js << "\n    {\"rank\": " << ++rank << ", \"selected\": " << (rank == 1 ? "true" : "false")
+    ++rank;
+    js << "\n    {\"rank\": " << rank << ", \"selected\": " << (rank == 1 ? "true" : "false")
        << ", \"configuration\": " << json_string(e.name)
        << ", \"validation_f1\": " << json_number(e.validation_headline) << ", \"f1\": " << json_number(e.headline)
        << ", \"improvement_pct\": " << json_number(imp) << ", \"loss\": " << json_string(e.loss.describe())
