@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages longtail needs to build, test and run, when they are missing.
-# Usage: tools/install-deps.sh [--with-python]   (python: scikit-learn and OpenBLAS's threaded
-# runtime for the golden files and the PyTorch comparisons; not needed to build or test). The
-# default list includes libtorch, pybind11 and Debian's PyTorch for the PyTorch adapter (torch/).
+# Usage: tools/install-deps.sh [--with-python]   (python: OpenBLAS's threaded runtime for the
+# golden files and the PyTorch comparisons; not needed to build or test). The default list
+# includes libtorch, pybind11, Debian's PyTorch and clang-format (CI's formatting check), and
+# scikit-learn, which the adapter's metrics are checked against.
 set -euo pipefail
 pkgs=(cmake g++ make pkg-config libeigen3-dev catch2 libbenchmark-dev libopenblas-dev
       # the PyTorch adapter (torch/README.md): libtorch, the Python module and its tests
-      libtorch-dev pybind11-dev python3-dev python3-torch python3-torchvision python3-numpy python3-pytest)
+      libtorch-dev pybind11-dev python3-dev python3-torch python3-torchvision python3-numpy python3-pytest
+      python3-sklearn clang-format)
 if [[ "${1:-}" == "--with-python" ]]; then
-  pkgs+=(python3-torch python3-torchvision python3-numpy python3-sklearn libopenblas0-pthread)
+  pkgs+=(libopenblas0-pthread)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
