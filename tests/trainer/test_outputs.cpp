@@ -64,7 +64,7 @@ TEST_CASE("write_file_atomically: contents in place, no temporary left, reasons 
   std::system(("rm -rf " + dir).c_str());
 }
 
-TEST_CASE("RunOutputs: the files of a run appear together; RUNNING marks an unfinished run", "[trainer][outputs]") {
+TEST_CASE("RunOutputs: the files of a run appear together, RUNNING marks an unfinished run", "[trainer][outputs]") {
   const std::string dir = fresh_dir("unit");
   const std::string marker = dir + "/" + RunOutputs::kMarker;
   {

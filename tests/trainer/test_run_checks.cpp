@@ -80,7 +80,7 @@ TEST_CASE("feature values the float model cannot train on are refused, naming ro
   CHECK_THROWS_WITH(train_model(data, small_config(), quiet), Contains("test") && Contains("feature value of nan"));
 }
 
-TEST_CASE("labels that cannot be learnt are named in warnings; no labels at all is an error", "[trainer][run_checks]") {
+TEST_CASE("labels that cannot be learnt are named in warnings, no labels at all is an error", "[trainer][run_checks]") {
   Splits data = small_data();
   label_every_row(data.train, 2);  // pos_neg_ratio: (N - N) / N = 0, never learnt
   Progress quiet(ProgressMode::quiet);
@@ -109,7 +109,7 @@ TEST_CASE("labels that cannot be learnt are named in warnings; no labels at all 
   CHECK_THROWS_WITH(train_model(data, small_config(), quiet), Contains("no positive label in any row"));
 }
 
-TEST_CASE("--resume refuses a data set with the same name and shape but other contents", "[trainer][run_checks]") {
+TEST_CASE("resume refuses a data set with the same name and shape but other contents", "[trainer][run_checks]") {
   const std::string path = "longtail_trainer_run_checks_resume.ltck";
   const Splits data = small_data();
   TrainConfig cfg = small_config();
