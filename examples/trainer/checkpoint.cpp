@@ -70,7 +70,7 @@ class Reader {
       fail(std::string(field) + " has " + std::to_string(n) + " entries, expected " + std::to_string(expected));
     if (n > (bytes_.size() - pos_) / sizeof(S)) fail(std::string("truncated while reading ") + field);
     V v(static_cast<Eigen::Index>(n));
-    std::memcpy(v.data(), bytes_.data() + pos_, sizeof(S) * n);
+    if (n > 0) std::memcpy(v.data(), bytes_.data() + pos_, sizeof(S) * n);  // an empty array has no data()
     pos_ += sizeof(S) * n;
     return v;
   }
