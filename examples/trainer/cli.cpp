@@ -284,6 +284,28 @@ const std::vector<Flag>& flags() {
       {"--tuned", nullptr, "off", "headline F1 at per-label thresholds tuned on validation instead of 0.5", "", kSweep,
        [](CliOptions& o, const std::string&) { o.sweep.tuned = true; }},
 
+      {"--search", "NAME", "grid", "grid: the write-up's grid (--cap x --gamma); wide: successive halving over the grid "
+       "plus configurations drawn (from --seed) from a wider space (every weight scheme, caps up to uncapped, focal "
+       "gamma 0-4, ASL): rung 1 trains all for a few epochs, each rung keeps the best 1/eta by validation F1 and trains "
+       "them on, the last to --epochs; writes search.json too", "", kSweep,
+       [](CliOptions& o, const std::string& v) {
+         if (v != "grid" && v != "wide") bad("--search", v, "grid or wide");
+         o.search.wide = v == "wide";
+       }},
+      {"--budget-minutes", "M", "20", "--search wide: no training job starts that is predicted to end after M minutes", "",
+       kSweep,
+       [](CliOptions& o, const std::string& v) { o.search.budget_minutes = positive("--budget-minutes", v); }},
+      {"--search-configs", "N", "81", "--search wide: configurations of the first rung, the grid's among them (the "
+       "baseline comes on top)", "", kSweep,
+       [](CliOptions& o, const std::string& v) {
+         o.search.configurations = std::size_t(integer("--search-configs", v, 1, 100000));
+       }},
+      {"--eta", "N", "3", "--search wide: each rung keeps the best 1/N of its configurations and trains them N times "
+       "longer", "", kSweep,
+       [](CliOptions& o, const std::string& v) { o.search.eta = int(integer("--eta", v, 2, 1000)); }},
+      {"--min-epochs", "N", "2", "--search wide: epochs of the first rung, at least", "", kSweep,
+       [](CliOptions& o, const std::string& v) { o.search.min_epochs = int(integer("--min-epochs", v, 1, 1000000)); }},
+
       // ---- run ----
       {"--threads", "N", "1", "threads (Eigen/BLAS GEMMs, sparse layer, loss; per job in sweep); 0 = all cores. One thread is "
        "the default because small GEMMs scale poorly and the machine may be shared",
@@ -451,7 +473,26 @@ CliOptions parse_cli(int argc, const char* const* argv) {
   }
   if (o.command == Command::sweep) {
     if (o.sweep.jobs < 0) throw cli_error("--jobs must be >= 1");
-    (void)sweep_losses(o);  // validates the grid and the baseline name
+    const auto grid = sweep_losses(o);  // validates the grid and the baseline name
+    if (!o.search.wide)
+      for (const char* flag : {"--budget-minutes", "--search-configs", "--eta", "--min-epochs"})
+        if (std::find(given.begin(), given.end(), flag) != given.end())
+          throw cli_error(std::string(flag) + " applies to --search wide (the grid sweep trains every configuration)");
+    if (o.search.wide) {
+      const auto competitors =
+          grid.size() - std::size_t(std::count_if(grid.begin(), grid.end(),
+                                                  [&](const LossConfig& c) { return c.name() == o.sweep.baseline; }));
+      if (o.search.configurations < competitors)
+        throw cli_error(
+            "--search-configs " + std::to_string(o.search.configurations) + ": the grid alone has " +
+            std::to_string(competitors) +
+            " configurations besides the baseline (give a larger number or a smaller --cap / --gamma grid)");
+      try {
+        (void)halving_plan(o.search.configurations, o.train.epochs, o.search.eta, o.search.min_epochs);
+      } catch (const std::invalid_argument& e) {
+        throw cli_error(e.what());
+      }
+    }
   }
   if ((o.command == Command::eval || o.command == Command::predict) && o.checkpoint.empty())
     throw cli_error(std::string(to_string(o.command)) +
@@ -537,6 +578,7 @@ std::string help_text(Command command) {
         "  longtail-train                                   # embedded data, cap 7 + focal gamma 3\n"
         "  longtail-train --loss bce                        # plain BCE baseline\n"
         "  longtail-train sweep --out sweep-results         # the write-up's grid, table + CSV + JSON\n"
+        "  longtail-train sweep --search wide --budget-minutes 20 --jobs 2   # successive halving beyond the grid\n"
         "  longtail-train --arff delicious-train.arff --arff-test delicious-test.arff --xml delicious.xml \\\n"
         "                 --epochs 60 --patience 10 --lr 0.002 --dropout 0.3   # Delicious, official split\n"
         "  longtail-train --checkpoint model.ltck && longtail-train predict --checkpoint model.ltck --rows 3\n"
