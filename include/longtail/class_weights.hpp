@@ -24,6 +24,7 @@
 
 #include <Eigen/Core>
 
+#include "longtail/class_priors.hpp"
 #include "longtail/error.hpp"
 
 namespace longtail {

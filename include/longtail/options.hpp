@@ -146,6 +146,59 @@ struct FocalBCEOptions {
   }
 };
 
+/// Distribution-Balanced loss (Wu et al., ECCV 2020, "Distribution-Balanced Loss for
+/// Multi-Label Classification in Long-Tailed Datasets"): re-balanced weighting plus
+/// negative-tolerant regularisation, with optional focusing (the paper's best, DB-Focal):
+///   z   = x + b_c (+ s_c)                  b_c = (kappa / lambda) * logit(p_c), p_c = n_c / N
+///   r   = (1 / n_c) / sum_{j: y_ij = 1} (1 / n_j)       (per element; factorises per class x row)
+///   r^  = alpha + sigmoid(beta * (r - mu))
+///   l   = r^ * w_c * [ y q^gamma softplus(-z) + (1 - y) p'^gamma softplus(lambda z) / lambda ]
+///   q = sigmoid(-z), p' = sigmoid(lambda z)
+/// with the class counts n_c among N training rows given to the functor (class_priors.hpp says
+/// what an unseen label gets), s_c an optional logit adjustment (the functor's logit_offset).
+/// The class bias b_c and its sign are the authors' code's (mllt/models/losses/resample_loss.py,
+/// `init_bias = -log(N / n_c - 1) * init_bias / neg_scale`, added to the logits before the
+/// negatives' are multiplied by neg_scale = lambda): the negative term sees
+/// lambda x + kappa logit(p_c), so a rare label's negatives start out nearly free (the
+/// "negative-tolerant" part) instead of being pushed down as hard as the head's.
+/// Defaults: the authors' DB configuration for COCO-MLT (wutong16/DistributionBalancedLoss,
+/// configs/coco/LT_resnet50_pfc_DB.py: map_param alpha 0.1, beta 10, gamma (here mu) 0.2;
+/// logit_reg neg_scale (lambda) 2, init_bias (kappa) 0.05; focal gamma 2). The multi-label text
+/// port of Huang et al. 2021 (Roche/BalancedLossNLP) keeps all of them but mu = 0.05. The
+/// authors' focal variant also multiplies the loss by a constant balance_param = 2, a
+/// learning-rate factor, left out here (a per-class weight of 2 reproduces it).
+struct DistributionBalancedOptions {
+  double alpha = 0.1;            ///< r^'s floor, finite >= 0
+  double beta = 10.0;            ///< r^'s slope, finite >= 0 (0: r^ = alpha + 1/2 for every element)
+  double mu = 0.2;               ///< r^'s centre, finite
+  double lambda = 2.0;           ///< negative-tolerant scale, finite > 0 (1: no regularisation of negatives)
+  double kappa = 0.05;           ///< scale of the class bias b_c, finite >= 0 (0: no bias)
+  double gamma = 2.0;            ///< focusing exponent of both terms, finite >= 0 (0: no focusing)
+  double label_smoothing = 0.0;  ///< as in WeightedBCEOptions (applied to y in the loss, not in r)
+  Reduction reduction = Reduction::mean;
+  /// Reduction::mean only: divide the sum by this count instead of this call's number of valid
+  /// (unmasked) elements, e.g. the global number of valid elements over all data-parallel ranks.
+  /// Empty (default): the local count. Must be finite and > 0.
+  std::optional<double> mean_divisor{};
+  ExecutionOptions execution{};
+
+  void validate() const {
+    auto check_nonneg = [](const char* field, double v) {
+      if (!std::isfinite(v) || v < 0) detail::fail(field, " must be a finite number >= 0 (got ", v, ")");
+    };
+    check_nonneg("DistributionBalancedOptions.alpha", alpha);
+    check_nonneg("DistributionBalancedOptions.beta", beta);
+    if (!std::isfinite(mu)) detail::fail("DistributionBalancedOptions.mu must be finite (got ", mu, ")");
+    if (!std::isfinite(lambda) || !(lambda > 0))
+      detail::fail("DistributionBalancedOptions.lambda must be a finite number > 0 (got ", lambda, ")");
+    check_nonneg("DistributionBalancedOptions.kappa", kappa);
+    check_nonneg("DistributionBalancedOptions.gamma", gamma);
+    detail::check_finite_range("DistributionBalancedOptions.label_smoothing", label_smoothing, 0.0, 1.0, true);
+    detail::check_mean_divisor("DistributionBalancedOptions.mean_divisor", mean_divisor, reduction);
+    detail::check_threads("DistributionBalancedOptions.execution.threads", execution.threads);
+  }
+};
+
 /// A focusing exponent resolved for the kernels: small integers are raised by repeated
 /// multiplication (no exp/log), anything else through exp(gamma * log(e)).
 struct GammaSpec {

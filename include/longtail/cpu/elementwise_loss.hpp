@@ -3,13 +3,15 @@
 // What every CPU loss functor shares: argument checking, the per-class coefficient vectors, the
 // reductions and the calls into the single-pass kernel. A loss (WeightedBCE, FocalBCE) derives
 // from it (CRTP) and supplies only its options and `visit_math(f)`, which hands f the math-core
-// functor built from those options.
+// functor built from those options; a loss with per-row inputs derived from the targets
+// (DistributionBalanced) also supplies `prepare_rows(args, buffer)`.
 
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -35,6 +37,8 @@ template <class Scalar>
 class WeightedBCE;
 template <class Scalar>
 class FocalBCE;
+template <class Scalar>
+class DistributionBalanced;
 
 /// Per-class vectors as the functors own them.
 template <class Scalar>
@@ -53,6 +57,8 @@ class ElementwiseLoss {
   const Vector& weight() const { return weight_; }
   /// Per-class pos_weight pw_c (empty: all 1).
   const Vector& pos_weight() const { return pos_weight_; }
+  /// Per-class logit offset s_c added to the logits before the loss (empty: none).
+  const Vector& logit_offset() const { return logit_offset_; }
 
   /// Reduced loss (Reduction::sum or mean). `mask` (same shape as logits, nonzero = valid) and
   /// `sample_weight` (length rows) are optional: pass longtail::no_mask to give sample weights
@@ -167,6 +173,22 @@ class ElementwiseLoss {
     per_class_ = c > 0;
   }
 
+  /// Checks and stores the per-class logit offset s_c (logit adjustment: the loss is evaluated at
+  /// x + s_c, its gradient is d loss / d x). Any finite value; empty: none. Call after
+  /// set_class_vectors (its length must match theirs when both are given).
+  void set_logit_offset(const char* loss_name, const PerClassVector& offset) {
+    logit_offset_ = checked_class_vector(loss_name, "logit_offset", offset, /*signed_values=*/true);
+    if (logit_offset_.size() && per_class_ && logit_offset_.size() != coef_pos_.size())
+      longtail::detail::fail(loss_name, ": logit_offset has ", logit_offset_.size(), " classes but ",
+                             weight_.size() ? "weight" : "pos_weight", " has ", coef_pos_.size());
+  }
+
+  /// The per-row hook: a loss with per-row inputs computed from the targets (DistributionBalanced)
+  /// defines its own prepare_rows(args, buffer), which fills `buffer` (one value per row) and points
+  /// args at it. This default does nothing.
+  template <class Args>
+  void prepare_rows(Args&, std::vector<Scalar>&) const {}
+
  private:
   /// A null output pointer of some DenseBase type (never dereferenced).
   template <class L>
@@ -177,16 +199,18 @@ class ElementwiseLoss {
   /// The vector as the functor's Scalar, after checking its shape and its values as given (in
   /// double) and against Scalar's range (1e300 is finite in double, not in float; converting it
   /// would be undefined behaviour, not merely inf).
-  static Vector checked_class_vector(const char* loss_name, const char* field, const PerClassVector& v) {
+  static Vector checked_class_vector(const char* loss_name, const char* field, const PerClassVector& v,
+                                     bool signed_values = false) {
     if (!v.is_vector())
       longtail::detail::fail(loss_name, ": ", field, " has shape ", v.rows(), "x", v.cols(),
                              " but must be a vector (one entry per class)");
     Vector out(v.size());
     for (Eigen::Index j = 0; j < v.size(); ++j) {
       const double given = v.values()[j];
-      if (!std::isfinite(given) || given < 0)
-        longtail::detail::fail(loss_name, ": ", field, "[", j, "] must be finite and >= 0 (got ", given, ")");
-      if (given > double(std::numeric_limits<Scalar>::max()))
+      if (!std::isfinite(given) || (!signed_values && given < 0))
+        longtail::detail::fail(loss_name, ": ", field, "[", j, "] must be finite", signed_values ? "" : " and >= 0",
+                               " (got ", given, ")");
+      if (std::abs(given) > double(std::numeric_limits<Scalar>::max()))
         longtail::detail::fail(loss_name, ": ", field, "[", j, "] = ", given, " overflows the functor's ",
                                sizeof(Scalar) == sizeof(float) ? "float" : "double");
       out[j] = static_cast<Scalar>(given);
@@ -207,6 +231,9 @@ class ElementwiseLoss {
     static_assert(logits_ok || !std::is_same_v<Derived, FocalBCE<Scalar>>,
                   "longtail: FocalBCE<S> takes logits of scalar type S (FocalBCE<float>: float logits); "
                   "convert them with .cast<S>() or use the functor of their type");
+    static_assert(logits_ok || !std::is_same_v<Derived, DistributionBalanced<Scalar>>,
+                  "longtail: DistributionBalanced<S> takes logits of scalar type S (DistributionBalanced<float>: "
+                  "float logits); convert them with .cast<S>() or use the functor of their type");
     static_assert(logits_ok, "longtail: the loss functor's Scalar type and the logits' scalar type must be the same");
     static_assert(std::is_arithmetic_v<typename T::Scalar>, "targets must be float, double or an integer type (0/1)");
     if constexpr (WantGrad) {
@@ -241,6 +268,9 @@ class ElementwiseLoss {
     if (per_class_ && coef_pos_.size() != cols)
       longtail::detail::fail(name, ": per-class vectors have ", coef_pos_.size(), " classes but logits have ", cols,
                              " columns");
+    if (logit_offset_.size() && logit_offset_.size() != cols)
+      longtail::detail::fail(name, ": logit_offset has ", logit_offset_.size(), " classes but logits have ", cols,
+                             " columns");
 
     decltype(auto) logits = detail::direct(logits_in);
     decltype(auto) targets = detail::direct(targets_in);
@@ -252,6 +282,7 @@ class ElementwiseLoss {
     a.coef_pos = coef_pos_.data();
     a.coef_neg = coef_neg_.data();
     a.coef_stride = per_class_ ? 1 : 0;
+    a.logit_offset = logit_offset_.size() ? logit_offset_.data() : nullptr;
     const Scalar eps = static_cast<Scalar>(opts.label_smoothing);
     a.keep = Scalar(1) - eps;
     a.shift = eps / Scalar(2);
@@ -284,6 +315,8 @@ class ElementwiseLoss {
     const bool mean = opts.reduction == Reduction::mean;
     const double divisor = opts.mean_divisor ? *opts.mean_divisor : static_cast<double>(valid);
     a.grad_scale = mean ? (divisor > 0 ? Scalar(1) / static_cast<Scalar>(divisor) : Scalar(0)) : Scalar(1);
+    std::vector<Scalar> row_buffer;
+    self().prepare_rows(a, row_buffer);
     const double sum =
         self().visit_math([&](const auto& m) { return detail::run_elementwise<WantGrad, WantLoss>(m, a); });
     if (mean) return divisor > 0 ? static_cast<Scalar>(sum / divisor) : Scalar(0);
@@ -344,7 +377,7 @@ class ElementwiseLoss {
       }
   }
 
-  Vector weight_, pos_weight_;
+  Vector weight_, pos_weight_, logit_offset_;
   Vector coef_pos_, coef_neg_;  // math::class_coefficients per class, or one uniform value
   bool per_class_ = false;
 };

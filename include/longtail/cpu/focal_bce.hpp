@@ -12,7 +12,17 @@ LONGTAIL_CPU_NAMESPACE_BEGIN
 /// (options.hpp, FocalBCEOptions). `weight` and `pos_weight` are per-class vectors, one entry per
 /// column of the logits; either may be empty (all 1), and either may be any real vector (an Eigen
 /// vector or array of any real scalar, a std::vector, an initializer list: PerClassVector),
-/// converted to Scalar. See ElementwiseLoss for the calls.
+/// converted to Scalar. `logit_offset` (s_c, any finite values; empty: none) is the logit
+/// adjustment: the loss is evaluated at x + s_c and its gradient is d loss / d x
+/// (longtail::logit_adjustment() in class_priors.hpp computes Menon et al.'s tau log p_c).
+/// See ElementwiseLoss for the calls.
+///
+/// Why the ASL margin stays one number and not a per-class shift: it shifts the probability of
+/// the negative term only (p_m = max(p - m, 0)), which is not a shift of the logit, so it cannot
+/// ride on the per-class logit offset; a per-class margin would be one more per-class load and
+/// argument of the math core in every kernel, CPU and CUDA (the margin is a member of the math
+/// functor, the same for every lane). The logit offset already gives every loss, ASL included,
+/// a per-class shift of both terms.
 template <class Scalar = float>
 class FocalBCE : public ElementwiseLoss<FocalBCE<Scalar>, Scalar> {
   using Base = ElementwiseLoss<FocalBCE<Scalar>, Scalar>;
@@ -23,12 +33,14 @@ class FocalBCE : public ElementwiseLoss<FocalBCE<Scalar>, Scalar> {
   using Vector = typename Base::Vector;
   static constexpr const char* name = "FocalBCE";
 
-  explicit FocalBCE(Options options = {}, const PerClassVector& weight = {}, const PerClassVector& pos_weight = {})
+  explicit FocalBCE(Options options = {}, const PerClassVector& weight = {}, const PerClassVector& pos_weight = {},
+                    const PerClassVector& logit_offset = {})
       : options_(options) {
     options_.validate();
     const Scalar alpha_pos = options_.alpha ? Scalar(*options_.alpha) : Scalar(1);
     const Scalar alpha_neg = options_.alpha ? Scalar(1 - *options_.alpha) : Scalar(1);
     this->set_class_vectors(name, weight, pos_weight, alpha_pos, alpha_neg);
+    this->set_logit_offset(name, logit_offset);
     pos_ = GammaSpec::from(options_.gamma_pos);
     neg_ = GammaSpec::from(options_.gamma_neg);
   }

@@ -26,6 +26,7 @@
 #include "longtail/cpu/detail/strided_view.hpp"
 #include "longtail/cpu/packet.hpp"
 #include "longtail/cpu/simd_abi.hpp"
+#include "longtail/math/distribution_balanced.hpp"
 #include "longtail/math/value_grad.hpp"
 
 LONGTAIL_CPU_NAMESPACE_BEGIN
@@ -44,8 +45,12 @@ struct KernelArgs {
   const Scalar* coef_pos = nullptr;  // length cols (coef_stride 1) or one value (coef_stride 0)
   const Scalar* coef_neg = nullptr;
   Index coef_stride = 1;
-  Scalar keep = 1, shift = 0;  // label smoothing: y_s = y * keep + shift
-  Scalar grad_scale = 1;       // 1 / (valid count) for Reduction::mean
+  const Scalar* logit_offset = nullptr;  // length cols, or null: no offset
+  // Re-balanced weighting (math::is_rebalanced_v<Math> only): per class and per row.
+  const Scalar* class_rate = nullptr;  // length cols
+  const Scalar* row_rate = nullptr;    // length rows, stride 1
+  Scalar keep = 1, shift = 0;          // label smoothing: y_s = y * keep + shift
+  Scalar grad_scale = 1;               // 1 / (valid count) for Reduction::mean
   int threads = 1;
 };
 
@@ -184,7 +189,23 @@ double run_line(const Math& math, const KernelArgs<Scalar, TargetT, MaskT>& a, I
       cp = load_lanes<Scalar, false>(coef_pos + k0, 1, count);
       cn = load_lanes<Scalar, false>(coef_neg + k0, 1, count);
     }
-    const auto tw = math::term_weights(yv, keep, shift, cp, cn);
+    // Per-class vectors that are not folded into the coefficients: along a row one per lane,
+    // along a column one per line.
+    auto class_lanes = [&](const Scalar* v) LONGTAIL_ALWAYS_INLINE {
+      if (!RowLines) return V(v[line]);
+      return count == P ? V::load(v + k0) : load_lanes<Scalar, false>(v + k0, 1, count);
+    };
+    // Logit adjustment: the loss at x + s_c. x + 0 is x for every x but -0 (which the core
+    // treats as +0), so a zero offset changes no bit of the result.
+    if (a.logit_offset) xv = xv + class_lanes(a.logit_offset);
+    auto tw = math::term_weights(yv, keep, shift, cp, cn);
+    if constexpr (math::is_rebalanced_v<Math>) {
+      // r = class_rate * row_rate: along a row the row's rate is one number, along a column one per lane.
+      const V row_rate = RowLines ? V(a.row_rate[line]) : load_lanes<Scalar, false>(a.row_rate + k0, 1, count);
+      const V w = math.rebalanced_weight(class_lanes(a.class_rate), row_rate);
+      tw.a = tw.a * w;
+      tw.b = tw.b * w;
+    }
     auto vg = math(xv, tw.a, tw.b);
     if (RowLines) {
       if (weighted) vg.value = vg.value * line_sw_v;
