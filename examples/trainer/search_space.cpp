@@ -34,7 +34,14 @@ void SearchSpace::validate() const {
     if (k == LossKind::focal && gammas.empty()) bad("focal needs gamma values");
     if (k == LossKind::asl && (asl_gamma_pos.empty() || asl_gamma_neg.empty() || asl_margins.empty()))
       bad("asl needs gamma_pos, gamma_neg and margin values");
+    if (k == LossKind::db && db_gammas.empty()) bad("db needs gamma values");
   }
+  if (!(logit_adjust_share >= 0 && logit_adjust_share <= 1)) bad("logit_adjust_share must be in [0, 1]");
+  if (logit_adjust_share > 0 && taus.empty()) bad("logit adjustment needs tau values");
+  for (double t : taus)
+    if (!(t > 0) || !std::isfinite(t)) bad("taus must be finite and > 0");
+  for (double g : db_gammas)
+    if (!(g >= 0) || !std::isfinite(g)) bad("db gammas must be finite and >= 0");
   for (double g : gammas)
     if (!(g >= 0) || !std::isfinite(g)) bad("focal gammas must be finite and >= 0");
   for (const auto* v : {&asl_gamma_pos, &asl_gamma_neg})
@@ -50,8 +57,10 @@ double SearchSpace::size() const {
     if (k == LossKind::weighted) losses += 1;
     if (k == LossKind::focal) losses += double(gammas.size());
     if (k == LossKind::asl) losses += double(asl_gamma_pos.size() * asl_gamma_neg.size() * asl_margins.size());
+    if (k == LossKind::db) losses += double(db_gammas.size());
   }
-  return losses * double(schemes.size() * caps.size() * normalize.size() * modes.size());
+  const double adjustments = (logit_adjust_share < 1 ? 1.0 : 0.0) + (logit_adjust_share > 0 ? double(taus.size()) : 0);
+  return losses * adjustments * double(schemes.size() * caps.size() * normalize.size() * modes.size());
 }
 
 SearchSpace wide_search_space() {
@@ -67,11 +76,16 @@ SearchSpace wide_search_space() {
   s.caps = {3, 5, 7, 10, 20, 50, 0};
   s.normalize = {false, true};
   s.modes = {WeightMode::pos_weight, WeightMode::class_weight};
-  s.kinds = {LossKind::weighted, LossKind::focal, LossKind::asl};
+  s.kinds = {LossKind::weighted, LossKind::focal, LossKind::asl, LossKind::db};
   s.gammas = {0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4};
   s.asl_gamma_pos = {0, 1};
   s.asl_gamma_neg = {1, 2, 3, 4};
   s.asl_margins = {0, 0.05, 0.1, 0.2};
+  s.db_gammas = {0, 1, 2, 3, 4};
+  // Small taus: with sigmoid outputs read at threshold 0.5, tau = 1 (Menon et al.'s, meant for
+  // softmax) raises every rare label's raw logit so far that it is predicted almost everywhere.
+  s.logit_adjust_share = 0.5;
+  s.taus = {0.1, 0.25, 0.5, 1};
   return s;
 }
 
@@ -95,6 +109,9 @@ std::vector<LossConfig> sample_search_space(const SearchSpace& space, const Loss
     const double gamma_pos = space.asl_gamma_pos.empty() ? 0.0 : pick(space.asl_gamma_pos, rng);
     const double gamma_neg = space.asl_gamma_neg.empty() ? 0.0 : pick(space.asl_gamma_neg, rng);
     const double margin = space.asl_margins.empty() ? 0.0 : pick(space.asl_margins, rng);
+    const double db_gamma = space.db_gammas.empty() ? 0.0 : pick(space.db_gammas, rng);
+    const bool adjust = rng.uniform() < space.logit_adjust_share;
+    const double tau = space.taus.empty() ? 0.0 : pick(space.taus, rng);
 
     LossConfig c = base;
     c.kind = kind;
@@ -107,8 +124,10 @@ std::vector<LossConfig> sample_search_space(const SearchSpace& space, const Loss
       c.scheme = *scheme;
       c.cap = cap;
       c.normalize = normalize;
-      c.mode = mode;
+      c.mode = kind == LossKind::db ? WeightMode::class_weight : mode;  // db has no pos_weight
     }
+    c.logit_adjust_tau = adjust ? tau : 0.0;
+    if (kind == LossKind::db) c.gamma = db_gamma;
     if (kind == LossKind::focal) {
       c.gamma = gamma;
       if (gamma == 0) c.kind = LossKind::weighted;  // (1 - p)^0 = 1: no focusing

@@ -2,7 +2,9 @@
 #pragma once
 // The space of loss configurations that `sweep --search wide` samples from, beyond the write-up's
 // grid: every class-weight scheme (or none), caps including uncapped, weights normalised or not,
-// as pos_weight or as class weights; weighted BCE and focal gamma 0-4, ASL. Configurations are
+// as pos_weight or as class weights; weighted BCE and focal gamma 0-4, ASL, the
+// Distribution-Balanced loss (gamma 0-4, class weights as per-class weights only); logit
+// adjustment tau on any of them. Configurations are
 // drawn at random, deterministically from the seed (common/rng.hpp, stream RngStream::search),
 // and canonicalised so that two names never train the same loss (uniform weights are no
 // weights; gamma 0 is weighted BCE; weighted BCE without weights is bce).
@@ -23,10 +25,14 @@ struct SearchSpace {
   std::vector<double> caps;  ///< 0 = uncapped
   std::vector<bool> normalize;
   std::vector<WeightMode> modes;
-  /// Loss families drawn with equal probability: weighted / focal (by gamma), asl.
+  /// Loss families drawn with equal probability: weighted, focal, asl, db.
   std::vector<LossKind> kinds;
   std::vector<double> gammas;  ///< focal gamma; 0 = no focusing (weighted BCE)
   std::vector<double> asl_gamma_pos, asl_gamma_neg, asl_margins;
+  std::vector<double> db_gammas;  ///< db's focusing exponent (its other parameters: the defaults)
+  /// Logit adjustment: on for this share of the configurations, with tau drawn from taus.
+  double logit_adjust_share = 0.5;
+  std::vector<double> taus;
 
   /// Throws std::invalid_argument naming the empty or invalid dimension.
   void validate() const;

@@ -216,8 +216,8 @@ TEST_CASE("the wide space: sampled deterministically from the seed, canonical an
   CHECK(na != nc);
   // Bit-for-bit the same on every platform (common/rng.hpp): the first draws of seed 1.
   CHECK(std::vector<std::string>(na.begin(), na.begin() + 3) ==
-        std::vector<std::string>{"focal_g1.5", "inverse_frequency_norm_cap_7.0_classw",
-                                 "sqrt_pos_neg_ratio_norm_uncapped_classw_asl_gp0_gn3_m0.2"});
+        std::vector<std::string>{"db_g3", "sqrt_inverse_frequency_cap_50.0_classw_focal_g1.5_la1",
+                                 "norm_cap_10.0_focal_g3_la0.25"});
   CHECK(std::set<std::string>(na.begin(), na.end()).size() == na.size());
   // A prefix of a longer draw: asking for more configurations only appends.
   const auto d = sample_search_space(space, base, 50, 1);
@@ -225,7 +225,8 @@ TEST_CASE("the wide space: sampled deterministically from the seed, canonical an
   // Canonical: uniform weights are no weights, gamma 0 is weighted BCE, and every dimension shows up.
   std::set<std::string> schemes;
   bool uncapped = false, classw = false, normalized = false, asl = false, focal4 = false, weighted = false,
-       unweighted = false;
+       unweighted = false, db = false, db_weighted = false, adjusted = false;
+  std::size_t adjusted_count = 0;
   const Eigen::ArrayXd counts = (Eigen::ArrayXd(4) << 1, 10, 100, 0).finished();
   for (const auto& x : a) {
     CHECK(x.name().find("uniform") == std::string::npos);
@@ -238,10 +239,17 @@ TEST_CASE("the wide space: sampled deterministically from the seed, canonical an
     focal4 = focal4 || (x.kind == LossKind::focal && x.gamma == 4);
     weighted = weighted || x.kind == LossKind::weighted;
     unweighted = unweighted || !x.scheme;
+    db = db || x.kind == LossKind::db;
+    db_weighted = db_weighted || (x.kind == LossKind::db && x.scheme);
+    if (x.kind == LossKind::db && x.scheme) CHECK(x.mode == WeightMode::class_weight);  // db has no pos_weight
+    adjusted = adjusted || x.logit_adjust_tau > 0;
+    adjusted_count += x.logit_adjust_tau > 0;
     CHECK_NOTHROW(TrainingLoss(x, counts, 200, 1));  // every configuration builds a functor
   }
   CHECK(schemes.size() == 5);  // every scheme but uniform (= no weights)
-  CHECK((uncapped && classw && normalized && asl && focal4 && weighted && unweighted));
+  CHECK((uncapped && classw && normalized && asl && focal4 && weighted && unweighted && db && db_weighted && adjusted));
+  CHECK(adjusted_count > 60);  // logit adjustment on for about half of them
+  CHECK(adjusted_count < 140);
   // Excluded names (the grid) are never drawn; a small space gives what it has.
   const auto e = sample_search_space(space, base, 20, 1, {a[0], a[1]});
   for (const auto& x : e) CHECK((x.name() != na[0] && x.name() != na[1]));
@@ -249,6 +257,7 @@ TEST_CASE("the wide space: sampled deterministically from the seed, canonical an
   tiny.schemes = {std::nullopt};
   tiny.kinds = {LossKind::focal};
   tiny.gammas = {1, 2};
+  tiny.logit_adjust_share = 0;
   const auto t = sample_search_space(tiny, base, 10, 1);
   CHECK(t.size() == 2);
   tiny.gammas.clear();
