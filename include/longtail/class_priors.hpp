@@ -20,6 +20,7 @@
 // further to fit a positive; at inference the raw logits are used, without the offset.
 
 #include <cmath>
+#include <limits>
 
 #include <Eigen/Core>
 
@@ -91,6 +92,45 @@ Eigen::Array<Scalar, Eigen::Dynamic, 1> prior_logits(const Eigen::DenseBase<D>& 
   for (Eigen::Index c = 0; c < n.size(); ++c)
     l[c] = std::log(detail::floored_count(n[c])) - std::log(detail::floored_count(N - n[c]));
   return l.cast<Scalar>();
+}
+
+/// The per-class inputs of the Distribution-Balanced loss (options.hpp), as its CPU functor uses
+/// them and as a CUDA caller uploads them (longtail::cuda::DistributionBalanced takes device
+/// copies of both vectors):
+///   class_rate[c]   = 1 / max(n_c, 1/2)                         (r = class_rate * row rate)
+///   logit_offset[c] = (kappa / lambda) logit(p_c) + s_c         (the class bias plus the caller's
+///                                                                logit adjustment s_c, if any)
+/// Summed in double, then converted; an offset that does not fit Scalar is refused.
+template <class Scalar>
+struct DistributionBalancedClassTerms {
+  Eigen::Array<Scalar, Eigen::Dynamic, 1> class_rate, logit_offset;
+};
+
+template <class Scalar = float, class D>
+DistributionBalancedClassTerms<Scalar> distribution_balanced_class_terms(const Eigen::DenseBase<D>& label_counts,
+                                                                         Eigen::Index num_samples, double kappa,
+                                                                         double lambda,
+                                                                         const Eigen::ArrayXd& logit_offset = {}) {
+  if (!std::isfinite(kappa) || kappa < 0) detail::fail("kappa must be a finite number >= 0 (got ", kappa, ")");
+  if (!std::isfinite(lambda) || !(lambda > 0)) detail::fail("lambda must be a finite number > 0 (got ", lambda, ")");
+  const double N = static_cast<double>(num_samples);
+  const Eigen::ArrayXd n = detail::checked_label_counts(label_counts, N);
+  const Eigen::Index C = n.size();
+  if (logit_offset.size() && logit_offset.size() != C)
+    detail::fail("logit_offset has ", logit_offset.size(), " classes but label_counts has ", C);
+  const Eigen::ArrayXd bias = (kappa / lambda) * prior_logits<double>(n, num_samples);
+  DistributionBalancedClassTerms<Scalar> out;
+  out.class_rate.resize(C);
+  out.logit_offset.resize(C);
+  for (Eigen::Index c = 0; c < C; ++c) {
+    out.class_rate[c] = static_cast<Scalar>(1.0 / detail::floored_count(n[c]));  // in [1/N, 2]
+    const double total = bias[c] + (logit_offset.size() ? logit_offset[c] : 0.0);
+    if (!std::isfinite(total) || std::abs(total) > double(std::numeric_limits<Scalar>::max()))
+      detail::fail("logit_offset[", c, "] plus the class bias is not finite in ",
+                   sizeof(Scalar) == sizeof(float) ? "float" : "double", " (", total, ")");
+    out.logit_offset[c] = static_cast<Scalar>(total);
+  }
+  return out;
 }
 
 }  // namespace longtail

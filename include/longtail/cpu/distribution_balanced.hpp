@@ -58,28 +58,26 @@ class DistributionBalanced : public ElementwiseLoss<DistributionBalanced<Scalar>
     if (label_counts.size() == 0) longtail::detail::fail(name, ": label_counts is empty (one count per class)");
     if (train_rows <= 0) longtail::detail::fail(name, ": train_rows must be > 0 (got ", train_rows, ")");
     const Eigen::ArrayXd& counts = label_counts.values();
-    const Eigen::ArrayXd n = longtail::detail::checked_label_counts(counts, double(train_rows));
-    const Eigen::Index C = n.size();
+    const Eigen::Index C = counts.size();
     this->set_class_vectors(name, weight, {}, Scalar(1), Scalar(1));
     if (weight.size() && weight.size() != C)
       longtail::detail::fail(name, ": weight has ", weight.size(), " classes but label_counts has ", C);
     if (logit_offset.size() && logit_offset.size() != C)
       longtail::detail::fail(name, ": logit_offset has ", logit_offset.size(), " classes but label_counts has ", C);
     this->set_logit_offset(name, logit_offset);  // checks its values
-    class_rate_d_.resize(C);
-    for (Eigen::Index c = 0; c < C; ++c) class_rate_d_[c] = 1.0 / longtail::detail::floored_count(n[c]);
+    // The per-class inputs (class_priors.hpp): 1 / n_c, and the offset the kernel adds, the class
+    // bias plus the caller's logit adjustment.
+    auto terms = distribution_balanced_class_terms<double>(counts, train_rows, options_.kappa, options_.lambda,
+                                                           logit_offset.values());
+    class_rate_d_ = terms.class_rate;
     class_rate_ = class_rate_d_.cast<Scalar>();
-    // The offset the kernel adds: the class bias (kappa / lambda) logit(p_c) plus the caller's
-    // logit adjustment, summed in double. With kappa = 0 and no logit_offset there is none.
-    class_bias_ = (options_.kappa / options_.lambda) * prior_logits<double>(counts, train_rows);
     if (options_.kappa > 0 || logit_offset.size()) {
-      Eigen::ArrayXd total = options_.kappa > 0 ? class_bias_ : Eigen::ArrayXd::Zero(C);
-      if (logit_offset.size()) total += logit_offset.values();
       for (Eigen::Index c = 0; c < C; ++c)
-        if (!std::isfinite(total[c]) || std::abs(total[c]) > double(std::numeric_limits<Scalar>::max()))
-          longtail::detail::fail(name, ": logit_offset[", c, "] plus the class bias is not finite in the functor's ",
-                                 sizeof(Scalar) == sizeof(float) ? "float" : "double", " (", total[c], ")");
-      offset_with_bias_ = total.cast<Scalar>();
+        if (std::abs(terms.logit_offset[c]) > double(std::numeric_limits<Scalar>::max()))
+          longtail::detail::fail(name, ": logit_offset[", c, "] plus the class bias overflows the functor's ",
+                                 sizeof(Scalar) == sizeof(float) ? "float" : "double", " (", terms.logit_offset[c],
+                                 ")");
+      offset_with_bias_ = terms.logit_offset.cast<Scalar>();
     }
     gamma_ = GammaSpec::from(options_.gamma);
   }
@@ -87,8 +85,9 @@ class DistributionBalanced : public ElementwiseLoss<DistributionBalanced<Scalar>
   const Options& options() const { return options_; }
   /// 1 / max(n_c, 1/2) per class, as the kernel uses it.
   const Vector& class_rate() const { return class_rate_; }
-  /// The class bias (kappa / lambda) logit(p_c) per class, in double.
-  const Eigen::ArrayXd& class_bias() const { return class_bias_; }
+  /// The offset the kernel adds per class: (kappa / lambda) logit(p_c) plus the logit_offset
+  /// given (empty when kappa = 0 and none was given).
+  const Vector& offset_with_bias() const { return offset_with_bias_; }
 
  private:
   // The kernel adds the class bias and the caller's logit adjustment as one per-class offset.
@@ -158,7 +157,7 @@ class DistributionBalanced : public ElementwiseLoss<DistributionBalanced<Scalar>
 
   Options options_;
   GammaSpec gamma_;
-  Eigen::ArrayXd class_rate_d_, class_bias_;
+  Eigen::ArrayXd class_rate_d_;
   Vector class_rate_, offset_with_bias_;
 };
 
