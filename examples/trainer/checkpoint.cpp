@@ -38,7 +38,8 @@ class Writer {
     pod<std::uint64_t>(static_cast<std::uint64_t>(v.size()));
     bytes_.append(reinterpret_cast<const char*>(v.data()), sizeof(S) * std::size_t(v.size()));
   }
-  const std::string& bytes() const { return bytes_; }
+  void reserve(std::size_t n) { bytes_.reserve(n); }
+  std::string& bytes() { return bytes_; }
 
  private:
   std::string bytes_;
@@ -87,9 +88,9 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
-std::string payload_of(const Checkpoint& c) {
+/// Appends the payload to `w`.
+void write_payload(Writer& w, const Checkpoint& c) {
   const TrainingState& t = c.state;
-  Writer w;
   w.pod<std::uint64_t>(c.settings.size());
   for (const auto& [k, v] : c.settings) {
     w.str(k);
@@ -142,7 +143,6 @@ std::string payload_of(const Checkpoint& c) {
   // Version 3: the decision rule the thresholds belong to, and its at-least-one setting.
   w.str(c.rule);
   w.pod<std::uint8_t>(c.at_least_one);
-  return w.bytes();
 }
 
 /// Largest model a checkpoint may describe: 2^31 - 1 parameters (Eigen::Index arithmetic on
@@ -238,14 +238,27 @@ std::string Checkpoint::setting(const std::string& key) const {
 }
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
-  const std::string payload = payload_of(c);
+  // One buffer, sized once: a model's checkpoint is mostly its four parameter-sized vectors, and
+  // every copy of them (string growth, concatenation) costs page faults on fresh memory; a
+  // search saves after every epoch of every configuration.
+  const TrainingState& t = c.state;
+  const std::size_t vectors =
+      sizeof(float) * std::size_t(t.params.size() + t.adam_m.size() + t.adam_v.size() + t.best_params.size()) +
+      sizeof(double) * std::size_t(c.thresholds.size() + c.train_label_counts.size()) +
+      (c.featurizer ? sizeof(float) * c.featurizer->idf().size() : 0);
   Writer file;
+  file.reserve(vectors + (std::size_t(1) << 16));
   file.pod(kMagic);
   file.pod<std::uint32_t>(Checkpoint::kVersion);
   file.pod<std::uint32_t>(kByteOrder);
-  file.pod<std::uint64_t>(payload.size());
-  std::string bytes = file.bytes() + payload;
-  const std::uint64_t checksum = fnv1a64(payload);
+  const std::size_t size_at = file.bytes().size();
+  file.pod<std::uint64_t>(0);  // the payload size, written below
+  const std::size_t header = file.bytes().size();
+  write_payload(file, c);
+  std::string& bytes = file.bytes();
+  const std::uint64_t size = bytes.size() - header;
+  std::memcpy(&bytes[size_at], &size, sizeof size);
+  const std::uint64_t checksum = fnv1a64(std::string_view(bytes).substr(header));
   bytes.append(reinterpret_cast<const char*>(&checksum), sizeof checksum);
   try {
     write_file_atomically(path, bytes, "checkpoint");

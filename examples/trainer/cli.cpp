@@ -208,14 +208,16 @@ const std::vector<Flag>& flags() {
        }},
 
       // ---- loss ----
-      {"--loss", "NAME", "focal", "bce | weighted | focal | asl (longtail's WeightedBCE / FocalBCE functors)",
+      {"--loss", "NAME", "focal",
+       "bce | weighted | focal | asl | db (longtail's WeightedBCE / FocalBCE / DistributionBalanced functors)",
        "Loss (the default is the write-up's best configuration, cap_7.0_focal_g3)", kTrain,
        [](CliOptions& o, const std::string& v) {
          if (v == "bce") o.loss_flags.kind = LossKind::bce;
          else if (v == "weighted") o.loss_flags.kind = LossKind::weighted;
          else if (v == "focal") o.loss_flags.kind = LossKind::focal;
          else if (v == "asl") o.loss_flags.kind = LossKind::asl;
-         else bad("--loss", v, "bce, weighted, focal or asl");
+         else if (v == "db") o.loss_flags.kind = LossKind::db;
+         else bad("--loss", v, "bce, weighted, focal, asl or db");
        }},
       {"--weights", "SCHEME", "pos_neg_ratio",
        "class weights from training label counts: none | uniform | pos_neg_ratio | inverse_frequency | sqrt_pos_neg_ratio | "
@@ -241,7 +243,8 @@ const std::vector<Flag>& flags() {
        [](CliOptions& o, const std::string&) { o.loss_settings.normalize = true; }},
       {"--beta", "B", "0.999", "effective_number's beta, in [0, 1)", "", kFit,
        [](CliOptions& o, const std::string& v) { o.loss_settings.beta = unit_open("--beta", v); }},
-      {"--gamma", "G", "3", "focal exponent (implies --loss focal; 'none' = no focusing). sweep: a list (default none,2,3)", "",
+      {"--gamma", "G", "3", "focal exponent (implies --loss focal; 'none' = no focusing); with --loss db its focusing exponent "
+       "(default 2). sweep: a list (default none,2,3)", "",
        kFit, [](CliOptions& o, const std::string& v) { o.loss_flags.gammas = optional_numbers("--gamma", v, false); }},
       {"--alpha", "A", "off", "focal alpha in [0, 1] (alpha for positives, 1 - alpha for negatives)", "", kFit,
        [](CliOptions& o, const std::string& v) {
@@ -255,6 +258,26 @@ const std::vector<Flag>& flags() {
        [](CliOptions& o, const std::string& v) { o.loss_settings.gamma_neg = non_negative("--gamma-neg", v); }},
       {"--margin", "M", "0.05", "asl: probability margin shifting the negatives, in [0, 1)", "", kTrain,
        [](CliOptions& o, const std::string& v) { o.loss_settings.margin = unit_open("--margin", v); }},
+      {"--db-alpha", "A", "0.1", "db: floor of the re-balancing weight, alpha + sigmoid(beta (r - mu)), >= 0", "",
+       kTrain | kSweep, [](CliOptions& o, const std::string& v) { o.loss_settings.db_alpha = non_negative("--db-alpha", v); }},
+      {"--db-beta", "B", "10", "db: slope of the re-balancing weight, >= 0", "", kTrain | kSweep,
+       [](CliOptions& o, const std::string& v) { o.loss_settings.db_beta = non_negative("--db-beta", v); }},
+      {"--db-mu", "M", "0.2", "db: centre of the re-balancing weight", "", kTrain | kSweep,
+       [](CliOptions& o, const std::string& v) {
+         const double d = to_double("--db-mu", v, "a finite number");
+         if (!std::isfinite(d)) bad("--db-mu", v, "a finite number");
+         o.loss_settings.db_mu = d;
+       }},
+      {"--db-lambda", "L", "2", "db: negative-tolerant scale, negatives scored as softplus(L z) / L (1 = none), > 0", "",
+       kTrain | kSweep, [](CliOptions& o, const std::string& v) { o.loss_settings.db_lambda = positive("--db-lambda", v); }},
+      {"--db-kappa", "K", "0.05", "db: class bias kappa / lambda * logit(prior) added to the logits in the loss (0 = none)",
+       "", kTrain | kSweep,
+       [](CliOptions& o, const std::string& v) { o.loss_settings.db_kappa = non_negative("--db-kappa", v); }},
+      {"--logit-adjust", "TAU", "0", "logit adjustment, every loss: the loss sees x + TAU log(prior) (Menon et al. 2021; "
+       "priors from the training counts); inference uses the raw logits. 0 = off", "", kFit,
+       [](CliOptions& o, const std::string& v) {
+         o.loss_settings.logit_adjust_tau = non_negative("--logit-adjust", v);
+       }},
       {"--label-smoothing", "E", "0", "label smoothing y <- y (1 - E) + E / 2, with every loss", "", kFit,
        [](CliOptions& o, const std::string& v) { o.loss_settings.label_smoothing = unit_open("--label-smoothing", v); }},
 
@@ -314,6 +337,28 @@ const std::vector<Flag>& flags() {
        [](CliOptions& o, const std::string&) { o.sweep.add_bce_baseline = false; }},
       {"--tuned", nullptr, "off", "the same as --rule per-label (kept for older command lines)", "", kSweep,
        [](CliOptions& o, const std::string&) { o.train.rules.rule = DecisionRule{ThresholdKind::per_label, false}; }},
+
+      {"--search", "NAME", "grid", "grid: the write-up's grid (--cap x --gamma); wide: successive halving over the grid "
+       "plus configurations drawn (from --seed) from a wider space (every weight scheme, caps up to uncapped, focal "
+       "gamma 0-4, ASL): rung 1 trains all for a few epochs, each rung keeps the best 1/eta by validation F1 and trains "
+       "them on, the last to --epochs; writes search.json too", "", kSweep,
+       [](CliOptions& o, const std::string& v) {
+         if (v != "grid" && v != "wide") bad("--search", v, "grid or wide");
+         o.search.wide = v == "wide";
+       }},
+      {"--budget-minutes", "M", "20", "--search wide: no training job starts that is predicted to end after M minutes", "",
+       kSweep,
+       [](CliOptions& o, const std::string& v) { o.search.budget_minutes = positive("--budget-minutes", v); }},
+      {"--search-configs", "N", "81", "--search wide: configurations of the first rung, the grid's among them (the "
+       "baseline comes on top)", "", kSweep,
+       [](CliOptions& o, const std::string& v) {
+         o.search.configurations = std::size_t(integer("--search-configs", v, 1, 100000));
+       }},
+      {"--eta", "N", "3", "--search wide: each rung keeps the best 1/N of its configurations and trains them N times "
+       "longer", "", kSweep,
+       [](CliOptions& o, const std::string& v) { o.search.eta = int(integer("--eta", v, 2, 1000)); }},
+      {"--min-epochs", "N", "2", "--search wide: epochs of the first rung, at least", "", kSweep,
+       [](CliOptions& o, const std::string& v) { o.search.min_epochs = int(integer("--min-epochs", v, 1, 1000000)); }},
 
       // ---- run ----
       {"--threads", "N", "1", "threads (Eigen/BLAS GEMMs, sparse layer, loss; per job in sweep); 0 = all cores. One thread is "
@@ -471,6 +516,14 @@ CliOptions parse_cli(int argc, const char* const* argv) {
   } catch (const std::invalid_argument& e) {
     throw cli_error(e.what());
   }
+  auto was_given = [&](const char* flag) { return std::find(given.begin(), given.end(), flag) != given.end(); };
+  for (const char* flag : {"--db-alpha", "--db-beta", "--db-mu", "--db-lambda", "--db-kappa"}) {
+    if (!was_given(flag)) continue;
+    if (o.command == Command::train && o.loss_flags.kind != LossKind::db)
+      throw cli_error(std::string(flag) + " is for --loss db");
+    if (o.command == Command::sweep && !o.search.wide)
+      throw cli_error(std::string(flag) + " applies to sweep --search wide (the grid has no db configuration)");
+  }
   if (o.command == Command::train) {
     try {
       o.train.loss = resolve_loss(o.loss_flags, o.loss_settings);
@@ -482,13 +535,31 @@ CliOptions parse_cli(int argc, const char* const* argv) {
   }
   if (o.command == Command::sweep) {
     if (o.sweep.jobs < 0) throw cli_error("--jobs must be >= 1");
-    (void)sweep_losses(o);  // validates the grid and the baseline name
+    const auto grid = sweep_losses(o);  // validates the grid and the baseline name
+    if (!o.search.wide)
+      for (const char* flag : {"--budget-minutes", "--search-configs", "--eta", "--min-epochs"})
+        if (was_given(flag))
+          throw cli_error(std::string(flag) + " applies to --search wide (the grid sweep trains every configuration)");
+    if (o.search.wide) {
+      const auto competitors =
+          grid.size() - std::size_t(std::count_if(grid.begin(), grid.end(),
+                                                  [&](const LossConfig& c) { return c.name() == o.sweep.baseline; }));
+      if (o.search.configurations < competitors)
+        throw cli_error(
+            "--search-configs " + std::to_string(o.search.configurations) + ": the grid alone has " +
+            std::to_string(competitors) +
+            " configurations besides the baseline (give a larger number or a smaller --cap / --gamma grid)");
+      try {
+        (void)halving_plan(o.search.configurations, o.train.epochs, o.search.eta, o.search.min_epochs);
+      } catch (const std::invalid_argument& e) {
+        throw cli_error(e.what());
+      }
+    }
   }
   if ((o.command == Command::eval || o.command == Command::predict) && o.checkpoint.empty())
     throw cli_error(std::string(to_string(o.command)) +
                     " needs --checkpoint FILE (written by `longtail-train train --checkpoint FILE`)");
   if (o.command == Command::generate && o.out_dir.empty()) throw cli_error("generate needs --out DIR");
-  auto was_given = [&](const char* flag) { return std::find(given.begin(), given.end(), flag) != given.end(); };
   if (!o.text.empty() && (was_given("--rows") || was_given("--split")))
     throw cli_error(std::string(was_given("--rows") ? "--rows" : "--split") +
                     " selects rows of a data set; with --text every line of the file is predicted");
@@ -563,11 +634,13 @@ std::string help_text(Command command) {
   if (command == Command::train || command == Command::sweep)
     os << "\nClass weights enter as PyTorch-style pos_weight (they multiply the positive term of each label):\n"
           "pos_weight_c = min((N - n_c) / n_c, cap) for the default scheme, n_c = training positives of label c.\n"
-          "Configuration names: bce, cap_7.0 (weighted BCE), cap_7.0_focal_g3, focal_g2 (no weights), ...\n";
+          "Configuration names: bce, cap_7.0 (weighted BCE), cap_7.0_focal_g3, focal_g2 (no weights), db_g2\n"
+          "(Distribution-Balanced), ..._la1 (logit adjustment tau 1), ...\n";
   os << "\nexamples:\n"
         "  longtail-train                                   # embedded data, cap 7 + focal gamma 3\n"
         "  longtail-train --loss bce                        # plain BCE baseline\n"
         "  longtail-train sweep --out sweep-results         # the write-up's grid, table + CSV + JSON\n"
+        "  longtail-train sweep --search wide --budget-minutes 20 --jobs 2   # successive halving beyond the grid\n"
         "  longtail-train --arff delicious-train.arff --arff-test delicious-test.arff --xml delicious.xml \\\n"
         "                 --epochs 60 --patience 10 --lr 0.002 --dropout 0.3   # Delicious, official split\n"
         "  longtail-train --checkpoint model.ltck && longtail-train predict --checkpoint model.ltck --rows 3\n"

@@ -13,6 +13,7 @@
 #include "gemm.hpp"
 #include "loss_config.hpp"
 #include "progress.hpp"
+#include "search.hpp"
 #include "sweep.hpp"
 #include "trainer.hpp"
 
@@ -42,6 +43,7 @@ struct CliOptions {
   std::optional<ProgressMode> progress;  ///< empty = auto
   std::string out_dir;
   SweepOptions sweep;
+  SearchOptions search;    ///< sweep --search wide
   std::string checkpoint;  ///< train: write here; eval / predict: read from here
   std::string split = "test";
   int rows = 10;

@@ -20,6 +20,7 @@
 #include "decision_rules.hpp"
 #include "longtail/config.hpp"
 #include "report.hpp"
+#include "search.hpp"
 #include "sweep.hpp"
 #include "targets.hpp"
 #include "text_predict.hpp"
@@ -126,7 +127,45 @@ int run_train(const CliOptions& o) {
   return 0;
 }
 
+namespace {
+
+/// sweep --search wide (search.hpp): the same outputs as the grid sweep, plus search.json.
+int run_wide_search(const CliOptions& o) {
+  const auto t0 = Clock::now();
+  const std::vector<LossConfig> grid = sweep_losses(o);
+  const int jobs = o.sweep.jobs > 0 ? o.sweep.jobs : hardware_threads();
+  const int threads_per_job = configure_compute(o);
+  const std::string dir = o.out_dir.empty() ? "sweep-results" : o.out_dir;
+  RunOutputs outputs;
+  if (const std::string note = outputs.open(dir, "sweep --search wide"); !note.empty()) Progress::print_line(note);
+  const Splits data = load_data(o);
+  Progress::print_line("longtail-train sweep --search wide: " + std::to_string(jobs) + " in parallel, " +
+                       std::to_string(threads_per_job) + " thread(s) each, GEMM " + to_string(gemm_backend()) +
+                       "; checkpoints in " + dir + "/search-work (removed at the end)");
+  TrainConfig base = o.train;
+  base.loss = o.loss_settings;  // what every sampled configuration shares (smoothing, beta, alpha)
+  const SearchResult r = run_search(data, base, grid, o.sweep, o.search, jobs, threads_per_job,
+                                    o.progress.value_or(ProgressMode::bar), dir + "/search-work");
+  std::cout << "data: " << describe_data(data.train) << "\n";
+  std::cout << "model: MLP " << MlpShape{data.train.num_features(), o.train.hidden, data.train.num_labels()}.to_string()
+            << ", Adam lr " << o.train.adam.lr << ", batch " << o.train.batch_size << ", up to " << o.train.epochs
+            << " epochs, patience " << o.train.patience << ", seed " << o.train.seed << "\n";
+  std::cout << format_search_summary(r) << format_sweep_table(r.sweep);
+  outputs.stage("sweep.csv", sweep_csv(r.sweep));
+  outputs.stage("sweep.json", sweep_json(r.sweep, describe_data(data.train)));
+  outputs.stage("search.json", search_json(r));
+  outputs.commit();
+  char line[200];
+  std::snprintf(line, sizeof line, "\nwrote %s/sweep.csv, %s/sweep.json and %s/search.json; total time %.1f s\n",
+                dir.c_str(), dir.c_str(), dir.c_str(), std::chrono::duration<double>(Clock::now() - t0).count());
+  std::cout << line;
+  return 0;
+}
+
+}  // namespace
+
 int run_sweep(const CliOptions& o) {
+  if (o.search.wide) return run_wide_search(o);
   const auto t0 = Clock::now();
   const std::vector<LossConfig> losses = sweep_losses(o);
   const int hw = hardware_threads();

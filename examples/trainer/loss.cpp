@@ -3,6 +3,9 @@
 
 #include <cmath>
 #include <sstream>
+#include <stdexcept>
+
+#include "longtail/class_priors.hpp"
 
 namespace longtail_train {
 
@@ -17,6 +20,8 @@ TrainingLoss::TrainingLoss(const LossConfig& config, const Eigen::ArrayXd& label
     if (config.cap > 0) w.cap = config.cap;
     weights_ = longtail::class_weights<float>(label_counts, train_rows, w);
   }
+  if (config.logit_adjust_tau > 0)
+    logit_offset_ = longtail::logit_adjustment<float>(label_counts, train_rows, config.logit_adjust_tau);
   Eigen::ArrayXf pos_weight, weight;
   if (weights_.size()) (config.mode == WeightMode::pos_weight ? pos_weight : weight) = weights_;
   longtail::ExecutionOptions exec;
@@ -25,7 +30,20 @@ TrainingLoss::TrainingLoss(const LossConfig& config, const Eigen::ArrayXd& label
     longtail::WeightedBCEOptions o;
     o.label_smoothing = config.label_smoothing;
     o.execution = exec;
-    fn_ = longtail::cpu::WeightedBCE<float>(o, weight, pos_weight);
+    fn_ = longtail::cpu::WeightedBCE<float>(o, weight, pos_weight, logit_offset_);
+  } else if (config.kind == LossKind::db) {
+    if (pos_weight.size())
+      throw std::invalid_argument("the Distribution-Balanced loss has no pos_weight: use --weight-mode class");
+    longtail::DistributionBalancedOptions o;
+    o.alpha = config.db_alpha;
+    o.beta = config.db_beta;
+    o.mu = config.db_mu;
+    o.lambda = config.db_lambda;
+    o.kappa = config.db_kappa;
+    o.gamma = config.gamma;
+    o.label_smoothing = config.label_smoothing;
+    o.execution = exec;
+    fn_ = longtail::cpu::DistributionBalanced<float>(o, label_counts, train_rows, weight, logit_offset_);
   } else {
     longtail::FocalBCEOptions o =
         config.kind == LossKind::focal
@@ -33,7 +51,7 @@ TrainingLoss::TrainingLoss(const LossConfig& config, const Eigen::ArrayXd& label
             : longtail::FocalBCEOptions::asymmetric(config.gamma_pos, config.gamma_neg, config.margin);
     o.label_smoothing = config.label_smoothing;
     o.execution = exec;
-    fn_ = longtail::cpu::FocalBCE<float>(o, weight, pos_weight);
+    fn_ = longtail::cpu::FocalBCE<float>(o, weight, pos_weight, logit_offset_);
   }
 }
 

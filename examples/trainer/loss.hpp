@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The training loss: one of the library's functors (longtail::cpu::WeightedBCE or FocalBCE),
-// built from a LossConfig (loss_config.hpp) and the training split's label counts.
+// The training loss: one of the library's functors (longtail::cpu::WeightedBCE, FocalBCE or
+// DistributionBalanced), built from a LossConfig (loss_config.hpp) and the training split's label
+// counts.
 //
 // How class weights enter (the write-up's "per-class weights, capped"): as PyTorch-style
 // pos_weight by default, i.e. they multiply the POSITIVE term of each label only:
@@ -10,11 +11,17 @@
 // --weight-mode class uses them as per-class weights w_c instead, multiplying both terms.
 // Focal / ASL focusing, alpha, label smoothing and the weights all compose (library semantics:
 // options.hpp); the loss is the mean over batch x labels (Reduction::mean).
+// The Distribution-Balanced loss takes the label counts itself and has no pos_weight: class
+// weights reach it as per-class weights (--weight-mode class) only.
+// Logit adjustment (--logit-adjust tau): the functor's logit_offset, tau * log(prior_c) from the
+// training counts (longtail::logit_adjustment); only the loss sees it. The model's logits, and so
+// inference (inference.hpp) and every metric, stay raw.
 
 #include <variant>
 
 #include <Eigen/Core>
 
+#include "longtail/cpu/distribution_balanced.hpp"
 #include "longtail/cpu/focal_bce.hpp"
 #include "longtail/cpu/weighted_bce.hpp"
 
@@ -38,11 +45,15 @@ class TrainingLoss {
   const LossConfig& config() const { return config_; }
   /// The per-class weights (empty when none are used).
   const Eigen::ArrayXf& class_weights() const { return weights_; }
+  /// The logit adjustment the loss adds to the logits (empty when tau is 0).
+  const Eigen::ArrayXf& logit_offset() const { return logit_offset_; }
 
  private:
   LossConfig config_;
-  Eigen::ArrayXf weights_;
-  std::variant<longtail::cpu::WeightedBCE<float>, longtail::cpu::FocalBCE<float>> fn_;
+  Eigen::ArrayXf weights_, logit_offset_;
+  std::variant<longtail::cpu::WeightedBCE<float>, longtail::cpu::FocalBCE<float>,
+               longtail::cpu::DistributionBalanced<float>>
+      fn_;
 };
 
 }  // namespace longtail_train

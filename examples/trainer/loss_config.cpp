@@ -36,6 +36,8 @@ const char* to_string(LossKind k) {
       return "focal";
     case LossKind::asl:
       return "asl";
+    case LossKind::db:
+      return "db";
   }
   return "?";
 }
@@ -63,10 +65,21 @@ std::string LossConfig::name() const {
     case LossKind::asl:
       loss_part = "asl_gp" + number(gamma_pos) + "_gn" + number(gamma_neg) + "_m" + number(margin);
       break;
+    case LossKind::db: {
+      loss_part = "db_g" + number(gamma);
+      const longtail::DistributionBalancedOptions d;
+      if (db_alpha != d.alpha) loss_part += "_alpha" + number(db_alpha);
+      if (db_beta != d.beta) loss_part += "_beta" + number(db_beta);
+      if (db_mu != d.mu) loss_part += "_mu" + number(db_mu);
+      if (db_lambda != d.lambda) loss_part += "_lambda" + number(db_lambda);
+      if (db_kappa != d.kappa) loss_part += "_kappa" + number(db_kappa);
+      break;
+    }
   }
   std::string name = weights_part;
   if (!loss_part.empty()) name += (name.empty() ? "" : "_") + loss_part;
   if (name.empty()) name = "bce";
+  if (logit_adjust_tau > 0) name += "_la" + number(logit_adjust_tau);
   if (label_smoothing > 0) name += "_ls" + number(label_smoothing);
   return name;
 }
@@ -87,6 +100,10 @@ std::string LossConfig::describe() const {
       os << "FocalBCE::asymmetric(gamma_pos " << gamma_pos << ", gamma_neg " << gamma_neg << ", margin " << margin
          << ")";
       break;
+    case LossKind::db:
+      os << "DistributionBalanced(alpha " << db_alpha << ", beta " << db_beta << ", mu " << db_mu << ", lambda "
+         << db_lambda << ", kappa " << db_kappa << ", gamma " << gamma << ")";
+      break;
   }
   if (scheme) {
     os << ", " << (mode == WeightMode::pos_weight ? "pos_weight" : "class weight") << " = " << (cap > 0 ? "min(" : "")
@@ -96,6 +113,7 @@ std::string LossConfig::describe() const {
   } else {
     os << ", no class weights";
   }
+  if (logit_adjust_tau > 0) os << ", logit adjustment " << logit_adjust_tau << " log(prior) at training only";
   if (label_smoothing > 0) os << ", label smoothing " << label_smoothing;
   os << ", mean over batch x labels";
   return os.str();
@@ -140,6 +158,7 @@ LossConfig resolve_loss(const LossFlags& f, const LossConfig& base) {
   if (!f.gammas.empty()) gamma = f.gammas[0];
   if (f.kind) {
     c.kind = *f.kind;
+    if (c.kind == LossKind::db) gamma = f.gammas.empty() ? kDefaultDbGamma : f.gammas[0].value_or(0.0);
     if (!f.gammas.empty()) {
       if (c.kind == LossKind::asl) conflict("--gamma is for --loss focal (asl uses --gamma-pos and --gamma-neg)");
       if ((c.kind == LossKind::bce || c.kind == LossKind::weighted) && gamma)
@@ -150,7 +169,7 @@ LossConfig resolve_loss(const LossFlags& f, const LossConfig& base) {
   } else {
     c.kind = gamma ? LossKind::focal : LossKind::weighted;
   }
-  if (c.kind == LossKind::focal) c.gamma = *gamma;
+  if (c.kind == LossKind::focal || c.kind == LossKind::db) c.gamma = *gamma;
   if (c.kind != LossKind::focal && c.alpha) conflict("--alpha is for --loss focal");
   // Class weights: --weights none / --cap none turn them off; otherwise on for every loss but
   // plain bce, unless --weights or --cap asks for them explicitly.
@@ -159,7 +178,12 @@ LossConfig resolve_loss(const LossFlags& f, const LossConfig& base) {
   const bool explicit_on = (f.weights && *f.weights != "none") || (!f.caps.empty() && cap);
   const bool off = (f.weights && *f.weights == "none") || (!f.caps.empty() && !cap);
   if (off && explicit_on) conflict("--weights and --cap disagree (one says none)");
-  if (!off && (c.kind != LossKind::bce || explicit_on)) set_weights(c, f, cap);
+  const bool weights_by_default = c.kind != LossKind::bce && c.kind != LossKind::db;
+  if (!off && (weights_by_default || explicit_on)) set_weights(c, f, cap);
+  if (c.kind == LossKind::db && c.scheme && c.mode != WeightMode::class_weight)
+    conflict(
+        "--loss db has no pos_weight (its re-balancing weighs the positives): class weights from --weights / "
+        "--cap need --weight-mode class");
   if (c.kind == LossKind::weighted && !c.scheme) c.kind = LossKind::bce;  // weighted BCE without weights is BCE
   return c;
 }
@@ -185,6 +209,7 @@ std::vector<LossConfig> sweep_losses(const LossFlags& f, const LossConfig& base,
     LossConfig bce = shared_settings(base);
     bce.kind = LossKind::bce;
     bce.alpha.reset();
+    bce.logit_adjust_tau = 0;  // the baseline is plain BCE, whatever the grid shares
     bool present = false;
     for (const auto& c : grid) present = present || c.name() == bce.name();
     if (!present) out.push_back(bce);

@@ -20,7 +20,8 @@ bool g_bar_open = false;  // a bar line is on screen without its newline (guarde
 
 ProgressMode auto_progress_mode() { return ::isatty(::fileno(stderr)) ? ProgressMode::bar : ProgressMode::lines; }
 
-Progress::Progress(ProgressMode mode, std::string prefix) : mode_(mode), prefix_(std::move(prefix)) {}
+Progress::Progress(ProgressMode mode, std::string prefix, bool show_warnings)
+    : mode_(mode), prefix_(std::move(prefix)), show_warnings_(show_warnings) {}
 
 std::string Progress::format_duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
@@ -117,6 +118,8 @@ void Progress::finish() {
   }
 }
 
-void Progress::warn(const std::string& message) { print_line(prefix_ + "warning: " + message); }
+void Progress::warn(const std::string& message) {
+  if (show_warnings_) print_line(prefix_ + "warning: " + message);
+}
 
 }  // namespace longtail_train

@@ -19,7 +19,9 @@ ProgressMode auto_progress_mode();
 
 class Progress {
  public:
-  explicit Progress(ProgressMode mode, std::string prefix = "");
+  /// show_warnings = false: warn() prints nothing (the caller reports the run's warnings itself,
+  /// e.g. once for the many runs of a search).
+  explicit Progress(ProgressMode mode, std::string prefix = "", bool show_warnings = true);
 
   /// A run of epochs first_epoch..epochs (1-based) with `batches` minibatches each.
   void start(int first_epoch, int epochs, long long batches);
@@ -27,7 +29,8 @@ class Progress {
   void batch(int epoch, long long batch, double running_loss);
   /// After each epoch's validation.
   void epoch(const EpochRecord& record, double best_score, int best_epoch, bool stopping);
-  /// A warning about the run, always shown (also in quiet mode), prefixed "warning: ".
+  /// A warning about the run, shown in every mode (also quiet) unless show_warnings was false,
+  /// prefixed "warning: ".
   void warn(const std::string& message);
   /// Ends the bar line (if any).
   void finish();
@@ -43,6 +46,7 @@ class Progress {
 
   ProgressMode mode_;
   std::string prefix_;
+  bool show_warnings_ = true;
   int first_epoch_ = 1, epochs_ = 1;
   long long batches_ = 1;
   std::chrono::steady_clock::time_point start_, last_draw_;

@@ -40,14 +40,35 @@ std::string improvement(double f1, double base) {
 
 }  // namespace
 
+SweepEntry sweep_entry(const LossConfig& loss, TrainResult&& r, const SweepOptions& options) {
+  SweepEntry e;
+  e.loss = loss;
+  e.name = loss.name();
+  e.validation = std::move(r.validation);
+  e.test = std::move(r.test);
+  e.rules = std::move(r.rules);
+  e.best_epoch = r.best_epoch;
+  e.epochs_done = r.epochs_done;
+  e.early_stopped = r.early_stopped;
+  e.seconds = r.seconds;
+  e.train_seconds_per_epoch = r.train_seconds_per_epoch;
+  e.validation_headline = headline_of(e.validation, options);
+  e.headline = headline_of(e.test, options);
+  return e;
+}
+
+std::string sweep_metric_name(const SweepOptions& options, const RuleOptions& rules) {
+  return options.metric + "-F1 at " +
+         (rules.rule ? "decision rule " + rules.rule->name()
+                     : std::string("the decision rule chosen on validation (--rule auto)"));
+}
+
 SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& losses,
                       const SweepOptions& options, int jobs, int threads_per_job, ProgressMode progress) {
   const auto t0 = std::chrono::steady_clock::now();
   SweepResult result;
   result.baseline = options.baseline;
-  result.metric = std::string(options.metric) + "-F1 at " +
-                  (base.rules.rule ? "decision rule " + base.rules.rule->name()
-                                   : std::string("the decision rule chosen on validation (--rule auto)"));
+  result.metric = sweep_metric_name(options, base.rules);
   result.jobs = std::max(1, std::min<int>(jobs, int(losses.size())));
   result.threads_per_job = threads_per_job;
   result.entries.resize(losses.size());
@@ -73,20 +94,8 @@ SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::ve
         if (progress != ProgressMode::quiet) Progress::print_line("sweep: start  " + name);
         // One bar cannot show several jobs: per-epoch lines (prefixed) when asked, else quiet.
         Progress p(progress == ProgressMode::lines ? ProgressMode::lines : ProgressMode::quiet, "[" + name + "] ");
-        TrainResult r = train_model(data, cfg, p);
         SweepEntry& e = result.entries[i];
-        e.loss = cfg.loss;
-        e.name = name;
-        e.validation = std::move(r.validation);
-        e.test = std::move(r.test);
-        e.rules = std::move(r.rules);
-        e.best_epoch = r.best_epoch;
-        e.epochs_done = r.epochs_done;
-        e.early_stopped = r.early_stopped;
-        e.seconds = r.seconds;
-        e.train_seconds_per_epoch = r.train_seconds_per_epoch;
-        e.validation_headline = headline_of(e.validation, options);
-        e.headline = headline_of(e.test, options);
+        e = sweep_entry(cfg.loss, train_model(data, cfg, p), options);
         char line[256];
         std::snprintf(line, sizeof line, "sweep: done   %-24s [%d/%zu]  %s %.4f  (best epoch %d of %d, %.0f s)",
                       name.c_str(), ++finished, losses.size(), result.metric.c_str(), e.headline, e.best_epoch,

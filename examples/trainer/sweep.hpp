@@ -45,6 +45,11 @@ struct SweepResult {
   int jobs = 1, threads_per_job = 1;
 };
 
+/// The table's row of one finished training of `loss` (the model is not kept).
+SweepEntry sweep_entry(const LossConfig& loss, TrainResult&& result, const SweepOptions& options);
+/// "macro-F1 at threshold 0.5", ...: the headline metric of the table.
+std::string sweep_metric_name(const SweepOptions& options, const RuleOptions& rules);
+
 /// Trains every configuration of `losses` with `base` (loss replaced), `jobs` at a time.
 /// progress: quiet = silent; bar = a line when each configuration starts and ends; lines = also
 /// one line per epoch of every job (prefixed with the configuration's name).

@@ -164,8 +164,8 @@ std::vector<std::string> check_learnable(const Dataset& train, const Eigen::Arra
 constexpr double kDivergenceFactor = 10.0;
 
 [[noreturn]] void diverged(const std::string& what, int epoch) {
-  throw std::runtime_error("training diverged at epoch " + std::to_string(epoch) + ": " + what +
-                           " (try a smaller --lr; the checkpoint, if any, keeps the last good epoch)");
+  throw divergence_error("training diverged at epoch " + std::to_string(epoch) + ": " + what +
+                         " (try a smaller --lr; the checkpoint, if any, keeps the last good epoch)");
 }
 
 }  // namespace

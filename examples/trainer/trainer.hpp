@@ -11,6 +11,7 @@
 // GEMM backend; a different BLAS or thread count may change the last bits of sums).
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,6 +73,13 @@ struct TrainResult {
   double seconds = 0;                      ///< wall time of this call
   double train_seconds_per_epoch = 0;      ///< mean minibatch wall time of the epochs run in this call
   double train_cpu_seconds_per_epoch = 0;  ///< the same in process CPU time (all threads)
+};
+
+/// Training diverged (a non-finite loss or weight, or the loss far above the initial one): the
+/// configuration is at fault, not the data or the files (a search drops it and goes on).
+class divergence_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 /// Trains on data.train, selects on data.validation, reports on data.validation and data.test.

@@ -30,7 +30,7 @@ inline std::uint64_t splitmix64(std::uint64_t& state) {
 }
 
 /// The trainer's purposes (the data generator numbers its own stages in generator.cpp).
-enum class RngStream : std::uint64_t { init = 1, shuffle = 2, dropout = 3, split = 4, rule_folds = 5 };
+enum class RngStream : std::uint64_t { init = 1, shuffle = 2, dropout = 3, split = 4, rule_folds = 5, search = 6 };
 
 /// A stream id for a purpose and up to three indices (epoch, batch, layer): the parts hashed
 /// together, so that ids of different (purpose, indices) do not collide in practice.

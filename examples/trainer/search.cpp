@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "search.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+#include "report.hpp"
+
+namespace longtail_train {
+namespace {
+
+[[noreturn]] void bad(const std::string& what) { throw std::invalid_argument(what); }
+
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+HalvingPlan halving_plan(std::size_t configurations, int max_epochs, int eta, int min_epochs) {
+  if (configurations < 1) bad("--search-configs must be >= 1 (got " + std::to_string(configurations) + ")");
+  if (eta < 2) bad("--eta must be >= 2 (got " + std::to_string(eta) + ")");
+  if (min_epochs < 1) bad("--min-epochs must be >= 1 (got " + std::to_string(min_epochs) + ")");
+  if (max_epochs < 1) bad("--epochs must be >= 1 (got " + std::to_string(max_epochs) + ")");
+  // Rungs the epochs allow: rung 0 trains max_epochs / eta^(K-1) >= min_epochs epochs.
+  std::size_t rungs = 1;
+  for (double divisor = eta; double(max_epochs) / divisor >= double(min_epochs); divisor *= eta) ++rungs;
+  // Rungs the configurations allow: the last keeps n / eta^(K-1) >= 1 of them.
+  std::size_t by_configs = 1;
+  for (std::size_t n = configurations / std::size_t(eta); n >= 1; n /= std::size_t(eta)) ++by_configs;
+  rungs = std::min(rungs, by_configs);
+  HalvingPlan plan;
+  double divisor = 1;
+  for (std::size_t k = 1; k < rungs; ++k) divisor *= eta;
+  std::size_t size = configurations;
+  for (std::size_t k = 0; k < rungs; ++k, divisor /= eta, size /= std::size_t(eta)) {
+    const int epochs =
+        k + 1 == rungs ? max_epochs : std::max(min_epochs, int(std::llround(double(max_epochs) / divisor)));
+    if (!plan.epochs.empty() && epochs <= plan.epochs.back()) continue;  // rounding never does this; be safe
+    plan.epochs.push_back(epochs);
+    plan.sizes.push_back(std::max<std::size_t>(1, size));
+  }
+  return plan;
+}
+
+HalvingOutcome successive_halving(std::size_t configurations, const HalvingPlan& plan, const HalvingTrainer& train,
+                                  const HalvingOptions& options) {
+  if (plan.epochs.empty() || plan.epochs.size() != plan.sizes.size())
+    bad("successive_halving: the plan needs one size per rung");
+  for (std::size_t k = 1; k < plan.epochs.size(); ++k)
+    if (plan.epochs[k] <= plan.epochs[k - 1] || plan.sizes[k] > plan.sizes[k - 1])
+      bad("successive_halving: rungs must train more epochs on fewer configurations");
+  if (options.jobs < 1) bad("--jobs must be >= 1");
+  if (!(options.budget_seconds > 0)) bad("--budget-minutes must be > 0");
+  std::vector<bool> kept(configurations, false);
+  for (std::size_t c : options.keep) {
+    if (c >= configurations || kept[c]) bad("successive_halving: kept configurations must be distinct indices");
+    kept[c] = true;
+  }
+  std::vector<std::size_t> active;  // competitors of the current rung, index order
+  for (std::size_t c = 0; c < configurations; ++c)
+    if (!kept[c]) active.push_back(c);
+  if (active.size() != plan.sizes[0])
+    bad("successive_halving: the plan is for " + std::to_string(plan.sizes[0]) + " configurations, not " +
+        std::to_string(active.size()));
+  const auto clock = options.clock ? options.clock : std::function<double()>(steady_seconds);
+  const double t0 = clock();
+
+  HalvingOutcome out;
+  out.configs.resize(configurations);
+  std::mutex mutex;
+  double observed_seconds = 0, observed_epochs = 0;  // of finished jobs: the rate predictions use
+  bool stop = false;
+  std::exception_ptr error;
+
+  for (std::size_t k = 0; k < plan.epochs.size(); ++k) {
+    const int previous = k ? plan.epochs[k - 1] : 0;
+    const int added = plan.epochs[k] - previous;
+    // The kept configurations first: the budget cuts competitors before the baseline.
+    std::vector<std::size_t> jobs;
+    for (std::size_t c : options.keep)
+      if (out.configs[c].rungs_done == k) jobs.push_back(c);
+    jobs.insert(jobs.end(), active.begin(), active.end());
+    const double rung_start = clock();
+
+    std::atomic<std::size_t> next{0};
+    auto worker = [&] {
+      for (std::size_t j = next++; j < jobs.size(); j = next++) {
+        const std::size_t c = jobs[j];
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          if (error || stop) {
+            ++out.jobs_skipped;
+            continue;
+          }
+          // Predicted duration: this configuration's own seconds per epoch, else the mean of all
+          // finished jobs, else unknown (the first jobs always start).
+          const HalvingRecord& r = out.configs[c];
+          const double rate = r.epochs > 0          ? r.seconds / r.epochs
+                              : observed_epochs > 0 ? observed_seconds / observed_epochs
+                                                    : 0.0;
+          if (clock() - t0 + rate * added > options.budget_seconds) {
+            stop = true;
+            out.budget_exhausted = true;
+            ++out.jobs_skipped;
+            continue;
+          }
+        }
+        try {
+          const HalvingTrial t = train(c, k, plan.epochs[k]);
+          std::lock_guard<std::mutex> lock(mutex);
+          HalvingRecord& r = out.configs[c];
+          r.seconds += t.seconds;
+          observed_seconds += t.seconds;
+          observed_epochs += added;
+          if (t.error.empty()) {
+            r.rungs_done = k + 1;
+            r.scores.push_back(t.score);
+            r.epochs = plan.epochs[k];
+          } else {
+            r.error = t.error;
+          }
+          if (options.on_trial) options.on_trial(c, k, t);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mutex);
+          if (!error) error = std::current_exception();
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int j = 1; j < std::min<int>(options.jobs, int(jobs.size())); ++j) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+    if (error) std::rethrow_exception(error);
+    out.rung_seconds.push_back(clock() - rung_start);
+
+    // Rank this rung: best validation score first, ties by index (deterministic).
+    std::vector<std::size_t> finished;
+    for (std::size_t c : jobs)
+      if (out.configs[c].rungs_done == k + 1) finished.push_back(c);
+    auto better = [&](std::size_t a, std::size_t b) {
+      const double sa = out.configs[a].scores.back(), sb = out.configs[b].scores.back();
+      return sa != sb ? sa > sb : a < b;
+    };
+    std::sort(finished.begin(), finished.end(), better);
+    out.rungs.push_back(finished);
+    if (stop || k + 1 == plan.epochs.size()) break;
+
+    // Promote the best plan.sizes[k + 1] competitors; the others leave the search.
+    std::vector<std::size_t> promoted;
+    for (std::size_t c : finished)
+      if (!kept[c] && promoted.size() < plan.sizes[k + 1]) promoted.push_back(c);
+    const std::set<std::size_t> promoted_set(promoted.begin(), promoted.end());
+    for (std::size_t c : active)
+      if (!promoted_set.count(c) && options.on_eliminated) options.on_eliminated(c);
+    std::sort(promoted.begin(), promoted.end());
+    active = promoted;
+  }
+
+  for (std::size_t c = 0; c < configurations; ++c)
+    if (out.configs[c].rungs_done > 0) out.ranking.push_back(c);
+  std::sort(out.ranking.begin(), out.ranking.end(), [&](std::size_t a, std::size_t b) {
+    const HalvingRecord &ra = out.configs[a], &rb = out.configs[b];
+    if (ra.rungs_done != rb.rungs_done) return ra.rungs_done > rb.rungs_done;
+    if (ra.scores.back() != rb.scores.back()) return ra.scores.back() > rb.scores.back();
+    return a < b;
+  });
+  out.seconds = clock() - t0;
+  return out;
+}
+
+namespace {
+
+/// The folder of the search's checkpoints: created empty (a killed search's leftovers removed),
+/// removed with everything in it when the search ends, also on error.
+class WorkFolder {
+ public:
+  explicit WorkFolder(std::string path) : path_(std::move(path)) {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+    if (ec) throw std::runtime_error("cannot clear the search's work folder '" + path_ + "': " + ec.message());
+    std::filesystem::create_directories(path_, ec);
+    if (ec) throw std::runtime_error("cannot create the search's work folder '" + path_ + "': " + ec.message());
+  }
+  WorkFolder(const WorkFolder&) = delete;
+  WorkFolder& operator=(const WorkFolder&) = delete;
+  ~WorkFolder() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);  // best effort: a destructor cannot report
+  }
+  std::string file(std::size_t config) const { return path_ + "/" + std::to_string(config) + ".ltck"; }
+  void remove(std::size_t config) const {
+    std::error_code ec;
+    std::filesystem::remove(file(config), ec);  // best effort: the folder goes at the end anyway
+  }
+
+ private:
+  std::string path_;
+};
+
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+}  // namespace
+
+SearchResult run_search(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& grid,
+                        const SweepOptions& sweep, const SearchOptions& search, int jobs, int threads_per_job,
+                        ProgressMode progress, const std::string& work_dir) {
+  if (!(search.budget_minutes > 0) || !std::isfinite(search.budget_minutes))
+    bad("--budget-minutes must be a finite number > 0");
+  SearchResult res;
+  res.options = search;
+  res.seed = base.seed;
+  const SearchSpace space = wide_search_space();
+  res.space_size = space.size();
+
+  // The configurations: the grid (baseline included), then the sampled ones.
+  res.configs = grid;
+  res.grid_size = grid.size();
+  std::vector<std::size_t> keep;
+  for (std::size_t i = 0; i < grid.size(); ++i)
+    if (grid[i].name() == sweep.baseline) keep.push_back(i);
+  const std::size_t grid_competitors = grid.size() - keep.size();
+  if (search.configurations < grid_competitors)
+    bad("--search-configs " + std::to_string(search.configurations) + ": the grid alone has " +
+        std::to_string(grid_competitors) +
+        " configurations besides the baseline (use a larger number or a smaller "
+        "--cap / --gamma grid)");
+  const auto sampled = sample_search_space(space, base.loss, search.configurations - grid_competitors, base.seed, grid);
+  res.configs.insert(res.configs.end(), sampled.begin(), sampled.end());
+  const std::size_t competitors = res.configs.size() - keep.size();
+  if (competitors == 0) bad("--search-configs: nothing to search besides the baseline");
+  res.plan = halving_plan(competitors, base.epochs, search.eta, search.min_epochs);
+
+  const WorkFolder work(work_dir);
+  std::vector<SweepEntry> entries(res.configs.size());
+  std::set<std::string> warned;
+  std::mutex mutex;
+
+  HalvingOptions ho;
+  ho.eta = search.eta;
+  ho.jobs = std::max(1, jobs);
+  ho.budget_seconds = 60.0 * search.budget_minutes;
+  ho.keep = keep;
+  ho.on_eliminated = [&](std::size_t c) { work.remove(c); };
+  std::size_t done_in_rung = 0, rung_seen = 0;
+  ho.on_trial = [&](std::size_t c, std::size_t rung, const HalvingTrial& t) {
+    if (rung != rung_seen) rung_seen = rung, done_in_rung = 0;
+    ++done_in_rung;
+    if (progress == ProgressMode::quiet) return;
+    const std::size_t in_rung = res.plan.sizes[rung] + keep.size();
+    char line[320];
+    if (t.error.empty())
+      std::snprintf(line, sizeof line, "search: rung %zu/%zu done %-34s [%zu/%zu]  validation %.4f  (%.0f s)", rung + 1,
+                    res.plan.epochs.size(), res.configs[c].name().c_str(), done_in_rung, in_rung, t.score, t.seconds);
+    else
+      std::snprintf(line, sizeof line, "search: rung %zu/%zu FAILED %-32s [%zu/%zu]  %s", rung + 1,
+                    res.plan.epochs.size(), res.configs[c].name().c_str(), done_in_rung, in_rung, t.error.c_str());
+    Progress::print_line(line);
+  };
+
+  const HalvingTrainer trial = [&](std::size_t c, std::size_t rung, int epochs) {
+    TrainConfig cfg = base;
+    cfg.loss = res.configs[c];
+    cfg.threads = threads_per_job;
+    cfg.epochs = epochs;
+    cfg.checkpoint_path = work.file(c);
+    cfg.resume_path = rung > 0 ? cfg.checkpoint_path : "";  // survivors continue, bit-exact
+    const std::string name = cfg.loss.name();
+    // The data's warnings are the same for every configuration: printed once below, not per job.
+    Progress p(progress == ProgressMode::lines ? ProgressMode::lines : ProgressMode::quiet,
+               "[" + name + " rung " + std::to_string(rung + 1) + "] ", /*show_warnings=*/false);
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      TrainResult r = train_model(data, cfg, p);
+      const std::vector<std::string> warnings = r.warnings;
+      SweepEntry e = sweep_entry(cfg.loss, std::move(r), sweep);
+      std::lock_guard<std::mutex> lock(mutex);
+      for (const auto& w : warnings)
+        if (warned.insert(w).second) Progress::print_line("warning: " + w);
+      const double earlier = entries[c].seconds;  // of its earlier rungs
+      e.seconds += earlier;
+      entries[c] = std::move(e);
+      return HalvingTrial{entries[c].validation_headline, entries[c].seconds - earlier, ""};
+    } catch (const divergence_error& err) {
+      return HalvingTrial{0, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), err.what()};
+    }
+  };
+
+  if (progress != ProgressMode::quiet) {
+    std::ostringstream os;
+    os << "search: " << competitors << " configurations (" << grid_competitors << " of the grid, " << sampled.size()
+       << " sampled with seed " << base.seed << ")";
+    if (!keep.empty()) os << " + the baseline " << sweep.baseline;
+    os << "; rungs of";
+    for (std::size_t k = 0; k < res.plan.epochs.size(); ++k)
+      os << (k ? "," : "") << " " << res.plan.sizes[k] << " x " << res.plan.epochs[k] << " epochs";
+    os << "; budget " << Progress::format_duration(ho.budget_seconds);
+    Progress::print_line(os.str());
+  }
+  res.outcome = successive_halving(res.configs.size(), res.plan, trial, ho);
+
+  SweepResult& r = res.sweep;
+  r.baseline = sweep.baseline;
+  r.metric = sweep_metric_name(sweep, base.rules);
+  r.seconds = res.outcome.seconds;
+  r.jobs = std::max(1, std::min<int>(jobs, int(res.configs.size())));
+  r.threads_per_job = threads_per_job;
+  for (std::size_t c : res.outcome.ranking) r.entries.push_back(entries[c]);
+  return res;
+}
+
+std::string format_search_summary(const SearchResult& res) {
+  const HalvingOutcome& o = res.outcome;
+  std::ostringstream os;
+  const std::size_t kept = res.configs.size() - res.plan.sizes.front();
+  os << "\nSuccessive halving (eta " << res.options.eta << ") on validation " << res.sweep.metric << ": "
+     << res.plan.sizes.front() << " configurations (" << res.grid_size - kept << " of the grid, "
+     << res.configs.size() - res.grid_size << " drawn from the wide space of " << fixed(res.space_size, 0)
+     << " points with seed " << res.seed << ")";
+  if (kept) os << " + the baseline " << res.sweep.baseline << " (trained in every rung)";
+  os << "; budget " << Progress::format_duration(60.0 * res.options.budget_minutes) << ", used "
+     << Progress::format_duration(o.seconds) << ":\n\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "%-5s %6s %12s %8s  %-9s %-34s %8s\n", "rung", "epochs", "configs", "promoted",
+                "best val", "best configuration", "time");
+  os << line;
+  for (std::size_t k = 0; k < res.plan.epochs.size(); ++k) {
+    const bool ran = k < o.rungs.size();
+    const std::string configs = std::to_string(res.plan.sizes[k]) + (kept ? " + " + std::to_string(kept) : "");
+    const std::string promoted = k + 1 < res.plan.sizes.size() ? std::to_string(res.plan.sizes[k + 1]) : "-";
+    const bool any = ran && !o.rungs[k].empty();
+    std::snprintf(
+        line, sizeof line, "%-5zu %6d %12s %8s  %-9s %-34s %8s\n", k + 1, res.plan.epochs[k], configs.c_str(),
+        promoted.c_str(), any ? fixed(o.configs[o.rungs[k].front()].scores.back(), 4).c_str() : "-",
+        any ? res.configs[o.rungs[k].front()].name().c_str() : (ran ? "(none finished)" : "(not run: budget)"),
+        ran ? Progress::format_duration(o.rung_seconds[k]).c_str() : "-");
+    os << line;
+  }
+  if (o.budget_exhausted)
+    os << "\nThe budget ended the search: " << o.jobs_skipped
+       << " training job(s) were not started (each was predicted to end after the budget); configurations are "
+          "ranked by the rungs they finished, then by validation score.\n";
+  for (std::size_t c = 0; c < res.configs.size(); ++c)
+    if (!o.configs[c].error.empty())
+      os << "failed: " << res.configs[c].name() << " (dropped): " << o.configs[c].error << "\n";
+  os << "The table below ranks by rung reached, then validation score: rank 1 is the selected configuration.\n";
+  return os.str();
+}
+
+std::string search_json(const SearchResult& res) {
+  const HalvingOutcome& o = res.outcome;
+  std::ostringstream js;
+  js << "{\n  \"method\": \"successive halving\",\n  \"metric\": " << json_string(res.sweep.metric)
+     << ",\n  \"eta\": " << res.options.eta << ",\n  \"min_epochs\": " << res.options.min_epochs
+     << ",\n  \"budget_minutes\": " << json_number(res.options.budget_minutes)
+     << ",\n  \"seconds\": " << json_number(o.seconds)
+     << ",\n  \"budget_exhausted\": " << (o.budget_exhausted ? "true" : "false")
+     << ",\n  \"jobs_skipped\": " << o.jobs_skipped << ",\n  \"seed\": " << res.seed
+     << ",\n  \"space_points\": " << json_number(res.space_size)
+     << ",\n  \"baseline\": " << json_string(res.sweep.baseline) << ",\n  \"rungs\": [";
+  for (std::size_t k = 0; k < res.plan.epochs.size(); ++k) {
+    js << (k ? "," : "") << "\n    {\"rung\": " << k + 1 << ", \"epochs\": " << res.plan.epochs[k]
+       << ", \"configurations\": " << res.plan.sizes[k] << ", \"finished\": ["
+       << "";
+    if (k < o.rungs.size())
+      for (std::size_t i = 0; i < o.rungs[k].size(); ++i)
+        js << (i ? ", " : "") << json_string(res.configs[o.rungs[k][i]].name());
+    js << "], \"seconds\": " << (k < o.rung_seconds.size() ? json_number(o.rung_seconds[k]) : "null") << "}";
+  }
+  js << "\n  ],\n  \"configurations\": [";
+  for (std::size_t c = 0; c < res.configs.size(); ++c) {
+    const HalvingRecord& r = o.configs[c];
+    const bool baseline = res.configs[c].name() == res.sweep.baseline && c < res.grid_size;
+    js << (c ? "," : "") << "\n    {\"configuration\": " << json_string(res.configs[c].name()) << ", \"origin\": "
+       << json_string(baseline            ? "baseline"
+                      : c < res.grid_size ? "grid"
+                                          : "sampled")
+       << ", \"loss\": " << json_string(res.configs[c].describe()) << ", \"rungs_done\": " << r.rungs_done
+       << ", \"epochs\": " << r.epochs << ", \"validation_scores\": [";
+    for (std::size_t k = 0; k < r.scores.size(); ++k) js << (k ? ", " : "") << json_number(r.scores[k]);
+    js << "], \"seconds\": " << json_number(r.seconds);
+    if (!r.error.empty()) js << ", \"error\": " << json_string(r.error);
+    js << "}";
+  }
+  js << "\n  ]\n}\n";
+  return js.str();
+}
+
+}  // namespace longtail_train

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: Apache-2.0
+// sweep --search wide: the halving plan, successive halving on a fake scorer (who survives, the
+// epochs of each rung, the kept baseline, failures, the budget on a simulated clock), the sampled
+// space (deterministic from the seed, canonical, distinct), continuation through checkpoints
+// equal to training straight through, and the flags' errors.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <initializer_list>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "loss.hpp"
+#include "search.hpp"
+#include "search_space.hpp"
+#include "trainer_test_data.hpp"
+
+using namespace longtail_train;
+
+namespace {
+
+CliOptions parse(std::initializer_list<const char*> args) {
+  std::vector<const char*> argv{"longtail-train"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return parse_cli(int(argv.size()), argv.data());
+}
+
+/// A fake training: configuration c's validation score after e epochs is quality[c] * (1 -
+/// exp(-e / speed[c])), so a slow starter can lose an early rung that it would have won later.
+struct FakeScorer {
+  std::vector<double> quality, speed;
+  double seconds_per_epoch = 1;
+  double* clock = nullptr;  ///< advanced by each job's epochs when set
+  std::mutex mutex;
+  std::map<std::size_t, std::vector<int>> calls;  ///< config -> epochs asked, in order
+  std::map<std::size_t, int> done;                ///< config -> epochs trained so far
+
+  double score(std::size_t c, int e) const { return quality[c] * (1 - std::exp(-double(e) / speed[c])); }
+  HalvingTrainer trainer() {
+    return [this](std::size_t c, std::size_t rung, int epochs) {
+      std::lock_guard<std::mutex> lock(mutex);
+      calls[c].push_back(epochs);
+      // A survivor continues: rung k > 0 starts where its previous rung ended.
+      CHECK(done[c] == (rung == 0 ? 0 : calls[c][calls[c].size() - 2]));
+      const double t = seconds_per_epoch * (epochs - done[c]);
+      done[c] = epochs;
+      if (clock) *clock += t;
+      return HalvingTrial{score(c, epochs), t, ""};
+    };
+  }
+};
+
+const Splits& search_data() {
+  static const Splits data = [] {
+    GeneratorConfig g;
+    g.head_topic_count = 120;
+    g.tail_topic_count = 15;
+    g.vocabulary_size = 300;
+    g.words_per_topic = 10;
+    g.noise_rate = 0.3;
+    g.words_per_doc = 30;
+    return test_data::small_corpus(test_data::flat_labels(16), g);
+  }();
+  return data;
+}
+
+}  // namespace
+
+TEST_CASE("halving plan: rungs of eta-fold fewer configurations trained eta-fold longer", "[trainer][search]") {
+  const HalvingPlan p = halving_plan(81, 20, 3, 2);  // the defaults
+  CHECK(p.epochs == std::vector<int>{2, 7, 20});
+  CHECK(p.sizes == std::vector<std::size_t>{81, 27, 9});
+  const HalvingPlan q = halving_plan(9, 9, 3, 1);
+  CHECK(q.epochs == std::vector<int>{1, 3, 9});
+  CHECK(q.sizes == std::vector<std::size_t>{9, 3, 1});
+  // Few configurations limit the rungs: 5 -> 1 is two rungs, whatever the epochs allow.
+  const HalvingPlan few = halving_plan(5, 20, 3, 1);
+  CHECK(few.epochs == std::vector<int>{7, 20});
+  CHECK(few.sizes == std::vector<std::size_t>{5, 1});
+  // min_epochs above the full count, or one configuration: one rung, plain training.
+  CHECK(halving_plan(27, 4, 3, 5).epochs == std::vector<int>{4});
+  CHECK(halving_plan(1, 20, 3, 2).sizes == std::vector<std::size_t>{1});
+  const HalvingPlan two = halving_plan(16, 16, 2, 1);
+  CHECK(two.epochs == std::vector<int>{1, 2, 4, 8, 16});
+  CHECK(two.sizes == std::vector<std::size_t>{16, 8, 4, 2, 1});
+  CHECK_THROWS_WITH(halving_plan(0, 20, 3, 2), Catch::Contains("--search-configs"));
+  CHECK_THROWS_WITH(halving_plan(9, 20, 1, 2), Catch::Contains("--eta"));
+  CHECK_THROWS_WITH(halving_plan(9, 20, 3, 0), Catch::Contains("--min-epochs"));
+  CHECK_THROWS_WITH(halving_plan(9, 0, 3, 1), Catch::Contains("--epochs"));
+}
+
+TEST_CASE("successive halving keeps the best 1/eta of each rung and trains survivors on", "[trainer][search]") {
+  // 10 configurations: 0 is kept (the baseline), 1..9 compete. Config 9 starts slowly but ends
+  // best; config 8 starts fast and plateaus low.
+  FakeScorer f;
+  f.quality = {0.1, 0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.52, 0.95};
+  f.speed = {1, 1, 1, 1, 1, 1, 1, 1, 0.01, 2.2};
+  const HalvingPlan plan = halving_plan(9, 9, 3, 1);  // 9 x 1, 3 x 3, 1 x 9 epochs
+  for (int jobs : {1, 3}) {
+    FakeScorer g;
+    g.quality = f.quality;
+    g.speed = f.speed;
+    HalvingOptions o;
+    o.jobs = jobs;
+    o.keep = {0};
+    std::vector<std::size_t> eliminated;
+    o.on_eliminated = [&](std::size_t c) { eliminated.push_back(c); };
+    const HalvingOutcome out = successive_halving(10, plan, g.trainer(), o);
+    INFO("jobs " << jobs);
+    // Rung 1 (1 epoch): 8 (the fast starter), 7 and 6 lead; rung 2 (3 epochs): 7 beats 6 and 8,
+    // which has plateaued; 9, the slow starter, was dropped in rung 1 (its 1-epoch score
+    // 0.95 * (1 - e^(-1/2.2)) = 0.347 is below 2's 0.55 * (1 - e^-1) = 0.348).
+    REQUIRE(out.rungs.size() == 3);
+    CHECK(out.rungs[0] == std::vector<std::size_t>{8, 7, 6, 5, 4, 3, 2, 9, 1, 0});
+    CHECK(out.rungs[1] == std::vector<std::size_t>{7, 6, 8, 0});
+    CHECK(out.rungs[2] == std::vector<std::size_t>{7, 0});
+    // Epochs asked of each configuration, rung by rung.
+    CHECK(g.calls[7] == std::vector<int>{1, 3, 9});
+    CHECK(g.calls[0] == std::vector<int>{1, 3, 9});  // kept: every rung, no survivor's place
+    CHECK(g.calls[6] == std::vector<int>{1, 3});
+    CHECK(g.calls[8] == std::vector<int>{1, 3});
+    CHECK(g.calls[9] == std::vector<int>{1});
+    std::sort(eliminated.begin(), eliminated.end());
+    CHECK(eliminated == std::vector<std::size_t>{1, 2, 3, 4, 5, 6, 8, 9});
+    CHECK(out.ranking == std::vector<std::size_t>{7, 0, 6, 8, 5, 4, 3, 2, 9, 1});
+    CHECK(out.configs[7].scores.size() == 3);
+    CHECK(out.configs[7].epochs == 9);
+    CHECK(out.configs[7].seconds == 9);
+    CHECK(out.configs[9].rungs_done == 1);
+    CHECK_FALSE(out.budget_exhausted);
+    CHECK(out.jobs_skipped == 0);
+  }
+}
+
+TEST_CASE("successive halving drops a configuration whose training failed", "[trainer][search]") {
+  FakeScorer f;
+  f.quality = {0.9, 0.8, 0.7, 0.6};
+  f.speed = {1, 1, 1, 1};
+  const HalvingTrainer ok = f.trainer();
+  const HalvingTrainer train = [&](std::size_t c, std::size_t rung, int epochs) {
+    HalvingTrial t = ok(c, rung, epochs);
+    if (c == 0 && rung == 1) t.error = "training diverged at epoch 2";
+    return t;
+  };
+  const HalvingOutcome out = successive_halving(4, halving_plan(4, 4, 2, 1), train, {});
+  // Rung 1 (1 epoch) keeps 0 and 1; 0 fails in rung 2, so 1 wins; 0 keeps its rung-1 result.
+  CHECK(out.rungs[1] == std::vector<std::size_t>{1});
+  CHECK(out.configs[0].error == "training diverged at epoch 2");
+  CHECK(out.configs[0].rungs_done == 1);
+  CHECK(out.ranking.front() == 1);
+  // Exceptions that are not reported as failures stop the search.
+  const HalvingTrainer throws = [](std::size_t, std::size_t, int) -> HalvingTrial {
+    throw std::runtime_error("disk full");
+  };
+  CHECK_THROWS_WITH(successive_halving(4, halving_plan(4, 4, 2, 1), throws, {}), "disk full");
+}
+
+TEST_CASE("the budget: no job starts that is predicted to end after it", "[trainer][search]") {
+  double now = 0;
+  HalvingOptions o;
+  o.clock = [&] { return now; };
+  const HalvingPlan plan = halving_plan(9, 9, 3, 1);  // 9 x 1 (9 s), 3 x +2 (6 s), 1 x +6 (6 s) epochs
+  auto run = [&](double budget) {
+    now = 0;
+    FakeScorer f;
+    f.quality = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
+    f.speed = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    f.clock = &now;
+    o.budget_seconds = budget;
+    return successive_halving(9, plan, f.trainer(), o);
+  };
+  SECTION("enough budget: the whole plan") {
+    const HalvingOutcome out = run(21);
+    CHECK_FALSE(out.budget_exhausted);
+    CHECK(out.seconds == 21);
+    CHECK(out.ranking.front() == 8);
+  }
+  SECTION("cut in rung 2: one survivor continued, the others not started") {
+    const HalvingOutcome out = run(12);
+    CHECK(out.budget_exhausted);
+    CHECK(out.seconds <= 12);
+    CHECK(out.seconds == 11);  // rung 1 (9 s) + one job of rung 2 (2 s); the next would end at 13
+    CHECK(out.jobs_skipped == 2);
+    REQUIRE(out.rungs.size() == 2);
+    CHECK(out.rungs[1] == std::vector<std::size_t>{6});  // rung-2 jobs run in index order: 6, 7, 8
+    // Configurations that finished more rungs rank first; the rest by their rung-1 score.
+    CHECK(out.ranking == std::vector<std::size_t>{6, 8, 7, 5, 4, 3, 2, 1, 0});
+  }
+  SECTION("cut in rung 1: the configurations not trained are not ranked") {
+    const HalvingOutcome out = run(3.5);
+    CHECK(out.budget_exhausted);
+    CHECK(out.seconds == 3);
+    CHECK(out.jobs_skipped == 6);
+    CHECK(out.ranking == std::vector<std::size_t>{2, 1, 0});
+    CHECK(out.configs[5].rungs_done == 0);
+  }
+}
+
+TEST_CASE("the wide space: sampled deterministically from the seed, canonical and distinct", "[trainer][search]") {
+  const SearchSpace space = wide_search_space();
+  const LossConfig base;
+  const auto a = sample_search_space(space, base, 200, 1);
+  const auto b = sample_search_space(space, base, 200, 1);
+  const auto c = sample_search_space(space, base, 200, 2);
+  REQUIRE(a.size() == 200);
+  std::vector<std::string> na, nb, nc;
+  for (const auto& x : a) na.push_back(x.name());
+  for (const auto& x : b) nb.push_back(x.name());
+  for (const auto& x : c) nc.push_back(x.name());
+  CHECK(na == nb);
+  CHECK(na != nc);
+  // Bit-for-bit the same on every platform (common/rng.hpp): the first draws of seed 1.
+  CHECK(std::vector<std::string>(na.begin(), na.begin() + 3) ==
+        std::vector<std::string>{"db_g3", "sqrt_inverse_frequency_cap_50.0_classw_focal_g1.5_la1",
+                                 "norm_cap_10.0_focal_g3_la0.25"});
+  CHECK(std::set<std::string>(na.begin(), na.end()).size() == na.size());
+  // A prefix of a longer draw: asking for more configurations only appends.
+  const auto d = sample_search_space(space, base, 50, 1);
+  for (std::size_t i = 0; i < d.size(); ++i) CHECK(d[i].name() == na[i]);
+  // Canonical: uniform weights are no weights, gamma 0 is weighted BCE, and every dimension shows up.
+  std::set<std::string> schemes;
+  bool uncapped = false, classw = false, normalized = false, asl = false, focal4 = false, weighted = false,
+       unweighted = false, db = false, db_weighted = false, adjusted = false;
+  std::size_t adjusted_count = 0;
+  const Eigen::ArrayXd counts = (Eigen::ArrayXd(4) << 1, 10, 100, 0).finished();
+  for (const auto& x : a) {
+    CHECK(x.name().find("uniform") == std::string::npos);
+    CHECK_FALSE((x.kind == LossKind::focal && x.gamma == 0));
+    if (x.scheme) schemes.insert(longtail::to_string(*x.scheme));
+    uncapped = uncapped || (x.scheme && x.cap == 0);
+    classw = classw || x.mode == WeightMode::class_weight;
+    normalized = normalized || x.normalize;
+    asl = asl || x.kind == LossKind::asl;
+    focal4 = focal4 || (x.kind == LossKind::focal && x.gamma == 4);
+    weighted = weighted || x.kind == LossKind::weighted;
+    unweighted = unweighted || !x.scheme;
+    db = db || x.kind == LossKind::db;
+    db_weighted = db_weighted || (x.kind == LossKind::db && x.scheme);
+    if (x.kind == LossKind::db && x.scheme) CHECK(x.mode == WeightMode::class_weight);  // db has no pos_weight
+    adjusted = adjusted || x.logit_adjust_tau > 0;
+    adjusted_count += x.logit_adjust_tau > 0;
+    CHECK_NOTHROW(TrainingLoss(x, counts, 200, 1));  // every configuration builds a functor
+  }
+  CHECK(schemes.size() == 5);  // every scheme but uniform (= no weights)
+  CHECK((uncapped && classw && normalized && asl && focal4 && weighted && unweighted && db && db_weighted && adjusted));
+  CHECK(adjusted_count > 60);  // logit adjustment on for about half of them
+  CHECK(adjusted_count < 140);
+  // Excluded names (the grid) are never drawn; a small space gives what it has.
+  const auto e = sample_search_space(space, base, 20, 1, {a[0], a[1]});
+  for (const auto& x : e) CHECK((x.name() != na[0] && x.name() != na[1]));
+  SearchSpace tiny = space;
+  tiny.schemes = {std::nullopt};
+  tiny.kinds = {LossKind::focal};
+  tiny.gammas = {1, 2};
+  tiny.logit_adjust_share = 0;
+  const auto t = sample_search_space(tiny, base, 10, 1);
+  CHECK(t.size() == 2);
+  tiny.gammas.clear();
+  CHECK_THROWS_WITH(sample_search_space(tiny, base, 1, 1), Catch::Contains("gamma"));
+}
+
+TEST_CASE("search: survivors continue from checkpoints exactly like a straight run", "[trainer][search][e2e]") {
+  TrainConfig base;
+  base.hidden = {32};
+  base.batch_size = 32;
+  base.epochs = 6;
+  base.patience = 0;
+  base.adam.lr = 0.01;
+  base.seed = 5;
+  base.dropout = 0.1;  // dropout masks must continue identically too
+  LossConfig bce, focal;
+  focal.kind = LossKind::focal;
+  focal.gamma = 2;
+  focal.scheme = longtail::WeightScheme::pos_neg_ratio;
+  focal.cap = 3;
+  SweepOptions sweep;
+  SearchOptions search;
+  search.wide = true;
+  search.configurations = 4;  // focal + 3 sampled; plan 4 x 2, 1 x 6 epochs (eta 3)
+  search.min_epochs = 2;
+  const std::string work = "longtail_trainer_search_work";
+  const SearchResult r = run_search(search_data(), base, {bce, focal}, sweep, search, 2, 1, ProgressMode::quiet, work);
+  CHECK_FALSE(std::filesystem::exists(work));  // the work folder is removed
+  CHECK(r.plan.epochs == std::vector<int>{2, 6});
+  CHECK(r.plan.sizes == std::vector<std::size_t>{4, 1});
+  REQUIRE(r.sweep.entries.size() == 5);
+  CHECK(r.configs.size() == 5);
+  // Rank 1 and the baseline ran the full 6 epochs (in two calls); the others 2.
+  int full = 0;
+  Progress quiet(ProgressMode::quiet);
+  for (const SweepEntry& e : r.sweep.entries) {
+    INFO(e.name);
+    if (e.epochs_done != 6) {
+      CHECK(e.epochs_done == 2);
+      continue;
+    }
+    ++full;
+    TrainConfig straight = base;
+    straight.loss = e.loss;
+    const TrainResult s = train_model(search_data(), straight, quiet);
+    CHECK(e.best_epoch == s.best_epoch);
+    CHECK(e.validation.global.f1.macro.f1 == s.validation.global.f1.macro.f1);
+    CHECK(e.test.global.f1.macro.f1 == s.test.global.f1.macro.f1);
+    CHECK(e.test.tuned.f1.micro.f1 == s.test.tuned.f1.micro.f1);
+  }
+  CHECK(full == 2);
+  CHECK(r.sweep.entries[0].epochs_done == 6);
+  CHECK((r.sweep.entries[0].name == "bce" || r.sweep.entries[1].name == "bce"));
+  // The same table format and files as the grid sweep, plus the rungs.
+  CHECK_THAT(format_sweep_table(r.sweep), Catch::Contains("Ranked by validation") && Catch::Contains("(baseline)"));
+  CHECK_THAT(format_search_summary(r), Catch::Contains("Successive halving (eta 3)") && Catch::Contains("rung"));
+  const std::string js = search_json(r);
+  CHECK_THAT(js, Catch::Contains("\"origin\": \"baseline\"") && Catch::Contains("\"origin\": \"sampled\"") &&
+                     Catch::Contains("\"epochs\": 6"));
+  // Deterministic: the same search again gives the same table.
+  const SearchResult again =
+      run_search(search_data(), base, {bce, focal}, sweep, search, 1, 1, ProgressMode::quiet, work);
+  REQUIRE(again.sweep.entries.size() == r.sweep.entries.size());
+  for (std::size_t i = 0; i < r.sweep.entries.size(); ++i) {
+    CHECK(again.sweep.entries[i].name == r.sweep.entries[i].name);
+    CHECK(again.sweep.entries[i].validation_headline == r.sweep.entries[i].validation_headline);
+  }
+}
+
+TEST_CASE("CLI: sweep --search wide and its flags' errors name the flag", "[trainer][search][cli]") {
+  const CliOptions d = parse({"sweep"});
+  CHECK_FALSE(d.search.wide);
+  const CliOptions o = parse({"sweep", "--search", "wide", "--budget-minutes", "7.5", "--search-configs", "30", "--eta",
+                              "2", "--min-epochs", "3"});
+  CHECK(o.search.wide);
+  CHECK(o.search.budget_minutes == 7.5);
+  CHECK(o.search.configurations == 30);
+  CHECK(o.search.eta == 2);
+  CHECK(o.search.min_epochs == 3);
+  CHECK_THROWS_WITH(parse({"sweep", "--search", "random"}), Catch::Contains("--search") && Catch::Contains("random"));
+  CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--eta", "1"}), Catch::Contains("--eta"));
+  CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--budget-minutes", "0"}), Catch::Contains("--budget-minutes"));
+  CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--min-epochs", "0"}), Catch::Contains("--min-epochs"));
+  // The grid has 9 configurations besides the bce baseline.
+  CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--search-configs", "8"}),
+                    Catch::Contains("--search-configs 8") && Catch::Contains("9"));
+  CHECK_NOTHROW(parse({"sweep", "--search", "wide", "--search-configs", "9"}));
+  // Search flags without --search wide, and on train.
+  CHECK_THROWS_WITH(parse({"sweep", "--eta", "3"}), Catch::Contains("--eta") && Catch::Contains("--search wide"));
+  CHECK_THROWS_WITH(parse({"--search", "wide"}), Catch::Contains("--search") && Catch::Contains("sweep"));
+  CHECK_THAT(help_text(Command::sweep), Catch::Contains("--budget-minutes") && Catch::Contains("successive halving"));
+}
