@@ -311,7 +311,7 @@ const std::vector<Flag>& flags() {
       {"--rule-shrinkage", "M", "10",
        "shrunk: t_c = (k_c t_c* + M t_global) / (k_c + M), k_c = the label's validation positives", "", kFit,
        [](CliOptions& o, const std::string& v) { o.train.rules.shrinkage = non_negative("--rule-shrinkage", v); }},
-      {"--rule-min-positives", "N", "3", "shrunk: labels with fewer validation positives keep the global threshold", "",
+      {"--rule-min-positives", "N", "1", "shrunk: labels with fewer validation positives keep the global threshold", "",
        kFit,
        [](CliOptions& o, const std::string& v) {
          o.train.rules.min_positives = Eigen::Index(integer("--rule-min-positives", v, 1, 1000000000));

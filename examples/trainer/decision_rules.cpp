@@ -123,12 +123,36 @@ RowMatrix<float> apply_thresholds(const RowMatrix<float>& p, const Eigen::ArrayX
   return pred;
 }
 
-double tune_global_threshold(const RowMatrix<float>& p, const RowMatrix<float>& y, F1Average metric, bool at_least_one,
-                             double fallback) {
+namespace {
+
+/// A cell (row i, label j) of a row-major matrix, cell = i * L + j, with its score.
+struct ScoredCell {
+  float score;
+  std::int64_t cell;
+};
+
+/// Every cell, highest score first (equal scores: lower cell first, so the order is defined).
+/// Sorting the (score, cell) pairs themselves, not indices into the matrix, keeps the sort in
+/// cache; fit_rules sorts once for both at-least-one settings.
+std::vector<ScoredCell> cells_by_score(const RowMatrix<float>& p) {
+  std::vector<ScoredCell> cells(std::size_t(p.size()));
+  for (std::size_t c = 0; c < cells.size(); ++c) cells[c] = {p.data()[c], std::int64_t(c)};
+  std::sort(cells.begin(), cells.end(), [](const ScoredCell& a, const ScoredCell& b) {
+    return a.score > b.score || (a.score == b.score && a.cell < b.cell);
+  });
+  return cells;
+}
+
+void check_shapes(const char* what, const RowMatrix<float>& p, const RowMatrix<float>& y) {
   if (p.rows() != y.rows() || p.cols() != y.cols())
-    throw std::invalid_argument("tune_global_threshold: targets " + std::to_string(y.rows()) + "x" +
+    throw std::invalid_argument(std::string(what) + ": targets " + std::to_string(y.rows()) + "x" +
                                 std::to_string(y.cols()) + " but probabilities " + std::to_string(p.rows()) + "x" +
                                 std::to_string(p.cols()));
+}
+
+/// tune_global_threshold over the cells of `p` sorted by cells_by_score.
+double search_global(const RowMatrix<float>& p, const RowMatrix<float>& y, const std::vector<ScoredCell>& sorted,
+                     F1Average metric, bool at_least_one, double fallback) {
   const Eigen::Index n = p.rows(), L = p.cols();
   if (n == 0 || L == 0) return fallback;
   // Counts per label (c) and per row (i): positives, predicted, true positives. The F1 of a count
@@ -180,32 +204,30 @@ double tune_global_threshold(const RowMatrix<float>& p, const RowMatrix<float>& 
 
   // The cells a threshold decides (a forced top-1 cell is predicted at any threshold), highest
   // score first; cells of equal score are one group (a cut falls only between distinct scores).
-  std::vector<std::int64_t> cells;
-  cells.reserve(std::size_t(n * L));
-  for (Eigen::Index i = 0; i < n; ++i)
-    for (Eigen::Index j = 0; j < L; ++j)
-      if (forced[std::size_t(i)] != j) cells.push_back(std::int64_t(i * L + j));
-  auto score = [&](std::int64_t cell) { return double(p.data()[cell]); };  // row-major: cell = i * L + j
-  std::sort(cells.begin(), cells.end(), [&](std::int64_t a, std::int64_t b) {
-    const double sa = score(a), sb = score(b);
-    return sa > sb || (sa == sb && a < b);
-  });
-  if (cells.empty()) return fallback;
+  auto decided = [&](std::size_t k) {
+    const std::int64_t cell = sorted[k].cell;
+    return forced[std::size_t(cell / L)] != cell % L;
+  };
+  std::size_t k = 0;
+  while (k < sorted.size() && !decided(k)) ++k;
+  if (k == sorted.size()) return fallback;
   // Start: nothing but the forced cells predicted, at the highest score (p > t is false there).
   // Comparisons within 1e-12 count as ties (the running sums round differently along the way);
   // a later candidate (lower threshold, more predictions) must beat the best by more than that.
-  double best_t = std::min(1.0, std::max(0.0, score(cells[0])));
+  double best_t = std::min(1.0, std::max(0.0, double(sorted[k].score)));
   double best = value();
-  for (std::size_t k = 0; k < cells.size();) {
-    const double s = score(cells[k]);
-    for (; k < cells.size() && score(cells[k]) == s; ++k) predict(cells[k] / L, cells[k] % L);
+  while (k < sorted.size()) {
+    const float s = sorted[k].score;
+    for (; k < sorted.size() && sorted[k].score == s; ++k)
+      if (decided(k)) predict(sorted[k].cell / L, sorted[k].cell % L);
+    while (k < sorted.size() && !decided(k)) ++k;
     // The threshold between this group and the next lower score; after the last group any value
     // in [0, s) predicts every cell (none when s <= 0: a probability threshold cannot be < 0).
     double t;
-    if (k < cells.size())
-      t = 0.5 * (s + score(cells[k]));
+    if (k < sorted.size())
+      t = 0.5 * (double(s) + double(sorted[k].score));
     else if (s > 0)
-      t = 0.5 * s;
+      t = 0.5 * double(s);
     else
       break;
     const double v = value();
@@ -215,6 +237,14 @@ double tune_global_threshold(const RowMatrix<float>& p, const RowMatrix<float>& 
     }
   }
   return best_t;
+}
+
+}  // namespace
+
+double tune_global_threshold(const RowMatrix<float>& p, const RowMatrix<float>& y, F1Average metric, bool at_least_one,
+                             double fallback) {
+  check_shapes("tune_global_threshold", p, y);
+  return search_global(p, y, cells_by_score(p), metric, at_least_one, fallback);
 }
 
 Eigen::ArrayXd shrink_thresholds(const Eigen::ArrayXd& per_label, const Eigen::ArrayXd& positives,
@@ -235,8 +265,10 @@ Eigen::ArrayXd shrink_thresholds(const Eigen::ArrayXd& per_label, const Eigen::A
 std::vector<FittedRule> fit_rules(const std::vector<DecisionRule>& rules, const RowMatrix<float>& p,
                                   const RowMatrix<float>& y, const RuleOptions& options) {
   const Eigen::Index L = p.cols();
+  check_shapes("fit_rules", p, y);
   // The searches the rules share, each done at most once.
   std::optional<Eigen::ArrayXd> per_label;
+  std::optional<std::vector<ScoredCell>> sorted;
   std::optional<double> global[2];
   auto raw_per_label = [&]() -> const Eigen::ArrayXd& {
     if (!per_label) per_label = longtail::metrics::tune_thresholds(p, y);  // fallback 0.5 without positives
@@ -244,7 +276,8 @@ std::vector<FittedRule> fit_rules(const std::vector<DecisionRule>& rules, const 
   };
   auto global_of = [&](bool top1) {
     auto& g = global[top1 ? 1 : 0];
-    if (!g) g = tune_global_threshold(p, y, options.metric, top1);
+    if (!sorted) sorted = cells_by_score(p);
+    if (!g) g = search_global(p, y, *sorted, options.metric, top1, 0.5);
     return *g;
   };
   std::vector<FittedRule> out;

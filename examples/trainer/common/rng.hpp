@@ -3,7 +3,7 @@
 // The trainer's one random number generator: xoshiro256** (Blackman & Vigna 2018) seeded through
 // SplitMix64, with the few draws the trainer needs. Every random choice of a run comes from it:
 // the embedded data set, the train / validation / test splits, the initial weights, each epoch's
-// shuffle and each batch's dropout masks.
+// shuffle, each batch's dropout masks and the folds that score the decision rules.
 //
 // Bit for bit the same on every platform: integer arithmetic only for the integer draws (unlike
 // std::uniform_int_distribution & co., whose output differs between standard libraries), and
