@@ -87,7 +87,8 @@ int configure_compute(const CliOptions& o) {
   return threads;
 }
 
-int run_train(const CliOptions& o) {
+int run_train(const CliOptions& o, Communicator& comm) {
+  (void)comm;  // data-parallel training: TODO(mpi-train)
   const auto t0 = Clock::now();
   TrainConfig cfg = o.train;
   cfg.threads = configure_compute(o);
@@ -119,7 +120,8 @@ int run_train(const CliOptions& o) {
   return 0;
 }
 
-int run_sweep(const CliOptions& o) {
+int run_sweep(const CliOptions& o, Communicator& comm) {
+  (void)comm;  // distributed sweep: TODO(mpi-sweep)
   const auto t0 = Clock::now();
   const std::vector<LossConfig> losses = sweep_losses(o);
   const int hw = hardware_threads();
