@@ -36,6 +36,18 @@ class Communicator {
   virtual void allreduce_sum(float* data, std::size_t n) = 0;
   virtual void allreduce_sum(std::int64_t* data, std::size_t n) = 0;
 
+  /// The two halves of allreduce_sum, for a caller that works on its block in between
+  /// (data-parallel training: each rank runs the optimiser on its block of the parameters only).
+  /// Block r of an n-element array is [block_begin(n, r, N), block_begin(n, r + 1, N)).
+  /// reduce_scatter_sum: afterwards this rank's block holds the sum over the ranks in rank order
+  /// (bit for bit what allreduce_sum gives there); the rest of `data` is left as it was.
+  /// all_gather_blocks: afterwards every block holds its owner's values, on every rank.
+  virtual void reduce_scatter_sum(float* data, std::size_t n) = 0;
+  virtual void all_gather_blocks(float* data, std::size_t n) = 0;
+  static std::size_t block_begin(std::size_t n, int rank, int size) {
+    return std::size_t(n * std::uint64_t(rank) / std::uint64_t(size));
+  }
+
   /// Every rank's `mine`, in rank order, on the root (rank 0); an empty vector on the others.
   virtual std::vector<std::string> gather_to_root(const std::string& mine) = 0;
   /// Every rank's `mine`, in rank order, on every rank.
@@ -58,6 +70,8 @@ class SingleProcess final : public Communicator {
   void allreduce_sum(double*, std::size_t) override {}
   void allreduce_sum(float*, std::size_t) override {}
   void allreduce_sum(std::int64_t*, std::size_t) override {}
+  void reduce_scatter_sum(float*, std::size_t) override {}
+  void all_gather_blocks(float*, std::size_t) override {}
   std::vector<std::string> gather_to_root(const std::string& mine) override { return {mine}; }
   std::vector<std::string> all_gather(const std::string& mine) override { return {mine}; }
   std::string broadcast_from_root(const std::string& data) override { return data; }

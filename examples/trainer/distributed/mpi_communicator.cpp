@@ -76,6 +76,8 @@ class MpiCommunicator final : public Communicator {
   void allreduce_sum(double* data, std::size_t n) override { reduce(data, n); }
   void allreduce_sum(float* data, std::size_t n) override { reduce(data, n); }
   void allreduce_sum(std::int64_t* data, std::size_t n) override { reduce(data, n); }
+  void reduce_scatter_sum(float* data, std::size_t n) override { reduce_scatter(data, n); }
+  void all_gather_blocks(float* data, std::size_t n) override { all_gather(data, n); }
 
   std::vector<std::string> gather_to_root(const std::string& mine) override { return gather(mine, false); }
   std::vector<std::string> all_gather(const std::string& mine) override { return gather(mine, true); }
@@ -106,25 +108,54 @@ class MpiCommunicator final : public Communicator {
   template <class T>
   void reduce(T* data, std::size_t n) {
     if (size_ == 1 || n == 0) return;
+    reduce_scatter(data, n);
+    all_gather(data, n);
+  }
+
+  /// Block layout of an n-element array: counts and offsets per rank (Communicator::block_begin).
+  struct Blocks {
+    std::vector<int> counts, displs;
+  };
+  Blocks blocks(std::size_t n, const char* what) const {
     const std::size_t N = std::size_t(size_);
-    std::vector<int> counts(N), displs(N);
+    Blocks b{std::vector<int>(N), std::vector<int>(N)};
     for (std::size_t r = 0; r < N; ++r) {
-      const std::size_t begin = n * r / N, end = n * (r + 1) / N;
-      counts[r] = to_int_count(end - begin, "allreduce_sum");
-      displs[r] = to_int_count(begin, "allreduce_sum");
+      const std::size_t begin = block_begin(n, int(r), size_), end = block_begin(n, int(r) + 1, size_);
+      b.counts[r] = to_int_count(end - begin, what);
+      b.displs[r] = to_int_count(begin, what);
     }
-    const int mine = counts[std::size_t(rank_)];
+    return b;
+  }
+
+  /// This rank's block of `data` becomes the rank-order sum of every rank's block.
+  template <class T>
+  void reduce_scatter(T* data, std::size_t n) {
+    if (size_ == 1 || n == 0) return;
+    const std::size_t N = std::size_t(size_);
+    const Blocks b = blocks(n, "reduce_scatter_sum");
+    const int mine = b.counts[std::size_t(rank_)];
     // Block r of every rank to rank r: receive N copies of my block, one per rank, in rank order.
-    std::vector<T> pieces(N * std::size_t(mine));
+    // Into a buffer kept between calls: a fresh multi-megabyte vector each training step costs a
+    // page fault per page and a memset.
+    std::vector<T>& pieces = scratch(T{});
+    if (pieces.size() < N * std::size_t(mine)) pieces.resize(N * std::size_t(mine));
     std::vector<int> recv_counts(N, mine), recv_displs(N);
     for (std::size_t r = 0; r < N; ++r) recv_displs[r] = int(r) * mine;
-    check(MPI_Alltoallv(data, counts.data(), displs.data(), mpi_type<T>(), pieces.data(), recv_counts.data(),
+    check(MPI_Alltoallv(data, b.counts.data(), b.displs.data(), mpi_type<T>(), pieces.data(), recv_counts.data(),
                         recv_displs.data(), mpi_type<T>(), MPI_COMM_WORLD),
           "MPI_Alltoallv");
-    std::vector<T> block(pieces.begin(), pieces.begin() + mine);
+    T* block = data + b.displs[std::size_t(rank_)];
+    std::copy(pieces.begin(), pieces.begin() + mine, block);
     for (std::size_t r = 1; r < N; ++r)
-      for (int i = 0; i < mine; ++i) block[std::size_t(i)] += pieces[r * std::size_t(mine) + std::size_t(i)];
-    check(MPI_Allgatherv(block.data(), mine, mpi_type<T>(), data, counts.data(), displs.data(), mpi_type<T>(),
+      for (int i = 0; i < mine; ++i) block[i] += pieces[r * std::size_t(mine) + std::size_t(i)];
+  }
+
+  /// Every rank's block of `data` to every rank (in place).
+  template <class T>
+  void all_gather(T* data, std::size_t n) {
+    if (size_ == 1 || n == 0) return;
+    const Blocks b = blocks(n, "all_gather_blocks");
+    check(MPI_Allgatherv(MPI_IN_PLACE, 0, mpi_type<T>(), data, b.counts.data(), b.displs.data(), mpi_type<T>(),
                          MPI_COMM_WORLD),
           "MPI_Allgatherv");
   }
@@ -158,7 +189,14 @@ class MpiCommunicator final : public Communicator {
     return out;
   }
 
+  std::vector<float>& scratch(float) { return scratch_float_; }
+  std::vector<double>& scratch(double) { return scratch_double_; }
+  std::vector<std::int64_t>& scratch(std::int64_t) { return scratch_int64_; }
+
   int rank_ = 0, size_ = 1;
+  std::vector<float> scratch_float_;
+  std::vector<double> scratch_double_;
+  std::vector<std::int64_t> scratch_int64_;
 };
 
 }  // namespace

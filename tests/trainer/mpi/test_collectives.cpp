@@ -49,6 +49,38 @@ void check_allreduce(longtail_train::Communicator& comm, std::size_t n) {
   }
 }
 
+/// reduce_scatter_sum then all_gather_blocks, with this rank's block changed in between (what
+/// data-parallel training does with the optimiser): the owner's block holds the rank-order sum
+/// after the first half, and every rank holds every owner's block after the second.
+void check_reduce_scatter(longtail_train::Communicator& comm, std::size_t n) {
+  using longtail_train::Communicator;
+  const int N = comm.size(), rank = comm.rank();
+  std::vector<float> data(n);
+  for (std::size_t i = 0; i < n; ++i) data[i] = value<float>(rank, i);
+  comm.reduce_scatter_sum(data.data(), n);
+  const std::size_t begin = Communicator::block_begin(n, rank, N), end = Communicator::block_begin(n, rank + 1, N);
+  for (std::size_t i = 0; i < n; ++i) {
+    float expected = value<float>(rank, i);  // outside the block: untouched
+    if (i >= begin && i < end) {
+      expected = value<float>(0, i);
+      for (int r = 1; r < N; ++r) expected += value<float>(r, i);
+    }
+    if (!(data[i] == expected)) {
+      expect(false, rank, "reduce_scatter_sum n=" + std::to_string(n) + " element " + std::to_string(i));
+      return;
+    }
+  }
+  for (std::size_t i = begin; i < end; ++i) data[i] = float(rank * 1000) + float(i);  // "the optimiser's step"
+  for (std::size_t i = 0; i < begin; ++i) data[i] = -1;  // stale values elsewhere are overwritten
+  comm.all_gather_blocks(data.data(), n);
+  for (int r = 0; r < N; ++r)
+    for (std::size_t i = Communicator::block_begin(n, r, N); i < Communicator::block_begin(n, r + 1, N); ++i)
+      if (!(data[i] == float(r * 1000) + float(i))) {
+        expect(false, rank, "all_gather_blocks n=" + std::to_string(n) + " element " + std::to_string(i));
+        return;
+      }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,6 +90,7 @@ int main(int argc, char** argv) {
   for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(2), std::size_t(7), std::size_t(1000003)}) {
     check_allreduce<float>(*comm, n);
     check_allreduce<double>(*comm, n);
+    check_reduce_scatter(*comm, n);
   }
   std::vector<std::int64_t> counts{std::int64_t(rank) + 1, std::int64_t(1) << 40, -3};
   comm->allreduce_sum(counts.data(), counts.size());
