@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <sstream>
+#include <type_traits>
 
 namespace longtail_train {
 
@@ -17,7 +18,8 @@ TrainingLoss::TrainingLoss(const LossConfig& config, const Eigen::ArrayXd& label
     if (config.cap > 0) w.cap = config.cap;
     weights_ = longtail::class_weights<float>(label_counts, train_rows, w);
   }
-  Eigen::ArrayXf pos_weight, weight;
+  Eigen::ArrayXf& pos_weight = pos_weight_;
+  Eigen::ArrayXf& weight = weight_;
   if (weights_.size()) (config.mode == WeightMode::pos_weight ? pos_weight : weight) = weights_;
   longtail::ExecutionOptions exec;
   exec.threads = threads < 1 ? 1 : threads;
@@ -37,14 +39,28 @@ TrainingLoss::TrainingLoss(const LossConfig& config, const Eigen::ArrayXd& label
   }
 }
 
-float TrainingLoss::forward_backward(const RowMatrix<float>& logits, const RowMatrix<float>& targets,
-                                     RowMatrix<float>& grad) const {
-  grad.resize(logits.rows(), logits.cols());
-  return std::visit([&](const auto& f) { return f.forward_backward(logits, targets, grad); }, fn_);
+template <class F>
+decltype(auto) TrainingLoss::visit(std::optional<double> mean_divisor, F&& f) const {
+  return std::visit(
+      [&](const auto& fn) {
+        if (!mean_divisor) return f(fn);
+        using Fn = std::decay_t<decltype(fn)>;
+        auto options = fn.options();
+        options.mean_divisor = mean_divisor;
+        return f(Fn(options, weight_, pos_weight_));
+      },
+      fn_);
 }
 
-float TrainingLoss::forward(const RowMatrix<float>& logits, const RowMatrix<float>& targets) const {
-  return std::visit([&](const auto& f) { return f.forward(logits, targets); }, fn_);
+float TrainingLoss::forward_backward(const RowMatrix<float>& logits, const RowMatrix<float>& targets,
+                                     RowMatrix<float>& grad, std::optional<double> mean_divisor) const {
+  grad.resize(logits.rows(), logits.cols());
+  return visit(mean_divisor, [&](const auto& f) { return f.forward_backward(logits, targets, grad); });
+}
+
+float TrainingLoss::forward(const RowMatrix<float>& logits, const RowMatrix<float>& targets,
+                            std::optional<double> mean_divisor) const {
+  return visit(mean_divisor, [&](const auto& f) { return f.forward(logits, targets); });
 }
 
 }  // namespace longtail_train

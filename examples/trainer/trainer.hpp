@@ -18,6 +18,7 @@
 
 #include "adam.hpp"
 #include "data/text_featurizer.hpp"
+#include "data_parallel.hpp"
 #include "dataset.hpp"
 #include "evaluate.hpp"
 #include "inference.hpp"
@@ -51,6 +52,9 @@ struct TrainConfig {
   void validate() const;
   /// The settings a resumed run must share with the checkpoint, as (flag, value).
   std::vector<std::pair<std::string, std::string>> resume_settings(const Splits& data) const;
+  /// The same from the descriptions (describe_data) of the whole training and validation splits.
+  std::vector<std::pair<std::string, std::string>> resume_settings(const std::string& train_description,
+                                                                   const std::string& validation_description) const;
 };
 
 struct TrainResult {
@@ -74,6 +78,15 @@ struct TrainResult {
 /// `featurizer`: the text featurizer that made the features (--tsv), stored in the checkpoint
 /// for predict --text; null for every other source.
 TrainResult train_model(const Splits& data, const TrainConfig& config, Progress& progress,
+                        const TextFeaturizer* featurizer = nullptr);
+
+/// Data-parallel training (data_parallel.hpp): every rank of `comm` calls it with its shard, and
+/// all of them run the same global minibatches, each computing its own rows; the gradients are
+/// reduce-scattered, each rank steps Adam on its block of the parameters, and the blocks are
+/// all-gathered. Rank 0 writes the checkpoint, prints progress and warnings, and evaluates at the
+/// end (the other ranks' result has no validation / test evaluation). With one process this is
+/// the overload above.
+TrainResult train_model(const TrainingData& data, const TrainConfig& config, Progress& progress, Communicator& comm,
                         const TextFeaturizer* featurizer = nullptr);
 
 /// "embedded-iab/train: 12345 rows x 5000 features, 698 labels"
