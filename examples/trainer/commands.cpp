@@ -31,13 +31,19 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// "rank 1: 3379 training rows (0.8 MB), peak RSS 123.4 MB"
-std::string rank_memory_line(int rank, const Dataset& shard, std::int64_t shard_bytes) {
+/// What one rank of a data-parallel run held and spent: "rank 1: 3379 training rows (1.0 MB),
+/// peak RSS 125.3 MB; training 0.412 s per epoch (0.250 s CPU), 0.101 s (0.090 s CPU) of it in
+/// collectives"
+std::string rank_line(int rank, const Dataset& shard, std::int64_t shard_bytes, const TrainResult& r) {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
-  char line[160];
-  std::snprintf(line, sizeof line, "rank %d: %lld training rows (%.1f MB), peak RSS %.1f MB", rank,
-                static_cast<long long>(shard.rows()), double(shard_bytes) / 1e6, double(usage.ru_maxrss) / 1024.0);
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "rank %d: %lld training rows (%.1f MB), peak RSS %.1f MB; training %.3f s per epoch (%.3f s CPU), "
+                "%.3f s (%.3f s CPU) of it in collectives",
+                rank, static_cast<long long>(shard.rows()), double(shard_bytes) / 1e6, double(usage.ru_maxrss) / 1024.0,
+                r.train_seconds_per_epoch, r.train_cpu_seconds_per_epoch, r.communication_seconds_per_epoch,
+                r.communication_cpu_seconds_per_epoch);
   return line;
 }
 
@@ -124,9 +130,9 @@ int run_train(const CliOptions& o, Communicator& comm) {
                          (comm.size() > 1 ? ", data-parallel over " + comm.describe() : std::string()));
   Progress progress(root ? progress_mode(o) : ProgressMode::quiet);
   const TrainResult r = train_model(data.view(), cfg, progress, comm, featurizer ? &*featurizer : nullptr);
-  // Rows and memory of each rank, gathered to rank 0 (a collective: before rank 0 goes on alone).
+  // Rows, memory and time of each rank, gathered to rank 0 (a collective: before rank 0 goes on alone).
   const std::vector<std::string> ranks =
-      comm.gather_to_root(rank_memory_line(comm.rank(), *data.view().train, data.train_bytes()));
+      comm.gather_to_root(rank_line(comm.rank(), *data.view().train, data.train_bytes(), r));
   if (!root) return 0;
   std::cout << format_summary(r, data.view().train_description);
   if (comm.size() > 1) {

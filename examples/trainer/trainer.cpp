@@ -325,7 +325,7 @@ TrainResult train_model(const TrainingData& data, const TrainConfig& cfg, Progre
   };
 
   Eigen::VectorXf grad;
-  double train_time = 0, train_cpu_time = 0;
+  double train_time = 0, train_cpu_time = 0, communication_time = 0, communication_cpu_time = 0;
   int epochs_run = 0;
   bool stopped = state.epochs_done >= cfg.epochs;
   progress.start(state.epochs_done + 1, cfg.epochs, batches);
@@ -351,20 +351,33 @@ TrainResult train_model(const TrainingData& data, const TrainConfig& cfg, Progre
       } else {
         grad.setZero(model.parameters().size());
       }
-      // Sum of the ranks' gradients, each rank receiving its block; Adam on that block; every
-      // rank gets every block back. With one process both collectives are the identity.
-      comm.reduce_scatter_sum(grad.data(), parameters);
-      comm.allreduce_sum(&l, 1);
+      // A rank whose rows give a non-finite loss stops the job (main ends every rank); the
+      // losses themselves are added over the ranks once per epoch, not per step: every
+      // collective is a point where all ranks wait for the slowest.
       if (!std::isfinite(l)) {
         std::ostringstream os;
         os << "the loss is " << l << " at batch " << b + 1;
         diverged(os.str(), epoch);
       }
+      // Sum of the ranks' gradients, each rank receiving its block; Adam on that block; every
+      // rank gets every block back. With one process both collectives are the identity.
+      const auto t_reduce = Clock::now();
+      const double cpu_reduce = process_cpu_seconds();
+      comm.reduce_scatter_sum(grad.data(), parameters);
+      communication_time += seconds_since(t_reduce);
+      communication_cpu_time += process_cpu_seconds() - cpu_reduce;
       adam.step(model.parameters(), grad, model.segments(), block_begin, block_end);
+      const auto t_gather = Clock::now();
+      const double cpu_gather = process_cpu_seconds();
       comm.all_gather_blocks(model.parameters().data(), parameters);
+      communication_time += seconds_since(t_gather);
+      communication_cpu_time += process_cpu_seconds() - cpu_gather;
       loss_sum += l;
-      progress.batch(epoch, b, loss_sum / double(b + 1));
+      // The running loss shown while the epoch runs is rank 0's rows' share scaled by the ranks
+      // (about 1/N of each batch); the epoch's loss below is the exact sum.
+      progress.batch(epoch, b, loss_sum * double(ranks) / double(b + 1));
     }
+    comm.allreduce_sum(&loss_sum, 1);
     const double epoch_train_seconds = seconds_since(t_epoch);
     const double epoch_train_cpu = process_cpu_seconds() - cpu_epoch;
     train_time += epoch_train_seconds;
@@ -448,6 +461,8 @@ TrainResult train_model(const TrainingData& data, const TrainConfig& cfg, Progre
   result.history = state.history;
   result.train_seconds_per_epoch = epochs_run ? train_time / epochs_run : 0.0;
   result.train_cpu_seconds_per_epoch = epochs_run ? train_cpu_time / epochs_run : 0.0;
+  result.communication_seconds_per_epoch = epochs_run && ranks > 1 ? communication_time / epochs_run : 0.0;
+  result.communication_cpu_seconds_per_epoch = epochs_run && ranks > 1 ? communication_cpu_time / epochs_run : 0.0;
   result.model = std::move(model);
   result.seconds = seconds_since(t_call);
   return result;

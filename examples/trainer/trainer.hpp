@@ -72,6 +72,10 @@ struct TrainResult {
   double seconds = 0;                      ///< wall time of this call
   double train_seconds_per_epoch = 0;      ///< mean minibatch wall time of the epochs run in this call
   double train_cpu_seconds_per_epoch = 0;  ///< the same in process CPU time (all threads)
+  /// Of train_seconds_per_epoch, the wall time in the gradient and loss collectives (waiting for
+  /// the other ranks included); 0 with one process.
+  double communication_seconds_per_epoch = 0;
+  double communication_cpu_seconds_per_epoch = 0;  ///< the same in process CPU time (MPI polls while it waits)
 };
 
 /// Trains on data.train, selects on data.validation, reports on data.validation and data.test.
