@@ -4,8 +4,8 @@
 // macro-F1 after every epoch, early stopping that keeps the best epoch's weights, per-label
 // thresholds tuned on validation at the end, checkpoints after every epoch and --resume.
 //
-// Reproducibility: the initial weights, each epoch's shuffle and each batch's dropout masks come
-// from generators derived from (seed, epoch, batch) (rng.hpp), so a run resumed from the
+// Reproducibility: the initial weights, each epoch's shuffle and each row's dropout masks come
+// from generators derived from (seed, epoch, row) (rng.hpp), so a run resumed from the
 // checkpoint of epoch k continues bit for bit like the uninterrupted run (same thread count and
 // GEMM backend; a different BLAS or thread count may change the last bits of sums).
 
