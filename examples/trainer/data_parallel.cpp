@@ -95,10 +95,12 @@ LabelCounts label_confusion(const RowMatrix<float>& p, const RowMatrix<float>& y
 
 void allreduce(LabelCounts& c, Communicator& comm) {
   const std::size_t L = std::size_t(c.tp.size());
-  std::vector<std::int64_t> all(3 * L);
-  std::memcpy(all.data(), c.tp.data(), L * sizeof(std::int64_t));
-  std::memcpy(all.data() + L, c.fp.data(), L * sizeof(std::int64_t));
-  std::memcpy(all.data() + 2 * L, c.fn.data(), L * sizeof(std::int64_t));
+  std::vector<std::int64_t> all(3 * L);  // one collective for the three
+  for (std::size_t j = 0; j < L; ++j) {
+    all[j] = c.tp[Eigen::Index(j)];
+    all[L + j] = c.fp[Eigen::Index(j)];
+    all[2 * L + j] = c.fn[Eigen::Index(j)];
+  }
   comm.allreduce_sum(all.data(), all.size());
   for (std::size_t j = 0; j < L; ++j) {
     c.tp[Eigen::Index(j)] = all[j];
