@@ -8,7 +8,9 @@ set -euo pipefail
 pkgs=(cmake g++ make pkg-config libeigen3-dev catch2 libbenchmark-dev libopenblas-dev
       # the PyTorch adapter (torch/README.md): libtorch, the Python module and its tests
       libtorch-dev pybind11-dev python3-dev python3-torch python3-torchvision python3-numpy python3-pytest
-      python3-sklearn clang-format)
+      python3-sklearn clang-format
+      # distributed runs of longtail-train (examples/trainer/distributed) and their tests
+      libopenmpi-dev openmpi-bin)
 if [[ "${1:-}" == "--with-python" ]]; then
   pkgs+=(libopenblas0-pthread)
 fi

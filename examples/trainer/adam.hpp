@@ -55,10 +55,24 @@ class Adam {
 
   /// One update of `params` from `grad`; `segments` say which ranges are decayed.
   void step(Vector& params, const Vector& grad, const std::vector<ParamSegment>& segments) {
+    step(params, grad, segments, 0, m_.size());
+  }
+
+  /// The same step on the elements [begin, end) only (the rest of params and of the moments is
+  /// left alone): data-parallel training splits the update over the ranks, each stepping its
+  /// block. Element by element the same arithmetic as the whole step, so the blocks of N ranks
+  /// put together are bit for bit the whole step.
+  void step(Vector& params, const Vector& grad, const std::vector<ParamSegment>& segments, Eigen::Index begin,
+            Eigen::Index end) {
     if (params.size() != m_.size() || grad.size() != m_.size()) {
       std::ostringstream os;
       os << "Adam: state has " << m_.size() << " entries but params has " << params.size() << " and grad "
          << grad.size();
+      throw std::invalid_argument(os.str());
+    }
+    if (begin < 0 || end < begin || end > m_.size()) {
+      std::ostringstream os;
+      os << "Adam: range [" << begin << ", " << end << ") is not within the " << m_.size() << " parameters";
       throw std::invalid_argument(os.str());
     }
     ++t_;
@@ -74,8 +88,9 @@ class Adam {
     constexpr Eigen::Index kBlock = 1024;
     for (const ParamSegment& s : segments) {
       const bool decay = s.decay && options_.weight_decay > 0;
-      for (Eigen::Index start = s.offset, end = s.offset + s.size; start < end; start += kBlock) {
-        const Eigen::Index n = std::min(kBlock, end - start);
+      const Eigen::Index first = std::max(s.offset, begin), last = std::min(s.offset + s.size, end);
+      for (Eigen::Index start = first; start < last; start += kBlock) {
+        const Eigen::Index n = std::min(kBlock, last - start);
         auto p = params.segment(start, n).array();
         auto g = grad.segment(start, n).array();
         auto m = m_.segment(start, n).array();

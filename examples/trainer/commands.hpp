@@ -4,11 +4,14 @@
 // exceptions to main(), which prints them.
 
 #include "cli.hpp"
+#include "distributed/communicator.hpp"
 
 namespace longtail_train {
 
-int run_train(const CliOptions& options);
-int run_sweep(const CliOptions& options);
+/// train and sweep run on every rank of `comm` (one process: SingleProcess); rank 0 prints and
+/// writes the outputs. The other commands run as one process.
+int run_train(const CliOptions& options, Communicator& comm);
+int run_sweep(const CliOptions& options, Communicator& comm);
 int run_eval(const CliOptions& options);
 int run_predict(const CliOptions& options);
 int run_generate(const CliOptions& options);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 #include "longtail/class_priors.hpp"
 
@@ -11,7 +12,7 @@ namespace longtail_train {
 
 TrainingLoss::TrainingLoss(const LossConfig& config, const Eigen::ArrayXd& label_counts, Eigen::Index train_rows,
                            int threads)
-    : config_(config), fn_(longtail::cpu::WeightedBCE<float>()) {
+    : config_(config), label_counts_(label_counts), train_rows_(train_rows), fn_(longtail::cpu::WeightedBCE<float>()) {
   if (config.scheme) {
     longtail::ClassWeightOptions w;
     w.scheme = *config.scheme;
@@ -22,7 +23,8 @@ TrainingLoss::TrainingLoss(const LossConfig& config, const Eigen::ArrayXd& label
   }
   if (config.logit_adjust_tau > 0)
     logit_offset_ = longtail::logit_adjustment<float>(label_counts, train_rows, config.logit_adjust_tau);
-  Eigen::ArrayXf pos_weight, weight;
+  Eigen::ArrayXf& pos_weight = pos_weight_;
+  Eigen::ArrayXf& weight = weight_;
   if (weights_.size()) (config.mode == WeightMode::pos_weight ? pos_weight : weight) = weights_;
   longtail::ExecutionOptions exec;
   exec.threads = threads < 1 ? 1 : threads;
@@ -55,14 +57,31 @@ TrainingLoss::TrainingLoss(const LossConfig& config, const Eigen::ArrayXd& label
   }
 }
 
-float TrainingLoss::forward_backward(const RowMatrix<float>& logits, const RowMatrix<float>& targets,
-                                     RowMatrix<float>& grad) const {
-  grad.resize(logits.rows(), logits.cols());
-  return std::visit([&](const auto& f) { return f.forward_backward(logits, targets, grad); }, fn_);
+template <class F>
+decltype(auto) TrainingLoss::visit(std::optional<double> mean_divisor, F&& f) const {
+  return std::visit(
+      [&](const auto& fn) {
+        if (!mean_divisor) return f(fn);
+        using Fn = std::decay_t<decltype(fn)>;
+        auto options = fn.options();
+        options.mean_divisor = mean_divisor;
+        if constexpr (std::is_same_v<Fn, longtail::cpu::DistributionBalanced<float>>)
+          return f(Fn(options, label_counts_, train_rows_, weight_, logit_offset_));
+        else
+          return f(Fn(options, weight_, pos_weight_, logit_offset_));
+      },
+      fn_);
 }
 
-float TrainingLoss::forward(const RowMatrix<float>& logits, const RowMatrix<float>& targets) const {
-  return std::visit([&](const auto& f) { return f.forward(logits, targets); }, fn_);
+float TrainingLoss::forward_backward(const RowMatrix<float>& logits, const RowMatrix<float>& targets,
+                                     RowMatrix<float>& grad, std::optional<double> mean_divisor) const {
+  grad.resize(logits.rows(), logits.cols());
+  return visit(mean_divisor, [&](const auto& f) { return f.forward_backward(logits, targets, grad); });
+}
+
+float TrainingLoss::forward(const RowMatrix<float>& logits, const RowMatrix<float>& targets,
+                            std::optional<double> mean_divisor) const {
+  return visit(mean_divisor, [&](const auto& f) { return f.forward(logits, targets); });
 }
 
 }  // namespace longtail_train

@@ -17,6 +17,7 @@
 // training counts (longtail::logit_adjustment); only the loss sees it. The model's logits, and so
 // inference (inference.hpp) and every metric, stay raw.
 
+#include <optional>
 #include <variant>
 
 #include <Eigen/Core>
@@ -38,9 +39,14 @@ class TrainingLoss {
   TrainingLoss(const LossConfig& config, const Eigen::ArrayXd& label_counts, Eigen::Index train_rows, int threads);
 
   /// Mean loss over the batch; writes d loss / d logits into `grad` (same shape as logits).
-  float forward_backward(const RowMatrix<float>& logits, const RowMatrix<float>& targets, RowMatrix<float>& grad) const;
+  /// `mean_divisor`: divide the sum by this count instead of the batch's elements (the library's
+  /// options.mean_divisor): in data-parallel training each rank passes the element count of the
+  /// whole global batch, so the ranks' losses and gradients add up to those of one process.
+  float forward_backward(const RowMatrix<float>& logits, const RowMatrix<float>& targets, RowMatrix<float>& grad,
+                         std::optional<double> mean_divisor = std::nullopt) const;
   /// Mean loss only.
-  float forward(const RowMatrix<float>& logits, const RowMatrix<float>& targets) const;
+  float forward(const RowMatrix<float>& logits, const RowMatrix<float>& targets,
+                std::optional<double> mean_divisor = std::nullopt) const;
 
   const LossConfig& config() const { return config_; }
   /// The per-class weights (empty when none are used).
@@ -49,8 +55,15 @@ class TrainingLoss {
   const Eigen::ArrayXf& logit_offset() const { return logit_offset_; }
 
  private:
+  /// The functor with options.mean_divisor set (a copy; the class vectors are small).
+  template <class F>
+  decltype(auto) visit(std::optional<double> mean_divisor, F&& f) const;
+
   LossConfig config_;
+  Eigen::ArrayXd label_counts_;  // the DB functor's constructor arguments (visit rebuilds it)
+  Eigen::Index train_rows_ = 0;
   Eigen::ArrayXf weights_, logit_offset_;
+  Eigen::ArrayXf weight_, pos_weight_;  // what fn_ was built with (one of them is weights_, or both empty)
   std::variant<longtail::cpu::WeightedBCE<float>, longtail::cpu::FocalBCE<float>,
                longtail::cpu::DistributionBalanced<float>>
       fn_;

@@ -157,10 +157,13 @@ void Mlp<Scalar>::forward(const RowBatch<Scalar>& x, MlpWorkspace<Scalar>& ws, c
     if (l + 1 == L) break;
     out = out.cwiseMax(Scalar(0));  // ReLU
     if (drop) {
-      Rng rng(dropout->seed, stream_id(RngStream::dropout, dropout->epoch, dropout->batch, l));
       const float rate = static_cast<float>(dropout->rate);
-      Scalar* h = out.data();
-      for (Eigen::Index e = 0; e < out.size(); ++e) h[e] = rng.uniform_float() < rate ? Scalar(0) : h[e] * keep_scale;
+      const std::int64_t* rows = dropout->rows ? dropout->rows : x.rows;
+      for (Eigen::Index i = 0; i < n; ++i) {
+        Rng rng(dropout->seed, stream_id(RngStream::dropout, dropout->epoch, std::uint64_t(rows[i]), l));
+        Scalar* h = out.row(i).data();
+        for (Eigen::Index e = 0; e < fo; ++e) h[e] = rng.uniform_float() < rate ? Scalar(0) : h[e] * keep_scale;
+      }
     }
   }
   ws.dropout_scale = keep_scale;

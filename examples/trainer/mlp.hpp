@@ -57,12 +57,17 @@ struct RowBatch {
 };
 
 /// Dropout on hidden activations: each unit is kept with probability 1 - rate and scaled by
-/// 1 / (1 - rate) (inverted dropout). The mask of hidden layer l is drawn from
-/// Rng(seed, stream_id(RngStream::dropout, epoch, batch, l)) (common/rng.hpp).
+/// 1 / (1 - rate) (inverted dropout). The mask of a row of hidden layer l is drawn from
+/// Rng(seed, stream_id(RngStream::dropout, epoch, row, l)) (common/rng.hpp), `row` being the
+/// row's index in the whole training split: a row's mask does not depend on which minibatch
+/// position it has, nor on which rank of a data-parallel run computes it.
 struct DropoutSpec {
   double rate = 0.0;
   std::uint64_t seed = 0;  ///< the run's --seed
-  std::uint64_t epoch = 0, batch = 0;
+  std::uint64_t epoch = 0;
+  /// The training-split index of each batch row (count entries); null: the batch's own row
+  /// indices (RowBatch::rows), which are the training-split indices when one process holds all rows.
+  const std::int64_t* rows = nullptr;
 };
 
 /// Per-batch buffers, reused across batches (resized on demand).

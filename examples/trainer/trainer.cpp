@@ -9,6 +9,7 @@
 
 #include "checkpoint.hpp"
 #include "common/rng.hpp"
+#include "data/split.hpp"
 #include "data_source.hpp"
 #include "targets.hpp"
 
@@ -41,11 +42,6 @@ void check_compatible(const Dataset& train, const Dataset& other, const char* sp
        << other.num_labels() << " labels but train has " << train.num_features() << " and " << train.num_labels();
     throw std::invalid_argument(os.str());
   }
-}
-
-double density(const SparseRowMatrix& m) {
-  const double cells = double(m.rows()) * double(m.cols());
-  return cells > 0 ? double(m.nonZeros()) / cells : 0.0;
 }
 
 }  // namespace
@@ -82,6 +78,11 @@ void TrainConfig::validate() const {
 }
 
 std::vector<std::pair<std::string, std::string>> TrainConfig::resume_settings(const Splits& data) const {
+  return resume_settings(describe_data(data.train), describe_data(data.validation));
+}
+
+std::vector<std::pair<std::string, std::string>> TrainConfig::resume_settings(
+    const std::string& train_description, const std::string& validation_description) const {
   std::ostringstream h;
   for (std::size_t i = 0; i < hidden.size(); ++i) h << (i ? "," : "") << hidden[i];
   return {{"--hidden", hidden.empty() ? "0" : h.str()},
@@ -95,8 +96,8 @@ std::vector<std::pair<std::string, std::string>> TrainConfig::resume_settings(co
           {"--batch", std::to_string(batch_size)},
           {"--seed", std::to_string(seed)},
           {"loss", loss.describe()},
-          {"train data", describe_data(data.train)},
-          {"validation data", describe_data(data.validation)}};
+          {"train data", train_description},
+          {"validation data", validation_description}};
 }
 
 namespace {
@@ -172,57 +173,112 @@ constexpr double kDivergenceFactor = 10.0;
 
 TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& progress,
                         const TextFeaturizer* featurizer) {
+  SingleProcess one;
+  return train_model(whole_data(data), cfg, progress, one, featurizer);
+}
+
+namespace {
+
+/// The rows of a global minibatch (positions [start, start + count) of the epoch's order) that
+/// this rank holds: their positions in its shard and their training-split indices.
+struct LocalBatch {
+  std::vector<std::int64_t> rows, global_rows;
+
+  void select(const std::vector<std::int64_t>& order, Eigen::Index start, Eigen::Index count, int rank, int size) {
+    rows.clear();
+    global_rows.clear();
+    for (Eigen::Index p = start; p < start + count; ++p) {
+      const std::int64_t g = order[std::size_t(p)];
+      if (shard_owner(g, size) != rank) continue;
+      rows.push_back(shard_position(g, size));
+      global_rows.push_back(g);
+    }
+  }
+  Eigen::Index count() const { return Eigen::Index(rows.size()); }
+};
+
+}  // namespace
+
+TrainResult train_model(const TrainingData& data, const TrainConfig& cfg, Progress& progress, Communicator& comm,
+                        const TextFeaturizer* featurizer) {
   const auto t_call = Clock::now();
   cfg.validate();
-  const Dataset& train = data.train;
-  check_compatible(train, data.validation, "validation");
-  check_compatible(train, data.test, "test");
-  if (train.rows() == 0) throw std::invalid_argument("the training split '" + train.name + "' has no rows");
-  if (!train.features.isCompressed() || !data.validation.features.isCompressed() || !data.test.features.isCompressed())
+  if (!data.train || !data.validation || !data.test) throw std::invalid_argument("train_model: a split is missing");
+  const Dataset& train = *data.train;
+  const Dataset& validation = *data.validation;
+  const Dataset& test = *data.test;
+  const int rank = comm.rank(), ranks = comm.size();
+  const bool root = comm.is_root();
+  check_compatible(train, validation, "validation");
+  check_compatible(train, test, "test");
+  if (data.train_rows == 0) throw std::invalid_argument("the training split '" + train.name + "' has no rows");
+  if (!train.features.isCompressed() || !validation.features.isCompressed() || !test.features.isCompressed())
     throw std::invalid_argument("feature matrices must be compressed (makeCompressed())");
-  for (const Dataset* d : {&train, &data.validation, &data.test}) check_features(*d);
+  for (const Dataset* d : {&train, &validation, &test}) check_features(*d);
 
   TrainResult result;
   result.name = cfg.loss.name();
   result.loss_description = cfg.loss.describe();
-  result.train_counts = label_counts(train.labels);
+  // The counts of the whole training split (all-reduced from the shards): the class weights,
+  // caps and buckets below are those of one process.
+  result.train_counts = global_label_counts(train, comm);
 
-  const bool dense_input =
-      cfg.input == InputMode::dense || (cfg.input == InputMode::automatic && density(train.features) > 0.25);
+  // The density of the whole training split decides the first layer's mode, the same on every rank.
+  std::int64_t non_zeros = train.features.nonZeros();
+  comm.allreduce_sum(&non_zeros, 1);
+  const double train_density =
+      double(non_zeros) / std::max(1.0, double(data.train_rows) * double(train.num_features()));
+  const bool dense_input = cfg.input == InputMode::dense || (cfg.input == InputMode::automatic && train_density > 0.25);
   const MlpShape shape{train.num_features(), cfg.hidden, train.num_labels()};
   Mlp<float> model(shape, dense_input);
   model.set_threads(cfg.threads);
   model.init(cfg.seed);
   Adam<float> adam(cfg.adam, shape.parameter_count());
-  const TrainingLoss loss(cfg.loss, result.train_counts, train.rows(), cfg.threads);
+  const TrainingLoss loss(cfg.loss, result.train_counts, data.train_rows, cfg.threads);
   result.warnings = check_learnable(train, result.train_counts, loss);
-  for (const auto& w : result.warnings) progress.warn(w);
-  const RowMatrix<float> val_targets = dense_targets(data.validation.labels);
-  const bool has_validation = data.validation.rows() > 0;
+  if (root)
+    for (const auto& w : result.warnings) progress.warn(w);
+  const bool has_validation = validation.rows() > 0;
+  // The validation rows this rank scores every epoch (the shard rule; all of them with one process).
+  Dataset validation_part;
+  if (ranks > 1) validation_part = select_rows(validation, shard_rows(validation.rows(), rank, ranks), validation.name);
+  const Dataset& val_epoch = ranks > 1 ? validation_part : validation;
+  const RowMatrix<float> val_targets = dense_targets(val_epoch.labels);
 
-  const Eigen::Index n = train.rows();
+  const Eigen::Index n = data.train_rows;
   const Eigen::Index batches = (n + cfg.batch_size - 1) / cfg.batch_size;
+  const double labels = double(shape.outputs);
   auto epoch_order = [&](int epoch) {
     Rng rng(cfg.seed, stream_id(RngStream::shuffle, std::uint64_t(epoch)));
     return shuffled_indices<std::int64_t>(n, rng);
   };
+  // This rank's block of the parameters, the part of the Adam step it computes.
+  const std::size_t parameters = std::size_t(shape.parameter_count());
+  const Eigen::Index block_begin = Eigen::Index(Communicator::block_begin(parameters, rank, ranks));
+  const Eigen::Index block_end = Eigen::Index(Communicator::block_begin(parameters, rank + 1, ranks));
   MlpWorkspace<float> ws;
   RowMatrix<float> targets;
+  LocalBatch local;
   // The divergence reference: the loss of the initial weights (model.init(seed), deterministic,
-  // so a resumed run computes the same value) on the first minibatch of epoch 1.
+  // so a resumed run computes the same value) on the first minibatch of epoch 1, over all ranks.
   double initial_loss = 0;
   {
     const auto order = epoch_order(1);
-    const RowBatch<float> x{&train.features, order.data(), std::min(cfg.batch_size, n)};
-    model.forward(x, ws, nullptr);
-    gather_targets(train.labels, x.rows, x.count, targets);
-    initial_loss = loss.forward(ws.logits(), targets);
+    const Eigen::Index count = std::min(cfg.batch_size, n);
+    local.select(order, 0, count, rank, ranks);
+    if (local.count() > 0) {
+      const RowBatch<float> x{&train.features, local.rows.data(), local.count()};
+      model.forward(x, ws, nullptr);
+      gather_targets(train.labels, x.rows, x.count, targets);
+      initial_loss = loss.forward(ws.logits(), targets, double(count) * labels);
+    }
+    comm.allreduce_sum(&initial_loss, 1);
   }
 
   Checkpoint checkpoint;
-  checkpoint.settings = cfg.resume_settings(data);
-  checkpoint.data = describe_data(train);
-  checkpoint.data_fingerprint = fingerprint(train) ^ (fingerprint(data.validation) * 0x9E3779B97F4A7C15ull);
+  checkpoint.settings = cfg.resume_settings(data.train_description, describe_data(validation));
+  checkpoint.data = data.train_description;
+  checkpoint.data_fingerprint = data.fingerprint;
   checkpoint.shape = shape;
   checkpoint.dense_input = dense_input;
   checkpoint.label_names = train.label_set.names;
@@ -250,6 +306,7 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
     const bool early_stopped =
         saved.state.finished && cfg.patience > 0 && saved.state.epochs_without_improvement >= cfg.patience;
     state = std::move(saved.state);
+    // The checkpoint holds nothing of the ranks (whole parameters and moments): it resumes on any N.
     model.parameters() = state.params;
     adam.restore(state.adam_steps, state.adam_m, state.adam_v);
     // A finished run that stopped early stays stopped; one that ran out of epochs continues when
@@ -257,15 +314,19 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
     state.finished = false;
     if (early_stopped) state.epochs_done = std::max(state.epochs_done, cfg.epochs);
   }
+  // Each rank's Adam moments are current in its own block only: the snapshot gathers them (a
+  // collective, so every rank takes it, although only rank 0 writes the checkpoint).
   auto snapshot = [&] {
     state.params = model.parameters();
     state.adam_steps = adam.steps();
     state.adam_m = adam.first_moment();
     state.adam_v = adam.second_moment();
+    comm.all_gather_blocks(state.adam_m.data(), parameters);
+    comm.all_gather_blocks(state.adam_v.data(), parameters);
   };
 
   Eigen::VectorXf grad;
-  double train_time = 0, train_cpu_time = 0;
+  double train_time = 0, train_cpu_time = 0, communication_time = 0, communication_cpu_time = 0;
   int epochs_run = 0;
   bool stopped = state.epochs_done >= cfg.epochs;
   progress.start(state.epochs_done + 1, cfg.epochs, batches);
@@ -275,22 +336,49 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
     const auto order = epoch_order(epoch);
     double loss_sum = 0;
     for (Eigen::Index b = 0; b < batches; ++b) {
+      // The global minibatch is the one of one process; this rank computes the rows it holds,
+      // with the loss divided by the whole batch's element count, so that the ranks' losses and
+      // gradients add up to the one-process values.
       const Eigen::Index start = b * cfg.batch_size, count = std::min(cfg.batch_size, n - start);
-      const RowBatch<float> x{&train.features, order.data() + start, count};
-      const DropoutSpec dropout{cfg.dropout, cfg.seed, std::uint64_t(epoch), std::uint64_t(b)};
-      model.forward(x, ws, &dropout);
-      gather_targets(train.labels, x.rows, count, targets);
-      const float l = loss.forward_backward(ws.logits(), targets, ws.logit_grad());
+      local.select(order, start, count, rank, ranks);
+      double l = 0;
+      if (local.count() > 0) {
+        const RowBatch<float> x{&train.features, local.rows.data(), local.count()};
+        const DropoutSpec dropout{cfg.dropout, cfg.seed, std::uint64_t(epoch), local.global_rows.data()};
+        model.forward(x, ws, &dropout);
+        gather_targets(train.labels, x.rows, x.count, targets);
+        l = loss.forward_backward(ws.logits(), targets, ws.logit_grad(), double(count) * labels);
+        model.backward(x, ws, grad);
+      } else {
+        grad.setZero(model.parameters().size());
+      }
+      // A rank whose rows give a non-finite loss stops the job (main ends every rank); the
+      // losses themselves are added over the ranks once per epoch, not per step: every
+      // collective is a point where all ranks wait for the slowest.
       if (!std::isfinite(l)) {
         std::ostringstream os;
         os << "the loss is " << l << " at batch " << b + 1;
         diverged(os.str(), epoch);
       }
-      model.backward(x, ws, grad);
-      adam.step(model.parameters(), grad, model.segments());
+      // Sum of the ranks' gradients, each rank receiving its block; Adam on that block; every
+      // rank gets every block back. With one process both collectives are the identity.
+      const auto t_reduce = Clock::now();
+      const double cpu_reduce = process_cpu_seconds();
+      comm.reduce_scatter_sum(grad.data(), parameters);
+      communication_time += seconds_since(t_reduce);
+      communication_cpu_time += process_cpu_seconds() - cpu_reduce;
+      adam.step(model.parameters(), grad, model.segments(), block_begin, block_end);
+      const auto t_gather = Clock::now();
+      const double cpu_gather = process_cpu_seconds();
+      comm.all_gather_blocks(model.parameters().data(), parameters);
+      communication_time += seconds_since(t_gather);
+      communication_cpu_time += process_cpu_seconds() - cpu_gather;
       loss_sum += l;
-      progress.batch(epoch, b, loss_sum / double(b + 1));
+      // The running loss shown while the epoch runs is rank 0's rows' share scaled by the ranks
+      // (about 1/N of each batch); the epoch's loss below is the exact sum.
+      progress.batch(epoch, b, loss_sum * double(ranks) / double(b + 1));
     }
+    comm.allreduce_sum(&loss_sum, 1);
     const double epoch_train_seconds = seconds_since(t_epoch);
     const double epoch_train_cpu = process_cpu_seconds() - cpu_epoch;
     train_time += epoch_train_seconds;
@@ -308,9 +396,18 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
       diverged(os.str(), epoch);
     }
     bool improved = true;  // without validation the latest epoch is the best
+    check_parameters_in_sync(model.parameters(), comm, epoch);
     if (has_validation) {
-      const auto f1 =
-          longtail::metrics::f1_scores(predict_probabilities(model, data.validation.features), val_targets, 0.5);
+      // Per-label TP / FP / FN of this rank's validation rows, added over the ranks.
+      LabelCounts counts;
+      if (val_epoch.rows() > 0)
+        counts = label_confusion(predict_probabilities(model, val_epoch.features), val_targets, 0.5);
+      else
+        counts =
+            LabelCounts{decltype(LabelCounts::tp)::Zero(shape.outputs), decltype(LabelCounts::fp)::Zero(shape.outputs),
+                        decltype(LabelCounts::fn)::Zero(shape.outputs)};
+      allreduce(counts, comm);
+      const auto f1 = f1_from_counts(counts);
       rec.val_macro_f1 = f1.macro.f1;
       rec.val_micro_f1 = f1.micro.f1;
       improved = rec.val_macro_f1 > state.best_score;
@@ -331,41 +428,48 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
     stopped = cfg.patience > 0 && state.epochs_without_improvement >= cfg.patience;
     if (!cfg.checkpoint_path.empty()) {
       snapshot();
-      save_checkpoint(cfg.checkpoint_path, checkpoint);
+      if (root) save_checkpoint(cfg.checkpoint_path, checkpoint);
     }
     progress.epoch(rec, state.best_score, state.best_epoch, stopped && epoch < cfg.epochs);
   }
   progress.finish();
 
   // Final model: the best epoch's weights; the decision rules tuned on validation with them,
-  // each scored by cross-fitting on validation and on test; the chosen one is kept.
+  // each scored by cross-fitting on validation and on test; the chosen one is kept. Rank 0 alone,
+  // over the whole validation and test splits in their row order: the code and the numbers of one
+  // process.
   snapshot();
   model.parameters() = state.best_params;
-  const RowMatrix<float> val_probs = predict_probabilities(model, data.validation.features);
-  const RowMatrix<float> test_probs = predict_probabilities(model, data.test.features);
-  const RowMatrix<float> test_targets = dense_targets(data.test.labels);
-  RuleOptions rule_options = cfg.rules;
-  rule_options.seed = cfg.seed;
-  result.rules =
-      evaluate_rules(val_probs, val_targets, test_probs, test_targets, result.train_counts, cfg.buckets, rule_options);
-  if (!result.rules.note.empty()) {
-    result.warnings.push_back(result.rules.note);
-    progress.warn(result.rules.note);
+  if (root) {
+    RowMatrix<float> whole_val_targets;  // with one process val_targets already are
+    if (ranks > 1) whole_val_targets = dense_targets(validation.labels);
+    const RowMatrix<float>& all_val_targets = ranks > 1 ? whole_val_targets : val_targets;
+    const RowMatrix<float> val_probs = predict_probabilities(model, validation.features);
+    const RowMatrix<float> test_probs = predict_probabilities(model, test.features);
+    const RowMatrix<float> test_targets = dense_targets(test.labels);
+    RuleOptions rule_options = cfg.rules;
+    rule_options.seed = cfg.seed;
+    result.rules = evaluate_rules(val_probs, all_val_targets, test_probs, test_targets, result.train_counts,
+                                  cfg.buckets, rule_options);
+    if (!result.rules.note.empty()) {
+      result.warnings.push_back(result.rules.note);
+      progress.warn(result.rules.note);
+    }
+    const RuleEvaluation& chosen = result.rules.chosen_rule();
+    const AppliedRule applied{chosen.fitted.rule.name(), chosen.fitted.thresholds, chosen.fitted.rule.at_least_one};
+    result.thresholds = chosen.fitted.thresholds;
+    result.validation =
+        evaluate_split("validation", val_probs, all_val_targets, applied, result.train_counts, n, cfg.buckets);
+    // The chosen rule's validation metrics are its cross-fitted ones: in-sample they are optimistic.
+    result.validation.tuned = chosen.validation;
+    result.validation.cross_fitted = result.rules.folds > 0;
+    result.test = evaluate_split("test", test_probs, test_targets, applied, result.train_counts, n, cfg.buckets);
+    checkpoint.rule = applied.name;
+    checkpoint.at_least_one = applied.at_least_one;
+    checkpoint.thresholds = result.thresholds;
+    state.finished = true;
+    if (!cfg.checkpoint_path.empty()) save_checkpoint(cfg.checkpoint_path, checkpoint);
   }
-  const RuleEvaluation& chosen = result.rules.chosen_rule();
-  const AppliedRule applied{chosen.fitted.rule.name(), chosen.fitted.thresholds, chosen.fitted.rule.at_least_one};
-  result.thresholds = chosen.fitted.thresholds;
-  result.validation =
-      evaluate_split("validation", val_probs, val_targets, applied, result.train_counts, n, cfg.buckets);
-  // The chosen rule's validation metrics are its cross-fitted ones: in-sample they are optimistic.
-  result.validation.tuned = chosen.validation;
-  result.validation.cross_fitted = result.rules.folds > 0;
-  result.test = evaluate_split("test", test_probs, test_targets, applied, result.train_counts, n, cfg.buckets);
-  checkpoint.rule = applied.name;
-  checkpoint.at_least_one = applied.at_least_one;
-  checkpoint.thresholds = result.thresholds;
-  state.finished = true;
-  if (!cfg.checkpoint_path.empty()) save_checkpoint(cfg.checkpoint_path, checkpoint);
 
   result.best_epoch = state.best_epoch;
   result.epochs_done = state.epochs_done;
@@ -374,6 +478,8 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
   result.history = state.history;
   result.train_seconds_per_epoch = epochs_run ? train_time / epochs_run : 0.0;
   result.train_cpu_seconds_per_epoch = epochs_run ? train_cpu_time / epochs_run : 0.0;
+  result.communication_seconds_per_epoch = epochs_run && ranks > 1 ? communication_time / epochs_run : 0.0;
+  result.communication_cpu_seconds_per_epoch = epochs_run && ranks > 1 ? communication_cpu_time / epochs_run : 0.0;
   result.model = std::move(model);
   result.seconds = seconds_since(t_call);
   return result;

@@ -5,8 +5,8 @@
 // rules tuned and scored on validation at the end (decision_rules.hpp), checkpoints after every
 // epoch and --resume.
 //
-// Reproducibility: the initial weights, each epoch's shuffle and each batch's dropout masks come
-// from generators derived from (seed, epoch, batch) (rng.hpp), so a run resumed from the
+// Reproducibility: the initial weights, each epoch's shuffle and each row's dropout masks come
+// from generators derived from (seed, epoch, row) (rng.hpp), so a run resumed from the
 // checkpoint of epoch k continues bit for bit like the uninterrupted run (same thread count and
 // GEMM backend; a different BLAS or thread count may change the last bits of sums).
 
@@ -20,6 +20,7 @@
 
 #include "adam.hpp"
 #include "data/text_featurizer.hpp"
+#include "data_parallel.hpp"
 #include "dataset.hpp"
 #include "decision_rules.hpp"
 #include "evaluate.hpp"
@@ -55,6 +56,9 @@ struct TrainConfig {
   void validate() const;
   /// The settings a resumed run must share with the checkpoint, as (flag, value).
   std::vector<std::pair<std::string, std::string>> resume_settings(const Splits& data) const;
+  /// The same from the descriptions (describe_data) of the whole training and validation splits.
+  std::vector<std::pair<std::string, std::string>> resume_settings(const std::string& train_description,
+                                                                   const std::string& validation_description) const;
 };
 
 struct TrainResult {
@@ -73,6 +77,10 @@ struct TrainResult {
   double seconds = 0;                      ///< wall time of this call
   double train_seconds_per_epoch = 0;      ///< mean minibatch wall time of the epochs run in this call
   double train_cpu_seconds_per_epoch = 0;  ///< the same in process CPU time (all threads)
+  /// Of train_seconds_per_epoch, the wall time in the gradient and loss collectives (waiting for
+  /// the other ranks included); 0 with one process.
+  double communication_seconds_per_epoch = 0;
+  double communication_cpu_seconds_per_epoch = 0;  ///< the same in process CPU time (MPI polls while it waits)
 };
 
 /// Training diverged (a non-finite loss or weight, or the loss far above the initial one): the
@@ -86,6 +94,15 @@ class divergence_error : public std::runtime_error {
 /// `featurizer`: the text featurizer that made the features (--tsv), stored in the checkpoint
 /// for predict --text; null for every other source.
 TrainResult train_model(const Splits& data, const TrainConfig& config, Progress& progress,
+                        const TextFeaturizer* featurizer = nullptr);
+
+/// Data-parallel training (data_parallel.hpp): every rank of `comm` calls it with its shard, and
+/// all of them run the same global minibatches, each computing its own rows; the gradients are
+/// reduce-scattered, each rank steps Adam on its block of the parameters, and the blocks are
+/// all-gathered. Rank 0 writes the checkpoint, prints progress and warnings, and evaluates at the
+/// end (the other ranks' result has no validation / test evaluation). With one process this is
+/// the overload above.
+TrainResult train_model(const TrainingData& data, const TrainConfig& config, Progress& progress, Communicator& comm,
                         const TextFeaturizer* featurizer = nullptr);
 
 /// "embedded-iab/train: 12345 rows x 5000 features, 698 labels"

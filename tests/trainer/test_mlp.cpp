@@ -89,6 +89,31 @@ TEST_CASE("MLP sparse and dense input paths agree", "[trainer][mlp]") {
   CHECK((a - b).cwiseAbs().maxCoeff() < 1e-12);
 }
 
+TEST_CASE("MLP dropout masks belong to training rows, not batch positions", "[trainer][mlp]") {
+  // Data-parallel training computes a row in another batch position (and from a shard, at another
+  // row index) than one process does: its mask must come from its training-split index alone.
+  const MlpShape shape{9, {16, 8}, 4};
+  Mlp<float> net(shape, false);
+  net.init(3);
+  CsrMatrix<float> all = random_sparse(10, 9, 0.6, 4).cast<float>();
+  all.makeCompressed();
+  CsrMatrix<float> shard = all.middleRows(7, 1);  // a rank that holds training row 7 only
+  shard.makeCompressed();
+  const std::int64_t batch_rows[] = {2, 7, 5}, shard_rows[] = {0}, shard_global[] = {7};
+  auto logits = [&](const CsrMatrix<float>& m, const std::int64_t* rows, Eigen::Index count, const DropoutSpec* d) {
+    MlpWorkspace<float> ws;
+    net.forward({&m, rows, count}, ws, d);
+    return RowMatrix<float>(ws.logits());
+  };
+  const DropoutSpec epoch1{0.5, 11, 1, nullptr}, epoch1_shard{0.5, 11, 1, shard_global}, epoch2{0.5, 11, 2, nullptr};
+  const RowMatrix<float> in_batch = logits(all, batch_rows, 3, &epoch1);
+  const RowMatrix<float> alone = logits(shard, shard_rows, 1, &epoch1_shard);
+  CHECK(in_batch.row(1) == alone.row(0));  // bit for bit
+  const RowMatrix<float> no_dropout = logits(all, batch_rows, 3, nullptr);
+  CHECK(in_batch.row(1) != no_dropout.row(1));                           // the masks do drop units
+  CHECK(logits(all, batch_rows, 3, &epoch2).row(1) != in_batch.row(1));  // and change with the epoch
+}
+
 TEST_CASE("MLP initialisation is seeded and within PyTorch's bounds", "[trainer][mlp]") {
   const MlpShape shape{100, {16}, 3};
   Mlp<float> a(shape, false), b(shape, false), c(shape, false);

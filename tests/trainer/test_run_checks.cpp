@@ -130,11 +130,12 @@ TEST_CASE("resume refuses a data set with the same name and shape but other cont
 TEST_CASE("unwritable --out and --checkpoint fail before the data is read and the model trained",
           "[trainer][run_checks]") {
   // The data file does not exist: if the run reached the data, the error would name it.
+  SingleProcess single;
   std::vector<const char*> argv{"longtail-train", "--xmc", "no-such-data.txt", "--checkpoint",
                                 "no-such-folder/model.ltck"};
   CliOptions o = parse_cli(int(argv.size()), argv.data());
-  CHECK_THROWS_WITH(run_train(o), Contains("--checkpoint") && Contains("no-such-folder/model.ltck") &&
-                                      Contains("No such file or directory"));
+  CHECK_THROWS_WITH(run_train(o, single), Contains("--checkpoint") && Contains("no-such-folder/model.ltck") &&
+                                              Contains("No such file or directory"));
   // --out under a regular file: not a folder.
   const std::string file = "longtail_trainer_run_checks_file";
   std::FILE* f = std::fopen(file.c_str(), "w");
@@ -142,6 +143,6 @@ TEST_CASE("unwritable --out and --checkpoint fail before the data is read and th
   std::fclose(f);
   argv = {"longtail-train", "--xmc", "no-such-data.txt", "--out", "longtail_trainer_run_checks_file/out"};
   o = parse_cli(int(argv.size()), argv.data());
-  CHECK_THROWS_WITH(run_train(o), Contains("longtail_trainer_run_checks_file") && Contains("Not a directory"));
+  CHECK_THROWS_WITH(run_train(o, single), Contains("longtail_trainer_run_checks_file") && Contains("Not a directory"));
   std::remove(file.c_str());
 }

@@ -3,7 +3,8 @@
 // The trainer's one random number generator: xoshiro256** (Blackman & Vigna 2018) seeded through
 // SplitMix64, with the few draws the trainer needs. Every random choice of a run comes from it:
 // the embedded data set, the train / validation / test splits, the initial weights, each epoch's
-// shuffle, each batch's dropout masks and the folds that score the decision rules.
+// shuffle, each training row's dropout masks, the folds that score the decision rules and the
+// configurations a wide search draws.
 //
 // Bit for bit the same on every platform: integer arithmetic only for the integer draws (unlike
 // std::uniform_int_distribution & co., whose output differs between standard libraries), and
@@ -32,7 +33,7 @@ inline std::uint64_t splitmix64(std::uint64_t& state) {
 /// The trainer's purposes (the data generator numbers its own stages in generator.cpp).
 enum class RngStream : std::uint64_t { init = 1, shuffle = 2, dropout = 3, split = 4, rule_folds = 5, search = 6 };
 
-/// A stream id for a purpose and up to three indices (epoch, batch, layer): the parts hashed
+/// A stream id for a purpose and up to three indices (e.g. epoch, row, layer): the parts hashed
 /// together, so that ids of different (purpose, indices) do not collide in practice.
 inline std::uint64_t stream_id(RngStream purpose, std::uint64_t a = 0, std::uint64_t b = 0, std::uint64_t c = 0) {
   std::uint64_t s = static_cast<std::uint64_t>(purpose);
