@@ -9,10 +9,11 @@
 //   std::size_t bytes = lc::workspace_size(rows, cols);        // cudaMalloc once, reuse
 //   loss.forward_backward(batch, d_loss, d_grad, {d_workspace, bytes}, stream);
 //
-// What it computes: exactly the CPU functors' losses (longtail::cpu::FocalBCE / WeightedBCE,
-// same options, same conventions), through the same math-core functions (include/longtail/math,
-// __host__ __device__ under nvcc): per-class weight and pos_weight (ClassWeights), alpha, integer
-// and real gamma, ASL margin, label smoothing, mask, per-sample weights, Reduction none / sum /
+// What it computes: exactly the CPU functors' losses (longtail::cpu::FocalBCE / WeightedBCE /
+// DistributionBalanced, same options, same conventions), through the same math-core functions
+// (include/longtail/math, __host__ __device__ under nvcc): per-class weight, pos_weight and logit
+// offset (ClassWeights), alpha, integer and real gamma, ASL margin, the Distribution-Balanced
+// loss (distribution_balanced.cuh), label smoothing, mask, per-sample weights, Reduction none / sum /
 // mean (mean over unmasked elements, or over options.mean_divisor, e.g. the global count of a
 // data-parallel step; 0 when nothing is valid).
 // Accuracy: the transcendentals are CUDA's expf (2 ulp) and math/log1p_unit.hpp's log1p and
@@ -54,6 +55,7 @@
 #include "longtail/detail/arguments.cuh"
 #include "longtail/detail/launch.cuh"
 #include "longtail/detail/storage.cuh"
+#include "longtail/distribution_balanced.cuh"
 #include "longtail/focal_bce.cuh"
 #include "longtail/options.hpp"
 #include "longtail/weighted_bce.cuh"

@@ -168,12 +168,14 @@ struct FocalBCEOptions {
 /// authors' focal variant also multiplies the loss by a constant balance_param = 2, a
 /// learning-rate factor, left out here (a per-class weight of 2 reproduces it).
 struct DistributionBalancedOptions {
-  double alpha = 0.1;            ///< r^'s floor, finite >= 0
-  double beta = 10.0;            ///< r^'s slope, finite >= 0 (0: r^ = alpha + 1/2 for every element)
-  double mu = 0.2;               ///< r^'s centre, finite
-  double lambda = 2.0;           ///< negative-tolerant scale, finite > 0 (1: no regularisation of negatives)
-  double kappa = 0.05;           ///< scale of the class bias b_c, finite >= 0 (0: no bias)
-  double gamma = 2.0;            ///< focusing exponent of both terms, finite >= 0 (0: no focusing)
+  // Every value is bounded by 1e6 (lambda also from below by 1e-6): far beyond any useful
+  // setting, and so the kernels' float copies (and 1 / lambda) exist.
+  double alpha = 0.1;            ///< r^'s floor, in [0, 1e6]
+  double beta = 10.0;            ///< r^'s slope, in [0, 1e6] (0: r^ = alpha + 1/2 for every element)
+  double mu = 0.2;               ///< r^'s centre, in [-1e6, 1e6]
+  double lambda = 2.0;           ///< negative-tolerant scale, in [1e-6, 1e6] (1: negatives not regularised)
+  double kappa = 0.05;           ///< scale of the class bias b_c, in [0, 1e6] (0: no bias)
+  double gamma = 2.0;            ///< focusing exponent of both terms, in [0, 1e6] (0: no focusing)
   double label_smoothing = 0.0;  ///< as in WeightedBCEOptions (applied to y in the loss, not in r)
   Reduction reduction = Reduction::mean;
   /// Reduction::mean only: divide the sum by this count instead of this call's number of valid
@@ -183,16 +185,16 @@ struct DistributionBalancedOptions {
   ExecutionOptions execution{};
 
   void validate() const {
-    auto check_nonneg = [](const char* field, double v) {
-      if (!std::isfinite(v) || v < 0) detail::fail(field, " must be a finite number >= 0 (got ", v, ")");
+    auto check = [](const char* field, double v, double lo, double hi, const char* range) {
+      if (!std::isfinite(v) || v < lo || v > hi)
+        detail::fail(field, " must be a finite number in ", range, " (got ", v, ")");
     };
-    check_nonneg("DistributionBalancedOptions.alpha", alpha);
-    check_nonneg("DistributionBalancedOptions.beta", beta);
-    if (!std::isfinite(mu)) detail::fail("DistributionBalancedOptions.mu must be finite (got ", mu, ")");
-    if (!std::isfinite(lambda) || !(lambda > 0))
-      detail::fail("DistributionBalancedOptions.lambda must be a finite number > 0 (got ", lambda, ")");
-    check_nonneg("DistributionBalancedOptions.kappa", kappa);
-    check_nonneg("DistributionBalancedOptions.gamma", gamma);
+    check("DistributionBalancedOptions.alpha", alpha, 0.0, 1e6, "[0, 1e6]");
+    check("DistributionBalancedOptions.beta", beta, 0.0, 1e6, "[0, 1e6]");
+    check("DistributionBalancedOptions.mu", mu, -1e6, 1e6, "[-1e6, 1e6]");
+    check("DistributionBalancedOptions.lambda", lambda, 1e-6, 1e6, "[1e-6, 1e6]");
+    check("DistributionBalancedOptions.kappa", kappa, 0.0, 1e6, "[0, 1e6]");
+    check("DistributionBalancedOptions.gamma", gamma, 0.0, 1e6, "[0, 1e6]");
     detail::check_finite_range("DistributionBalancedOptions.label_smoothing", label_smoothing, 0.0, 1.0, true);
     detail::check_mean_divisor("DistributionBalancedOptions.mean_divisor", mean_divisor, reduction);
     detail::check_threads("DistributionBalancedOptions.execution.threads", execution.threads);

@@ -585,18 +585,21 @@ TEST_CASE("DB and logit offset: bad arguments are named", "[db][errors]") {
     };
   };
   require_message(db([](O& o) { o.alpha = -1; }),
-                  "longtail: DistributionBalancedOptions.alpha must be a finite number >= 0 (got -1)");
+                  "longtail: DistributionBalancedOptions.alpha must be a finite number in [0, 1e6] (got -1)");
   require_message(db([&](O& o) { o.beta = nan; }),
-                  "longtail: DistributionBalancedOptions.beta must be a finite number >= 0 (got nan)");
-  require_message(db([&](O& o) { o.mu = inf; }), "longtail: DistributionBalancedOptions.mu must be finite (got inf)");
+                  "longtail: DistributionBalancedOptions.beta must be a finite number in [0, 1e6] (got nan)");
+  require_message(db([](O& o) { o.beta = 2e6; }),
+                  "longtail: DistributionBalancedOptions.beta must be a finite number in [0, 1e6] (got 2000000)");
+  require_message(db([&](O& o) { o.mu = inf; }),
+                  "longtail: DistributionBalancedOptions.mu must be a finite number in [-1e6, 1e6] (got inf)");
   require_message(db([](O& o) { o.lambda = 0; }),
-                  "longtail: DistributionBalancedOptions.lambda must be a finite number > 0 (got 0)");
+                  "longtail: DistributionBalancedOptions.lambda must be a finite number in [1e-6, 1e6] (got 0)");
   require_message(db([&](O& o) { o.lambda = inf; }),
-                  "longtail: DistributionBalancedOptions.lambda must be a finite number > 0 (got inf)");
+                  "longtail: DistributionBalancedOptions.lambda must be a finite number in [1e-6, 1e6] (got inf)");
   require_message(db([](O& o) { o.kappa = -0.5; }),
-                  "longtail: DistributionBalancedOptions.kappa must be a finite number >= 0 (got -0.5)");
+                  "longtail: DistributionBalancedOptions.kappa must be a finite number in [0, 1e6] (got -0.5)");
   require_message(db([&](O& o) { o.gamma = nan; }),
-                  "longtail: DistributionBalancedOptions.gamma must be a finite number >= 0 (got nan)");
+                  "longtail: DistributionBalancedOptions.gamma must be a finite number in [0, 1e6] (got nan)");
   require_message(db([](O& o) { o.label_smoothing = 1; }),
                   "longtail: DistributionBalancedOptions.label_smoothing must be in [0, 1) (got 1)");
   require_message(db([](O& o) {

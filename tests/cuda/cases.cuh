@@ -44,6 +44,7 @@ struct OptionCase {
   double label_smoothing = 0.0;
   bool mask = false, sample_weight = false, weight = false, pos_weight = false;
   std::optional<double> mean_divisor{};  ///< options.mean_divisor (a data-parallel global count)
+  bool logit_offset = false;             ///< a per-class logit offset (logit adjustment)
 };
 
 inline std::vector<OptionCase> option_cases() {
@@ -60,7 +61,37 @@ inline std::vector<OptionCase> option_cases() {
       {"none+mask+pos_weight", R::none, 0.0, true, false, false, true},
       // A global count larger than any shard's: no device count, 1/D known on the host.
       {"mean+mask+sample weights+mean_divisor", R::mean, 0.0, true, true, false, false, 2.0e6},
+      {"sum+weights+logit offset", R::sum, 0.0, false, false, true, false, std::nullopt, true},
   };
+}
+
+struct DbCase {
+  std::string name;
+  longtail::DistributionBalancedOptions options;
+};
+
+/// Every Distribution-Balanced kernel: integer / real gamma, lambda 1 / not; beta 0 and kappa 0.
+inline std::vector<DbCase> db_cases() {
+  using O = longtail::DistributionBalancedOptions;
+  std::vector<DbCase> c;
+  c.push_back({"db defaults", O{}});
+  O plain;
+  plain.gamma = 0.0;
+  plain.lambda = 1.0;
+  plain.kappa = 0.0;
+  c.push_back({"db gamma 0 lambda 1 kappa 0", plain});
+  O real;
+  real.gamma = 1.5;
+  real.lambda = 3.0;
+  real.kappa = 0.2;
+  real.mu = 0.05;
+  c.push_back({"db gamma 1.5 lambda 3 kappa 0.2", real});
+  O flat;
+  flat.gamma = 0.5;
+  flat.lambda = 1.0;
+  flat.beta = 0.0;
+  c.push_back({"db gamma 0.5 lambda 1 beta 0", flat});
+  return c;
 }
 
 template <class Options>

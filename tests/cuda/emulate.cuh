@@ -47,7 +47,8 @@ V emulated_block_sum(const std::vector<V>& values) {
 /// pointers.
 template <class Math, class T, class Target>
 void emulate_launch(const Math& math, const lcd::LossSetup& setup, const longtail::cuda::ClassWeights& classes,
-                    const longtail::cuda::Batch<T, Target>& batch, const longtail::cuda::Outputs<T>& out) {
+                    const longtail::cuda::Batch<T, Target>& batch, const longtail::cuda::Outputs<T>& out,
+                    const lcd::RebalanceRates& rates = {}) {
   const std::int64_t n = batch.elements();
   const auto layout = lcd::WorkspaceLayout::of(n);
   const auto& d = layout.d;
@@ -69,7 +70,7 @@ void emulate_launch(const Math& math, const lcd::LossSetup& setup, const longtai
 
   std::vector<float> partials(d.units, 0.0f);
   if (n > 0) {
-    const auto p = lcd::make_tile_params(setup, classes, batch, out);
+    const auto p = lcd::make_tile_params(setup, classes, batch, out, rates);
     float scale = lcd::host_grad_scale(setup, batch, out);
     if (device_count) scale = valid ? out.grad_scale * (1.0f / static_cast<float>(valid)) : 0.0f;
     for (std::int64_t unit = 0; unit < d.units; ++unit) {
@@ -100,6 +101,29 @@ void emulate(const typename Spec::Options& options, const longtail::cuda::ClassW
              const longtail::cuda::Batch<T, Target>& batch, const longtail::cuda::Outputs<T>& out) {
   Spec::visit_math(options, [&](const auto& math) {
     emulate_launch(math, Spec::setup(options), classes, batch, out);
+    return cudaSuccess;
+  });
+}
+
+/// distribution_balanced()'s work replayed on the host: the row-rate pre-pass (row_rate_kernel's
+/// lanes and warp tree) into `row_rate` (resized to the rows), then the elementwise launch.
+template <class T, class Target>
+void emulate_distribution_balanced(const longtail::DistributionBalancedOptions& options,
+                                   const longtail::cuda::DistributionBalancedClasses& classes,
+                                   const longtail::cuda::Batch<T, Target>& batch, const longtail::cuda::Outputs<T>& out,
+                                   std::vector<float>& row_rate) {
+  using Spec = lcd::DistributionBalancedSpec;
+  row_rate.assign(static_cast<std::size_t>(batch.rows), 0.0f);
+  for (std::int64_t i = 0; i < batch.rows && batch.cols > 0; ++i) {
+    std::array<float, 32> lanes{};
+    for (int lane = 0; lane < 32; ++lane)
+      lanes[lane] = lcd::row_rate_lane_sum<Target>(batch.d_targets, batch.d_mask, classes.d_class_rate, i, batch.cols,
+                                                   longtail::cuda::words_per_row(batch.cols), lane);
+    row_rate[static_cast<std::size_t>(i)] = lcd::row_rate_from_sum(emulated_warp_sum(lanes), options.beta > 0);
+  }
+  Spec::visit_math(options, [&](const auto& math) {
+    emulate_launch(math, Spec::setup(options), Spec::class_weights(classes), batch, out,
+                   lcd::RebalanceRates{classes.d_class_rate, row_rate.data()});
     return cudaSuccess;
   });
 }

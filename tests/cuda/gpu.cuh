@@ -101,15 +101,16 @@ Result gpu_evaluate(const Problem& p, const RunOptions& r, Launch&& launch) {
   DeviceBuffer<T> x(a.x), grad(a.grad), elements(a.elements);
   DeviceBuffer<typename StorageArrays<T, Target>::TargetWord> y(a.y);
   DeviceBuffer<std::uint8_t> mask(a.mask);
-  DeviceBuffer<float> sw(p.sample_weight), w(p.weight), pw(p.pos_weight), losses(4);
-  DeviceBuffer<unsigned char> workspace(lc::workspace_size(p.rows, p.cols));
+  DeviceBuffer<float> sw(p.sample_weight), w(p.weight), pw(p.pos_weight), offset(p.logit_offset), losses(4);
+  // The Distribution-Balanced loss's workspace (one float per row more) serves every loss.
+  DeviceBuffer<unsigned char> workspace(lc::distribution_balanced_workspace_size(p.rows, p.cols));
   const lc::Workspace ws{workspace.get(), workspace.size()};
 
   lc::Batch<T, Target> batch{x.get() + r.offset, y.get() + r.offset, p.rows, p.cols};
   if (!p.mask.empty()) batch.d_mask = mask.get() + r.offset;
   if (!p.sample_weight.empty()) batch.d_sample_weight = sw.get();
   const lc::ClassWeights classes{p.weight.empty() ? nullptr : w.get(), p.pos_weight.empty() ? nullptr : pw.get(),
-                                 p.cols};
+                                 p.cols, p.logit_offset.empty() ? nullptr : offset.get()};
   Result res;
   if (r.elements) {
     lc::Outputs<T> out;

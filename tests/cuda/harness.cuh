@@ -43,6 +43,8 @@ struct ProblemSpec {
   bool sample_weight = false;
   bool weight = false;
   bool pos_weight = false;
+  bool logit_offset = false;    // a per-class logit offset in [-3, 1]
+  bool label_counts = false;    // training label counts for the Distribution-Balanced loss
   bool nan_under_mask = false;  // masked logits are NaN (float storage only): must not leak
   float logit_scale = 6.0f;
   std::uint64_t seed = 1;
@@ -91,6 +93,16 @@ Problem make_problem(const ProblemSpec& s) {
   if (s.pos_weight) {
     p.pos_weight.resize(s.cols);
     for (auto& w : p.pos_weight) w = 0.5f + 3.5f * unit(rng);
+  }
+  // Drawn last: the problems without them keep their random numbers.
+  if (s.logit_offset) {
+    p.logit_offset.resize(s.cols);
+    for (auto& o : p.logit_offset) o = -3.0f + 4.0f * unit(rng);
+  }
+  if (s.label_counts) {
+    p.train_rows = 200;
+    p.label_counts.resize(s.cols);
+    for (auto& c : p.label_counts) c = unit(rng) < 0.1f ? 0.0 : std::floor(200.0 * unit(rng) * unit(rng));
   }
   return p;
 }

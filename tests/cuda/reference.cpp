@@ -3,6 +3,8 @@
 
 #include <Eigen/Core>
 
+#include "longtail/class_priors.hpp"
+#include "longtail/cpu/distribution_balanced.hpp"
 #include "longtail/cpu/focal_bce.hpp"
 #include "longtail/cpu/weighted_bce.hpp"
 
@@ -46,11 +48,33 @@ Eigen::ArrayXf as_array(const std::vector<float>& v) {
 }  // namespace
 
 Result cpu_reference(const longtail::FocalBCEOptions& options, const Problem& p, bool want_elements) {
-  return run(longtail::cpu::FocalBCE<float>(options, as_array(p.weight), as_array(p.pos_weight)), p, want_elements);
+  return run(
+      longtail::cpu::FocalBCE<float>(options, as_array(p.weight), as_array(p.pos_weight), as_array(p.logit_offset)), p,
+      want_elements);
 }
 
 Result cpu_reference(const longtail::WeightedBCEOptions& options, const Problem& p, bool want_elements) {
-  return run(longtail::cpu::WeightedBCE<float>(options, as_array(p.weight), as_array(p.pos_weight)), p, want_elements);
+  return run(
+      longtail::cpu::WeightedBCE<float>(options, as_array(p.weight), as_array(p.pos_weight), as_array(p.logit_offset)),
+      p, want_elements);
+}
+
+Result cpu_reference(const longtail::DistributionBalancedOptions& options, const Problem& p, bool want_elements) {
+  const Eigen::Map<const Eigen::ArrayXd> counts(p.label_counts.data(),
+                                                static_cast<Eigen::Index>(p.label_counts.size()));
+  return run(longtail::cpu::DistributionBalanced<float>(options, counts, p.train_rows, as_array(p.weight),
+                                                        as_array(p.logit_offset)),
+             p, want_elements);
+}
+
+DbClassTerms db_class_terms(const longtail::DistributionBalancedOptions& options, const Problem& p) {
+  const Eigen::Map<const Eigen::ArrayXd> counts(p.label_counts.data(),
+                                                static_cast<Eigen::Index>(p.label_counts.size()));
+  const Eigen::ArrayXd offset = as_array(p.logit_offset).cast<double>();
+  const auto t =
+      longtail::distribution_balanced_class_terms<float>(counts, p.train_rows, options.kappa, options.lambda, offset);
+  return {std::vector<float>(t.class_rate.data(), t.class_rate.data() + t.class_rate.size()),
+          std::vector<float>(t.logit_offset.data(), t.logit_offset.data() + t.logit_offset.size())};
 }
 
 }  // namespace longtail_test

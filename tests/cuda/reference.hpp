@@ -18,8 +18,20 @@ struct Problem {
   std::vector<float> x, y;
   std::vector<std::uint8_t> mask;                        // empty: none
   std::vector<float> sample_weight, weight, pos_weight;  // empty: none
+  std::vector<float> logit_offset;                       // empty: none
+  /// The Distribution-Balanced loss's training label counts (one per column) and rows.
+  std::vector<double> label_counts;
+  std::int64_t train_rows = 0;
   std::int64_t n() const { return rows * cols; }
 };
+
+/// The Distribution-Balanced loss's per-class device inputs for a problem
+/// (longtail::distribution_balanced_class_terms<float>: 1 / n_c, and the class bias plus the
+/// problem's logit offset).
+struct DbClassTerms {
+  std::vector<float> class_rate, logit_offset;
+};
+DbClassTerms db_class_terms(const longtail::DistributionBalancedOptions& options, const Problem& p);
 
 /// Outputs of one evaluation, in float.
 struct Result {
@@ -32,5 +44,6 @@ struct Result {
 /// WeightedBCE<float> with the problem's optional inputs.
 Result cpu_reference(const longtail::FocalBCEOptions& options, const Problem& p, bool want_elements);
 Result cpu_reference(const longtail::WeightedBCEOptions& options, const Problem& p, bool want_elements);
+Result cpu_reference(const longtail::DistributionBalancedOptions& options, const Problem& p, bool want_elements);
 
 }  // namespace longtail_test

@@ -105,7 +105,8 @@ Result emulate_run(const typename Spec::Options& options, const Problem& p, std:
   if (!p.mask.empty()) batch.d_mask = a.mask.data() + offset;
   if (!p.sample_weight.empty()) batch.d_sample_weight = p.sample_weight.data();
   lc::ClassWeights classes{p.weight.empty() ? nullptr : p.weight.data(),
-                           p.pos_weight.empty() ? nullptr : p.pos_weight.data(), p.cols};
+                           p.pos_weight.empty() ? nullptr : p.pos_weight.data(), p.cols,
+                           p.logit_offset.empty() ? nullptr : p.logit_offset.data()};
   Result r;
   // Per-element losses first (the in-place gradient overwrites the logits).
   lc::Outputs<T> el;
@@ -137,6 +138,7 @@ void emulation_matrix(const std::vector<std::pair<std::int64_t, std::int64_t>>& 
       spec.sample_weight = oc.sample_weight;
       spec.weight = oc.weight;
       spec.pos_weight = oc.pos_weight;
+      spec.logit_offset = oc.logit_offset;
       spec.seed = ++seed;
       const Problem p = make_problem<T, Target>(spec);
       const std::int64_t offset = seed % 3 == 0 ? 1 : 0;  // a third of the runs unaligned

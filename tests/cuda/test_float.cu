@@ -40,6 +40,7 @@ void parity_matrix(const std::vector<std::pair<std::int64_t, std::int64_t>>& sha
       spec.sample_weight = oc.sample_weight;
       spec.weight = oc.weight;
       spec.pos_weight = oc.pos_weight;
+      spec.logit_offset = oc.logit_offset;
       spec.seed = ++seed;
       const Problem p = make_problem<float, Target>(spec);
       RunOptions run;

@@ -56,6 +56,7 @@ void storage_parity() {
       spec.sample_weight = oc.sample_weight;
       spec.weight = oc.weight;
       spec.pos_weight = oc.pos_weight;
+      spec.logit_offset = oc.logit_offset;
       spec.seed = ++seed;
       const Problem p = make_problem<T, Target>(spec);
       RunOptions run;

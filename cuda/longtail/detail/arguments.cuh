@@ -34,12 +34,18 @@ struct Batch {
   std::int64_t elements() const { return rows * cols; }
 };
 
-/// Per-class vectors (length num_classes, which must equal the batch's cols when either is set).
-/// Null: all ones. Values must be finite and >= 0 (checked only with check_inputs).
+/// Per-class vectors (length num_classes, which must equal the batch's cols when any is set).
+/// Null: all ones (weights) or none (offset). Weights must be finite and >= 0, offsets finite
+/// (checked only with check_inputs).
 struct ClassWeights {
   const float* d_weight = nullptr;      ///< w_c
   const float* d_pos_weight = nullptr;  ///< pw_c
   std::int64_t num_classes = 0;
+  /// s_c, the logit adjustment: the loss is evaluated at x + s_c, the gradient is d loss / d x
+  /// (longtail::logit_adjustment() in the CPU library's class_priors.hpp computes tau log p_c).
+  const float* d_logit_offset = nullptr;
+
+  bool any() const { return d_weight || d_pos_weight || d_logit_offset; }
 };
 
 /// What to compute. A null pointer skips that output; at least one must be set.
@@ -100,9 +106,9 @@ void check_arguments(const char* loss, const ClassWeights& classes, const Batch<
     if (!batch.d_targets) fail(loss, ": batch.d_targets is null for a ", batch.rows, "x", batch.cols, " batch");
   }
   if (classes.num_classes < 0) fail(loss, ": classes.num_classes must be >= 0 (got ", classes.num_classes, ")");
-  if ((classes.d_weight || classes.d_pos_weight) && classes.num_classes != batch.cols)
+  if (classes.any() && classes.num_classes != batch.cols)
     fail(loss, ": per-class vectors have ", classes.num_classes, " classes but logits have ", batch.cols,
-         " columns (set ClassWeights.num_classes to the length of d_weight / d_pos_weight)");
+         " columns (set ClassWeights.num_classes to the length of d_weight / d_pos_weight / d_logit_offset)");
   // Outputs may replace the logits in place, but must not partly overlap them or each other:
   // every element is read and written by the same thread, so only exact aliasing is safe.
   const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(T);

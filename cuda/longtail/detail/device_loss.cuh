@@ -69,8 +69,9 @@ class DeviceLoss {
     options_.validate();
     if (classes_.num_classes < 0)
       longtail::detail::fail(name, ": classes.num_classes must be >= 0 (got ", classes_.num_classes, ")");
-    if ((classes_.d_weight || classes_.d_pos_weight) && classes_.num_classes == 0)
-      longtail::detail::fail(name, ": classes.num_classes must be set when d_weight or d_pos_weight is");
+    if (classes_.any() && classes_.num_classes == 0)
+      longtail::detail::fail(name,
+                             ": classes.num_classes must be set when d_weight, d_pos_weight or d_logit_offset is");
   }
 
   const Options& options() const { return options_; }

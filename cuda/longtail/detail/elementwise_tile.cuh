@@ -27,6 +27,7 @@
 
 #include "longtail/detail/fast_divmod.cuh"
 #include "longtail/detail/storage.cuh"
+#include "longtail/math/distribution_balanced.hpp"
 #include "longtail/math/value_grad.hpp"
 
 namespace longtail::cuda::detail {
@@ -65,6 +66,9 @@ struct TileParams {
   const float* sample_weight = nullptr;  // per row
   const float* weight = nullptr;         // per class (column)
   const float* pos_weight = nullptr;     // per class
+  const float* logit_offset = nullptr;   // per class: the loss at x + s_c
+  const float* class_rate = nullptr;     // per class, re-balanced losses (math::is_rebalanced_v) only
+  const float* row_rate = nullptr;       // per row, the same
   T* grad = nullptr;
   T* loss = nullptr;  // per-element losses
   std::int64_t n = 0;
@@ -74,7 +78,7 @@ struct TileParams {
   float keep = 1.0f, shift = 0.0f;  // label smoothing: y_s = y * keep + shift
   float alpha_pos = 1.0f, alpha_neg = 1.0f;
   bool vector_ok = false;  // every pointer aligned for Pack access
-  bool weighted = false;   // per-class or per-sample weights present
+  bool weighted = false;   // per-class or per-sample inputs present (weights, offsets, rates)
 
   /// Row and column of flat index e.
   LONGTAIL_HD void row_col(std::int64_t e, std::uint64_t& i, std::uint32_t& j) const {
@@ -116,6 +120,10 @@ LONGTAIL_HD void load_packed_bits(const P& p, std::uint64_t i, std::uint32_t j, 
 /// loss functor. Same operations in the same order as the CPU kernel. Without per-class and
 /// per-sample weights (Weighted = false) the coefficients are the constants the CPU uses then,
 /// class_coefficients(1, 1, alpha+, alpha-) and a sample weight of 1, and (i, j) is not needed.
+/// The logit offset (logit adjustment) is added to x first, and a re-balanced loss
+/// (DistributionBalanced) multiplies both term weights by its weight of (class, row), as the CPU
+/// kernel does; both need (i, j), so they come with Weighted = true (make_tile_params sets
+/// `weighted` whenever they are present; a re-balanced loss always has its rates).
 template <bool Weighted, class Math, class T, class Target>
 LONGTAIL_HD math::ValueGrad<float> evaluate(const Math& math, const TileParams<T, Target>& p, float x, float y,
                                             std::uint64_t i, std::uint32_t j) {
@@ -124,9 +132,15 @@ LONGTAIL_HD math::ValueGrad<float> evaluate(const Math& math, const TileParams<T
     if (p.weight) w = load_shared_ro(p.weight + j);
     if (p.pos_weight) pw = load_shared_ro(p.pos_weight + j);
     if (p.sample_weight) sw = load_shared_ro(p.sample_weight + i);
+    if (p.logit_offset) x = x + load_shared_ro(p.logit_offset + j);
   }
   const auto coef = math::class_coefficients<float>(w, pw, p.alpha_pos, p.alpha_neg);
-  const auto tw = math::term_weights<float>(y, p.keep, p.shift, coef.pos, coef.neg, sw);
+  auto tw = math::term_weights<float>(y, p.keep, p.shift, coef.pos, coef.neg, sw);
+  if constexpr (Weighted && math::is_rebalanced_v<Math>) {
+    const float r = math.rebalanced_weight(load_shared_ro(p.class_rate + j), load_shared_ro(p.row_rate + i));
+    tw.a = tw.a * r;
+    tw.b = tw.b * r;
+  }
   return math(x, tw.a, tw.b);
 }
 

@@ -63,6 +63,12 @@ cudaError_t check_input_values(const char* loss, const ClassWeights& classes, co
     if ((err = copy_to_host(w, classes.d_pos_weight, classes.num_classes, stream))) return err;
     check_weights((prefix + "pos_weight").c_str(), w);
   }
+  if (classes.d_logit_offset) {
+    if ((err = copy_to_host(w, classes.d_logit_offset, classes.num_classes, stream))) return err;
+    for (std::size_t k = 0; k < w.size(); ++k)
+      if (!std::isfinite(w[k]))
+        longtail::detail::fail(prefix, "logit_offset[", k, "] must be finite (got ", double(w[k]), ")");
+  }
   return cudaSuccess;
 }
 

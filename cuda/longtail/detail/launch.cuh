@@ -189,10 +189,18 @@ cudaError_t stage1_blocks(const void* kernel, std::int64_t units, int& blocks) {
   return cudaSuccess;
 }
 
+/// The per-class and per-row inputs of a re-balanced loss (DistributionBalanced): device pointers,
+/// both null for the other losses.
+struct RebalanceRates {
+  const float* d_class_rate = nullptr;  ///< length cols
+  const float* d_row_rate = nullptr;    ///< length rows
+};
+
 /// The stage-1 parameters of a call (also used by the host replay in tests/cuda/emulate.cuh).
 template <class T, class Target>
 TileParams<T, Target> make_tile_params(const LossSetup& setup, const ClassWeights& classes,
-                                       const Batch<T, Target>& batch, const Outputs<T>& out) {
+                                       const Batch<T, Target>& batch, const Outputs<T>& out,
+                                       const RebalanceRates& rates = {}) {
   constexpr int V = kVec<T>;
   constexpr bool kBits = std::is_same_v<Target, packed_bits>;
   TileParams<T, Target> p;
@@ -202,6 +210,9 @@ TileParams<T, Target> make_tile_params(const LossSetup& setup, const ClassWeight
   p.sample_weight = batch.d_sample_weight;
   p.weight = classes.d_weight;
   p.pos_weight = classes.d_pos_weight;
+  p.logit_offset = classes.d_logit_offset;
+  p.class_rate = rates.d_class_rate;
+  p.row_rate = rates.d_row_rate;
   p.grad = out.d_grad;
   p.loss = out.d_loss_elements;
   p.n = batch.elements();
@@ -216,7 +227,7 @@ TileParams<T, Target> make_tile_params(const LossSetup& setup, const ClassWeight
                 (!p.loss || is_aligned(p.loss, pack_alignment<T, V>())) &&
                 (kBits || is_aligned(p.y, pack_alignment<target_storage_t<Target>, V>())) &&
                 (!p.mask || is_aligned(p.mask, pack_alignment<std::uint8_t, V>()));
-  p.weighted = p.weight || p.pos_weight || p.sample_weight;
+  p.weighted = p.weight || p.pos_weight || p.sample_weight || p.logit_offset || p.class_rate;
   return p;
 }
 
@@ -249,7 +260,7 @@ float host_grad_scale(const LossSetup& setup, const Batch<T, Target>& batch, con
 template <class Math, class T, class Target>
 cudaError_t launch_elementwise(const Math& math, const LossSetup& setup, const ClassWeights& classes,
                                const Batch<T, Target>& batch, const Outputs<T>& out, const Workspace& ws,
-                               cudaStream_t stream) noexcept {
+                               cudaStream_t stream, const RebalanceRates& rates = {}) noexcept {
   const std::int64_t n = batch.elements();
   const WorkspaceLayout layout = WorkspaceLayout::of(n);
   char* base = reinterpret_cast<char*>(align_up(reinterpret_cast<std::uintptr_t>(ws.d_ptr), kWorkspaceAlignment));
@@ -273,7 +284,7 @@ cudaError_t launch_elementwise(const Math& math, const LossSetup& setup, const C
   }
 
   if (n > 0) {
-    const TileParams<T, Target> p = make_tile_params(setup, classes, batch, out);
+    const TileParams<T, Target> p = make_tile_params(setup, classes, batch, out, rates);
     UnitParams u;
     u.tiles = layout.d.tiles;
     u.tiles_per_unit = layout.d.tiles_per_unit;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -107,28 +108,62 @@ class DistributionBalanced : public ElementwiseLoss<DistributionBalanced<Scalar>
     const auto& y = a.y;
     const auto& m = a.mask;
     const double* rate = class_rate_d_.data();
-    auto row = [&](Eigen::Index i) {
-      double sum = 0.0;
-      for (Eigen::Index j = 0; j < cols; ++j) {
-        if (m.data && m.data[i * m.row_stride + j * m.col_stride] == 0) continue;
-        sum += static_cast<double>(y.data[i * y.row_stride + j * y.col_stride]) * rate[j];
+    // sum_i = sum over j in increasing order of y_ij * rate_j (valid elements only), in double.
+    // The loops follow the targets' storage (rows of a row-major matrix, columns of a
+    // column-major one, each thread a block of rows): every row's terms are added in the same
+    // order either way, so the sums are the same bits for every layout and thread count.
+    auto add_row_block = [&](Eigen::Index i0, Eigen::Index i1, double* sums) {
+      // Tight loops without a call or a branch per element (a masked element is selected away,
+      // whatever its target holds, NaN included): this pass reads as many bytes as the loss's.
+      const Eigen::Index ys_i = y.row_stride, ys_j = y.col_stride;
+      const Eigen::Index ms_i = m.row_stride, ms_j = m.col_stride;
+      if (std::abs(ys_j) >= std::abs(ys_i)) {  // column-major targets: walk down the columns
+        for (Eigen::Index j = 0; j < cols; ++j) {
+          const double r = rate[j];
+          const auto* yj = y.data + j * ys_j;
+          if (m.data) {
+            const auto* mj = m.data + j * ms_j;
+            for (Eigen::Index i = i0; i < i1; ++i)
+              sums[i - i0] += mj[i * ms_i] != 0 ? static_cast<double>(yj[i * ys_i]) * r : 0.0;
+          } else {
+            for (Eigen::Index i = i0; i < i1; ++i) sums[i - i0] += static_cast<double>(yj[i * ys_i]) * r;
+          }
+        }
+      } else {
+        for (Eigen::Index i = i0; i < i1; ++i) {
+          const auto* yi = y.data + i * ys_i;
+          double sum = 0.0;
+          if (m.data) {
+            const auto* mi = m.data + i * ms_i;
+            for (Eigen::Index j = 0; j < cols; ++j)
+              sum += mi[j * ms_j] != 0 ? static_cast<double>(yi[j * ys_j]) * rate[j] : 0.0;
+          } else {
+            for (Eigen::Index j = 0; j < cols; ++j) sum += static_cast<double>(yi[j * ys_j]) * rate[j];
+          }
+          sums[i - i0] = sum;
+        }
       }
       // 1 / sum, or +inf for an empty row (and where 1 / sum exceeds Scalar: converting it would
       // be undefined behaviour, and r^ is alpha + 1 there to within rounding either way).
-      const double inv = sum > 0 ? 1.0 / sum : std::numeric_limits<double>::infinity();
-      buffer[static_cast<std::size_t>(i)] = inv <= double(std::numeric_limits<Scalar>::max())
-                                                ? static_cast<Scalar>(inv)
-                                                : std::numeric_limits<Scalar>::infinity();
+      for (Eigen::Index i = i0; i < i1; ++i) {
+        const double sum = sums[i - i0];
+        const double inv = sum > 0 ? 1.0 / sum : std::numeric_limits<double>::infinity();
+        buffer[static_cast<std::size_t>(i)] = inv <= double(std::numeric_limits<Scalar>::max())
+                                                  ? static_cast<Scalar>(inv)
+                                                  : std::numeric_limits<Scalar>::infinity();
+      }
     };
-    const int threads = static_cast<int>(std::min<Eigen::Index>(a.threads, rows));
-    if (threads <= 1 || rows * cols < 16384) {
-      for (Eigen::Index i = 0; i < rows; ++i) row(i);
-      return;
-    }
+    // Blocks of rows of ~16K elements (fixed by the shape, like the kernel's).
+    const Eigen::Index block = std::max<Eigen::Index>(1, Eigen::Index(16384) / std::max<Eigen::Index>(cols, 1));
+    const Eigen::Index blocks = (rows + block - 1) / block;
+    const int threads = static_cast<int>(std::max<Eigen::Index>(1, std::min<Eigen::Index>(a.threads, blocks)));
 #if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
 #endif
-    for (Eigen::Index i = 0; i < rows; ++i) row(i);
+    for (Eigen::Index b = 0; b < blocks; ++b) {
+      std::vector<double> sums(static_cast<std::size_t>(block), 0.0);
+      add_row_block(b * block, std::min(rows, (b + 1) * block), sums.data());
+    }
   }
 
   // Integer or real exponent, lambda = 1 or not (math/distribution_balanced.hpp).
