@@ -10,6 +10,7 @@
 #include "common/fnv1a.hpp"
 #include "data/data_error.hpp"
 #include "data/file_open.hpp"
+#include "decision_rules.hpp"
 
 namespace longtail_train {
 namespace {
@@ -139,6 +140,9 @@ void write_payload(Writer& w, const Checkpoint& c) {
     const std::vector<float>& idf = c.featurizer->idf();
     w.array(Eigen::Map<const Eigen::VectorXf>(idf.data(), Eigen::Index(idf.size())));
   }
+  // Version 3: the decision rule the thresholds belong to, and its at-least-one setting.
+  w.str(c.rule);
+  w.pod<std::uint8_t>(c.at_least_one);
 }
 
 /// Largest model a checkpoint may describe: 2^31 - 1 parameters (Eigen::Index arithmetic on
@@ -275,7 +279,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   for (char& ch : magic) ch = head.pod<char>("magic");
   if (std::memcmp(magic, kMagic, 8) != 0) head.fail("not a longtail-train checkpoint (wrong magic bytes)");
   const auto version = head.pod<std::uint32_t>("version");
-  if (version != 1 && version != Checkpoint::kVersion)
+  if (version < 1 || version > Checkpoint::kVersion)
     head.fail("format version " + std::to_string(version) + ", this longtail-train reads versions 1 to " +
               std::to_string(Checkpoint::kVersion));
   if (head.pod<std::uint32_t>("byte order") != kByteOrder) head.fail("written on a machine with another byte order");
@@ -352,6 +356,15 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (!all_finite(c.train_label_counts) || (c.train_label_counts < 0).any())
     r.fail("a training label count is negative or not finite");
   if (version >= 2) read_featurizer(r, c);
+  if (version < 3 && c.thresholds.size() != 0) c.rule = "per-label";  // what versions 1 and 2 tuned
+  if (version >= 3) {
+    c.rule = r.str("decision rule");
+    const auto rule = parse_rule(c.rule);
+    if (!rule) r.fail("unknown decision rule '" + c.rule + "'");
+    c.at_least_one = r.pod<std::uint8_t>("at least one") != 0;
+    if (rule->at_least_one != c.at_least_one)
+      r.fail("decision rule '" + c.rule + "' and its at-least-one flag disagree");
+  }
   if (!r.done()) r.fail("unexpected bytes after the last field");
   return c;
 }

@@ -9,8 +9,9 @@
 //   magic "LTTRAIN\x1a" (8 bytes) | u32 version | u32 0x01020304 (byte-order check) |
 //   u64 payload size | payload | u64 FNV-1a-64 checksum of the payload
 // The payload is a fixed sequence of typed fields (checkpoint.cpp); version 2 added the data
-// fingerprint and the text featurizer (after the training label counts), version 1 files are
-// still read. Loading checks the magic, version, byte order,
+// fingerprint and the text featurizer (after the training label counts), version 3 the decision
+// rule (its name and at-least-one flag, at the end); versions 1 and 2 are still read (their
+// thresholds are the per-label rule's). Loading checks the magic, version, byte order,
 // size and checksum, then every value (shapes, counters, finiteness), and names the file in
 // every error: a checkpoint with a valid checksum but impossible contents is refused too.
 // Writing is atomic (common/durable_file.hpp): a crash never leaves a half-written checkpoint
@@ -32,7 +33,7 @@
 namespace longtail_train {
 
 struct Checkpoint {
-  static constexpr std::uint32_t kVersion = 2;
+  static constexpr std::uint32_t kVersion = 3;
 
   /// Training settings as (flag, value) pairs: checked by --resume, shown by eval.
   std::vector<std::pair<std::string, std::string>> settings;
@@ -44,7 +45,9 @@ struct Checkpoint {
   TrainingState state;
 
   // For eval / predict.
-  Eigen::ArrayXd thresholds;  ///< per-label thresholds tuned on validation (empty until finished)
+  Eigen::ArrayXd thresholds;  ///< the decision rule's thresholds, tuned on validation (empty until finished)
+  std::string rule = "0.5";   ///< the decision rule (decision_rules.hpp) that made `thresholds`
+  bool at_least_one = false;  ///< the rule's top-1 when no label clears its threshold (predict, eval)
   std::vector<std::string> label_names;
   Eigen::ArrayXd train_label_counts;
 

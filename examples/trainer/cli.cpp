@@ -292,6 +292,42 @@ const std::vector<Flag>& flags() {
          if (o.train.buckets.medium_from > o.train.buckets.head_from) bad("--buckets", v, "MEDIUM <= HEAD");
        }},
 
+      // ---- decision rules ----
+      {"--rule", "NAME", "auto",
+       "decision rule from probabilities to labels: 0.5 | global (one threshold tuned on validation) | shrunk (per-label "
+       "thresholds shrunk toward the global one by validation support) | per-label (raw per-label tuning); +top1 (e.g. "
+       "shrunk+top1): the most probable label when none clears its threshold. auto = the rule with the best "
+       "cross-fitted validation F1 (--metric)",
+       "Decision rules (decision_rules.hpp; tuned on validation, scored by cross-fitting over validation folds)", kFit,
+       [](CliOptions& o, const std::string& v) {
+         if (v == "auto") {
+           o.train.rules.rule.reset();
+         } else if (const auto rule = parse_rule(v)) {
+           o.train.rules.rule = *rule;
+         } else {
+           bad("--rule", v, rule_choices());
+         }
+       }},
+      {"--rule-shrinkage", "M", "10",
+       "shrunk: t_c = (k_c t_c* + M t_global) / (k_c + M), k_c = the label's validation positives", "", kFit,
+       [](CliOptions& o, const std::string& v) { o.train.rules.shrinkage = non_negative("--rule-shrinkage", v); }},
+      {"--rule-min-positives", "N", "1", "shrunk: labels with fewer validation positives keep the global threshold", "",
+       kFit,
+       [](CliOptions& o, const std::string& v) {
+         o.train.rules.min_positives = Eigen::Index(integer("--rule-min-positives", v, 1, 1000000000));
+       }},
+      {"--rule-folds", "K", "5", "cross-fitting folds of the validation rows that score the tuned rules", "", kFit,
+       [](CliOptions& o, const std::string& v) { o.train.rules.folds = int(integer("--rule-folds", v, 2, 1000)); }},
+      {"--metric", "NAME", "macro",
+       "the F1 the global threshold maximises, --rule auto selects by and sweep ranks by: macro | micro | samples", "",
+       kFit,
+       [](CliOptions& o, const std::string& v) {
+         const auto average = parse_f1_average(v);
+         if (!average) bad("--metric", v, "macro, micro or samples");
+         o.sweep.metric = v;
+         o.train.rules.metric = *average;
+       }},
+
       // ---- sweep ----
       {"--jobs", "N", "cores", "configurations trained in parallel (each single-threaded unless --threads)", "Sweep", kSweep,
        [](CliOptions& o, const std::string& v) { o.sweep.jobs = int(integer("--jobs", v, 1, 1024)); }},
@@ -299,13 +335,8 @@ const std::vector<Flag>& flags() {
        [](CliOptions& o, const std::string& v) { o.sweep.baseline = v; }},
       {"--no-bce", nullptr, "off", "do not add the plain-BCE configuration to the grid", "", kSweep,
        [](CliOptions& o, const std::string&) { o.sweep.add_bce_baseline = false; }},
-      {"--metric", "NAME", "macro", "headline F1 of the table: macro | micro | samples", "", kSweep,
-       [](CliOptions& o, const std::string& v) {
-         if (v != "macro" && v != "micro" && v != "samples") bad("--metric", v, "macro, micro or samples");
-         o.sweep.metric = v;
-       }},
-      {"--tuned", nullptr, "off", "headline F1 at per-label thresholds tuned on validation instead of 0.5", "", kSweep,
-       [](CliOptions& o, const std::string&) { o.sweep.tuned = true; }},
+      {"--tuned", nullptr, "off", "the same as --rule per-label (kept for older command lines)", "", kSweep,
+       [](CliOptions& o, const std::string&) { o.train.rules.rule = DecisionRule{ThresholdKind::per_label, false}; }},
 
       {"--search", "NAME", "grid", "grid: the write-up's grid (--cap x --gamma); wide: successive halving over the grid "
        "plus configurations drawn (from --seed) from a wider space (every weight scheme, caps up to uncapped, focal "
@@ -373,7 +404,7 @@ const std::vector<Flag>& flags() {
        "predict: classify raw documents instead of a data split, one per line ('-': standard input; an empty "
        "line is the empty document), through the checkpoint's text featurizer (a model trained with --tsv); "
        "prints one JSON object per line: {\"line\": N, \"top\": [{\"label\", \"index\", \"p\"}, ...], "
-       "\"predicted\": [labels with p above their tuned threshold]}",
+       "\"predicted\": [the labels the checkpoint's decision rule predicts]}",
        "", kPredict, [](CliOptions& o, const std::string& v) {
          if (v.empty()) bad("--text", v, "a file name or '-'");
          o.text = v;

@@ -17,6 +17,7 @@
 #include "data/file_open.hpp"
 #include "data/statistics.hpp"
 #include "data/text_writer.hpp"
+#include "decision_rules.hpp"
 #include "longtail/config.hpp"
 #include "report.hpp"
 #include "search.hpp"
@@ -53,6 +54,12 @@ const Dataset& pick_split(const Splits& s, const std::string& name) {
   if (name == "train") return s.train;
   if (name == "validation") return s.validation;
   return s.test;
+}
+
+/// The checkpoint's decision rule (0.5 for every label when the run did not finish).
+AppliedRule checkpoint_rule(const Checkpoint& c) {
+  if (c.thresholds.size() == 0) return {"0.5", Eigen::ArrayXd::Constant(c.shape.outputs, 0.5), false};
+  return {c.rule, c.thresholds, c.at_least_one};
 }
 
 Mlp<float> model_from(const Checkpoint& c, const Dataset& d, const std::string& path, int threads) {
@@ -197,11 +204,11 @@ int run_eval(const CliOptions& o) {
   const Splits data = load_data(o);
   const Dataset& d = pick_split(data, o.split);
   const Mlp<float> model = model_from(c, d, o.checkpoint, threads);
-  const Eigen::ArrayXd thresholds = c.thresholds.size() ? c.thresholds : Eigen::ArrayXd::Constant(c.shape.outputs, 0.5);
+  const AppliedRule rule = checkpoint_rule(c);
   const Eigen::ArrayXd counts =
       c.train_label_counts.size() == c.shape.outputs ? c.train_label_counts : label_counts(data.train.labels);
   const SplitEvaluation e = evaluate_split(o.split, predict_probabilities(model, d.features), dense_targets(d.labels),
-                                           thresholds, counts, data.train.rows(), o.train.buckets);
+                                           rule, counts, data.train.rows(), o.train.buckets);
   std::cout << "checkpoint: " << o.checkpoint << " (" << c.setting("loss") << "; epoch " << c.state.best_epoch << " of "
             << c.state.epochs_done << ")\n"
             << "data: " << describe_data(d) << "\n\n"
@@ -224,6 +231,7 @@ int predict_text(const CliOptions& o, const Checkpoint& c, int threads) {
   model.parameters() = c.state.best_params;
   TextPredictOptions options;
   options.top = o.top;
+  options.at_least_one = c.at_least_one && c.thresholds.size() != 0;
   const TextPredictor predictor(model, *c.featurizer, c.thresholds, c.label_names, options);
   if (o.text == "-") return predictor.run(std::cin, "standard input", std::cout), 0;
   std::ifstream in = open_input_file(o.text, "--text file");
@@ -240,7 +248,7 @@ int run_predict(const CliOptions& o) {
   const Splits data = load_data(o);
   const Dataset& d = pick_split(data, o.split);
   const Mlp<float> model = model_from(c, d, o.checkpoint, threads);
-  const Eigen::ArrayXd thresholds = c.thresholds.size() ? c.thresholds : Eigen::ArrayXd::Constant(c.shape.outputs, 0.5);
+  const AppliedRule rule = checkpoint_rule(c);
   const std::vector<std::string>& names =
       d.label_set.names.size() == std::size_t(c.shape.outputs) ? d.label_set.names : c.label_names;
   auto label_name = [&](Eigen::Index j) {
@@ -252,7 +260,9 @@ int run_predict(const CliOptions& o) {
   head.makeCompressed();
   const RowMatrix<float> p = predict_probabilities(model, head);
   std::cout << "predict: " << o.checkpoint << " on " << d.name << " (first " << rows << " rows; score = probability, "
-            << "* = above the label's tuned threshold)\n";
+            << "* = predicted by the decision rule " << rule.name
+            << (rule.at_least_one ? ": above the label's threshold, or the row's top label when none is" : "") << ")\n";
+  const RowMatrix<float> predicted = apply_thresholds(p, rule.thresholds, rule.at_least_one);
   std::vector<Eigen::Index> order(std::size_t(c.shape.outputs));
   for (Eigen::Index i = 0; i < rows; ++i) {
     std::iota(order.begin(), order.end(), Eigen::Index{0});
@@ -263,7 +273,7 @@ int run_predict(const CliOptions& o) {
     for (std::size_t r = 0; r < k; ++r) {
       const Eigen::Index j = order[r];
       char score[48];
-      std::snprintf(score, sizeof score, "  %.4f%s  ", p(i, j), p(i, j) > thresholds[j] ? "*" : " ");
+      std::snprintf(score, sizeof score, "  %.4f%s  ", p(i, j), predicted(i, j) > 0.5f ? "*" : " ");
       std::cout << score << label_name(j) << "\n";
     }
     std::string truth;

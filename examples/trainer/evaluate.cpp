@@ -5,14 +5,18 @@
 #include <cstdio>
 #include <sstream>
 
+#include "decision_rules.hpp"
+
 namespace longtail_train {
 
 namespace {
 
 ThresholdedMetrics metrics_at(const RowMatrix<float>& p, const RowMatrix<float>& y, const Eigen::ArrayXd& thresholds,
-                              const Eigen::ArrayXd& train_counts, const longtail::metrics::FrequencyBuckets& b) {
+                              bool at_least_one, const Eigen::ArrayXd& train_counts,
+                              const longtail::metrics::FrequencyBuckets& b) {
   ThresholdedMetrics m;
-  m.f1 = longtail::metrics::f1_scores(p, y, thresholds);
+  m.f1 = at_least_one ? longtail::metrics::f1_scores(apply_thresholds(p, thresholds, true), y, 0.5)
+                      : longtail::metrics::f1_scores(p, y, thresholds);
   m.buckets = longtail::metrics::frequency_bucket_f1(m.f1.label_f1, train_counts, b);
   return m;
 }
@@ -20,40 +24,36 @@ ThresholdedMetrics metrics_at(const RowMatrix<float>& p, const RowMatrix<float>&
 }  // namespace
 
 SplitEvaluation evaluate_split(const std::string& split, const RowMatrix<float>& probabilities,
-                               const RowMatrix<float>& targets, const Eigen::ArrayXd& tuned_thresholds,
+                               const RowMatrix<float>& targets, const AppliedRule& rule,
                                const Eigen::ArrayXd& train_counts, Eigen::Index train_rows,
                                const longtail::metrics::FrequencyBuckets& buckets) {
   SplitEvaluation e;
   e.split = split;
   e.rows = probabilities.rows();
-  e.global =
-      metrics_at(probabilities, targets, Eigen::ArrayXd::Constant(probabilities.cols(), 0.5), train_counts, buckets);
-  e.tuned = metrics_at(probabilities, targets, tuned_thresholds, train_counts, buckets);
+  e.global = metrics_at(probabilities, targets, Eigen::ArrayXd::Constant(probabilities.cols(), 0.5), false,
+                        train_counts, buckets);
+  e.tuned = metrics_at(probabilities, targets, rule.thresholds, rule.at_least_one, train_counts, buckets);
+  e.rule = rule.name;
   const Eigen::ArrayXd propensity =
       train_rows > 3 ? longtail::metrics::propensities(train_counts, double(train_rows)) : Eigen::ArrayXd();
   e.ranking = longtail::metrics::ranking_scores(probabilities, targets, propensity, {1, 3, 5});
   return e;
 }
 
-Eigen::ArrayXd tune_thresholds(const RowMatrix<float>& validation_probabilities,
-                               const RowMatrix<float>& validation_targets) {
-  return longtail::metrics::tune_thresholds(validation_probabilities, validation_targets);
-}
-
 std::string format_evaluation(const SplitEvaluation& e) {
   std::ostringstream os;
   char line[256];
   const std::string title = e.split + " (" + std::to_string(e.rows) + " rows)";
-  std::snprintf(line, sizeof line, "%-28s %8s  %8s  %10s | %5s  %6s  %5s\n", title.c_str(), "micro-F1", "macro-F1",
+  std::snprintf(line, sizeof line, "%-32s %8s  %8s  %10s | %5s  %6s  %5s\n", title.c_str(), "micro-F1", "macro-F1",
                 "samples-F1", "head", "medium", "tail");
   os << line;
   auto row = [&](const char* name, const ThresholdedMetrics& m) {
-    std::snprintf(line, sizeof line, "  %-26s %8.4f  %8.4f  %10.4f | %5.3f  %6.3f  %5.3f\n", name, m.f1.micro.f1,
+    std::snprintf(line, sizeof line, "  %-30s %8.4f  %8.4f  %10.4f | %5.3f  %6.3f  %5.3f\n", name, m.f1.micro.f1,
                   m.f1.macro.f1, m.f1.samples.f1, m.buckets[0].macro_f1, m.buckets[1].macro_f1, m.buckets[2].macro_f1);
     os << line;
   };
   row("threshold 0.5", e.global);
-  row("per-label (tuned on val.)", e.tuned);
+  row(("rule " + e.rule + (e.cross_fitted ? " (cross-fit)" : "")).c_str(), e.tuned);
   const auto& b = e.global.buckets;
   std::snprintf(line, sizeof line,
                 "  buckets by training positives: head >= %g (%lld labels), medium %g-%g (%lld), tail < %g (%lld)\n",

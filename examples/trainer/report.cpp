@@ -113,8 +113,9 @@ std::string metrics_json(const ThresholdedMetrics& m) {
 std::string evaluation_json(const SplitEvaluation& e) {
   std::ostringstream os;
   os << "{\"split\": " << json_string(e.split) << ", \"rows\": " << e.rows
-     << ", \"threshold_0.5\": " << metrics_json(e.global) << ", \"tuned_thresholds\": " << metrics_json(e.tuned)
-     << ", \"ranking\": {";
+     << ", \"threshold_0.5\": " << metrics_json(e.global) << ", \"rule\": " << json_string(e.rule)
+     << ", \"rule_cross_fitted\": " << (e.cross_fitted ? "true" : "false")
+     << ", \"tuned_thresholds\": " << metrics_json(e.tuned) << ", \"ranking\": {";
   const auto& r = e.ranking;
   for (std::size_t q = 0; q < r.k.size(); ++q) {
     const std::string k = std::to_string(r.k[q]);
@@ -123,6 +124,26 @@ std::string evaluation_json(const SplitEvaluation& e) {
        << ", \"psndcg@" << k << "\": " << json_number(r.ps_ndcg[q]);
   }
   os << "}}";
+  return os.str();
+}
+
+std::string rules_json(const RuleReport& report) {
+  std::ostringstream os;
+  os << "{\"chosen\": " << json_string(report.chosen_rule().fitted.rule.name())
+     << ", \"automatic\": " << (report.automatic ? "true" : "false")
+     << ", \"metric\": " << json_string(to_string(report.metric)) << ", \"folds\": " << report.folds
+     << ", \"note\": " << json_string(report.note) << ", \"rules\": [";
+  for (std::size_t r = 0; r < report.rules.size(); ++r) {
+    const RuleEvaluation& e = report.rules[r];
+    const ThresholdKind kind = e.fitted.rule.kind;
+    const bool has_global = kind == ThresholdKind::global || kind == ThresholdKind::shrunk;
+    os << (r ? ",\n       " : "\n       ") << "{\"rule\": " << json_string(e.fitted.rule.name())
+       << ", \"at_least_one\": " << (e.fitted.rule.at_least_one ? "true" : "false")
+       << ", \"global_threshold\": " << (has_global ? json_number(e.fitted.global_threshold) : "null")
+       << ", \"validation_cross_fitted\": " << metrics_json(e.validation) << ", \"test\": " << metrics_json(e.test)
+       << "}";
+  }
+  os << "]}";
   return os.str();
 }
 
@@ -145,6 +166,7 @@ std::string format_summary(const TrainResult& r, const std::string& data_descrip
   os << line << "\n";
   if (validated) os << format_evaluation(r.validation) << "\n";
   os << format_evaluation(r.test);
+  if (!r.rules.rules.empty()) os << "\n" << format_rules(r.rules);
   return os.str();
 }
 
@@ -157,7 +179,9 @@ std::string result_json(const TrainResult& r, const std::string& data_descriptio
      << ",\n  \"train_seconds_per_epoch\": " << json_number(r.train_seconds_per_epoch)
      << ",\n  \"train_cpu_seconds_per_epoch\": " << json_number(r.train_cpu_seconds_per_epoch)
      << ",\n  \"seconds\": " << json_number(r.seconds) << ",\n  \"validation\": " << evaluation_json(r.validation)
-     << ",\n  \"test\": " << evaluation_json(r.test) << ",\n  \"warnings\": [";
+     << ",\n  \"test\": " << evaluation_json(r.test);
+  if (!r.rules.rules.empty()) js << ",\n  \"decision_rules\": " << rules_json(r.rules);
+  js << ",\n  \"warnings\": [";
   for (std::size_t i = 0; i < r.warnings.size(); ++i) js << (i ? ", " : "") << json_string(r.warnings[i]);
   js << "]\n}\n";
   return js.str();

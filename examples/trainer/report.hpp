@@ -20,6 +20,9 @@ std::string json_number(double v);
 /// The metrics of one split as a JSON object.
 std::string evaluation_json(const SplitEvaluation& e);
 
+/// Every decision rule's cross-fitted validation and test metrics, and the chosen one, as a JSON object.
+std::string rules_json(const RuleReport& report);
+
 /// result.json: configuration, data, model, epochs, timing, validation and test metrics.
 std::string result_json(const TrainResult& result, const std::string& data_description);
 /// history.csv: one line per epoch.

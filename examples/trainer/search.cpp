@@ -316,7 +316,7 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
 
   SweepResult& r = res.sweep;
   r.baseline = sweep.baseline;
-  r.metric = sweep_metric_name(sweep);
+  r.metric = sweep_metric_name(sweep, base.rules);
   r.seconds = res.outcome.seconds;
   r.jobs = std::max(1, std::min<int>(jobs, int(res.configs.size())));
   r.threads_per_job = threads_per_job;

@@ -17,12 +17,12 @@
 namespace longtail_train {
 namespace {
 
-/// The headline metric of one split's evaluation.
+F1Average headline_average(const SweepOptions& o) { return parse_f1_average(o.metric).value_or(F1Average::macro); }
+
+/// The headline metric of one split's evaluation: at the configuration's decision rule (on the
+/// validation split the rule's cross-fitted score, decision_rules.hpp).
 double headline_of(const SplitEvaluation& split, const SweepOptions& o) {
-  const auto& m = o.tuned ? split.tuned.f1 : split.global.f1;
-  if (o.metric == "micro") return m.micro.f1;
-  if (o.metric == "samples") return m.samples.f1;
-  return m.macro.f1;
+  return f1_of(split.tuned.f1, headline_average(o));
 }
 
 const SweepEntry* find_entry(const SweepResult& r, const std::string& name) {
@@ -46,6 +46,7 @@ SweepEntry sweep_entry(const LossConfig& loss, TrainResult&& r, const SweepOptio
   e.name = loss.name();
   e.validation = std::move(r.validation);
   e.test = std::move(r.test);
+  e.rules = std::move(r.rules);
   e.best_epoch = r.best_epoch;
   e.epochs_done = r.epochs_done;
   e.early_stopped = r.early_stopped;
@@ -56,8 +57,10 @@ SweepEntry sweep_entry(const LossConfig& loss, TrainResult&& r, const SweepOptio
   return e;
 }
 
-std::string sweep_metric_name(const SweepOptions& options) {
-  return options.metric + "-F1 " + (options.tuned ? "at tuned per-label thresholds" : "at threshold 0.5");
+std::string sweep_metric_name(const SweepOptions& options, const RuleOptions& rules) {
+  return options.metric + "-F1 at " +
+         (rules.rule ? "decision rule " + rules.rule->name()
+                     : std::string("the decision rule chosen on validation (--rule auto)"));
 }
 
 SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& losses,
@@ -65,7 +68,7 @@ SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::ve
   const auto t0 = std::chrono::steady_clock::now();
   SweepResult result;
   result.baseline = options.baseline;
-  result.metric = sweep_metric_name(options);
+  result.metric = sweep_metric_name(options, base.rules);
   result.jobs = std::max(1, std::min<int>(jobs, int(losses.size())));
   result.threads_per_job = threads_per_job;
   result.entries.resize(losses.size());
@@ -83,6 +86,7 @@ SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::ve
       try {
         TrainConfig cfg = base;
         cfg.loss = losses[i];
+        cfg.rules.metric = headline_average(options);
         cfg.threads = threads_per_job;
         cfg.checkpoint_path.clear();
         cfg.resume_path.clear();
@@ -122,33 +126,35 @@ std::string format_sweep_table(const SweepResult& r) {
   std::ostringstream os;
   const SweepEntry* base = find_entry(r, r.baseline);
   const double base_f1 = base ? base->headline : NAN;
-  char line[512];
+  char line[1024];
   os << "\nRanked by validation " << r.metric << " (rank 1 is the selected configuration); test " << r.metric
      << " and its improvement relative to " << r.baseline << " report the choice (" << r.entries.size()
      << " configurations, " << r.jobs << " in parallel, " << Progress::format_duration(r.seconds) << "):\n\n";
-  std::snprintf(line, sizeof line, "%-4s %-26s %7s %7s %12s | %7s %7s %7s %7s | %6s %6s %6s | %5s %7s\n", "rank",
-                "configuration", "val F1", "F1", "improvement", "micro", "macro", "samples", "macro*", "head", "medium",
-                "tail", "epoch", "time");
+  std::snprintf(line, sizeof line, "%-4s %-26s %-14s %7s %7s %12s | %7s %7s %7s %7s | %6s %6s %6s | %5s %7s\n", "rank",
+                "configuration", "rule", "val F1", "F1", "improvement", "micro", "macro", "samples", "macro@.5", "head",
+                "medium", "tail", "epoch", "time");
   os << line;
   os << std::string(std::strlen(line) - 1, '-') << "\n";
   int rank = 0;
   for (const auto& e : r.entries) {
-    const auto& g = e.test.global;
-    std::snprintf(
-        line, sizeof line, "%-4d %-26s %7.4f %7.4f %12s | %7.4f %7.4f %7.4f %7.4f | %6.3f %6.3f %6.3f | %2d/%-2d %7s\n",
-        ++rank, e.name.c_str(), e.validation_headline, e.headline,
-        e.name == r.baseline ? "(baseline)" : improvement(e.headline, base_f1).c_str(), g.f1.micro.f1, g.f1.macro.f1,
-        g.f1.samples.f1, e.test.tuned.f1.macro.f1, g.buckets[0].macro_f1, g.buckets[1].macro_f1, g.buckets[2].macro_f1,
-        e.best_epoch, e.epochs_done, Progress::format_duration(e.seconds).c_str());
+    const auto& t = e.test.tuned;
+    std::snprintf(line, sizeof line,
+                  "%-4d %-26s %-14s %7.4f %7.4f %12s | %7.4f %7.4f %7.4f %8.4f | %6.3f %6.3f %6.3f | %2d/%-2d %7s\n",
+                  ++rank, e.name.c_str(), e.test.rule.c_str(), e.validation_headline, e.headline,
+                  e.name == r.baseline ? "(baseline)" : improvement(e.headline, base_f1).c_str(), t.f1.micro.f1,
+                  t.f1.macro.f1, t.f1.samples.f1, e.test.global.f1.macro.f1, t.buckets[0].macro_f1,
+                  t.buckets[1].macro_f1, t.buckets[2].macro_f1, e.best_epoch, e.epochs_done,
+                  Progress::format_duration(e.seconds).c_str());
     os << line;
   }
   if (!r.entries.empty()) {
     const auto& b = r.entries.front().test.global.buckets;
     std::snprintf(
         line, sizeof line,
-        "\nval F1: the ranking metric on the validation split; F1: the same on test;\n"
-        "micro / macro / samples: test F1 at threshold 0.5; macro*: macro-F1 at per-label thresholds tuned on "
-        "validation;\nhead / medium / tail: macro-F1 at 0.5 of labels with >= %g / %g-%g / < %g training positives "
+        "\nrule: the configuration's decision rule, tuned on validation (--rule); val F1: the ranking metric on the "
+        "validation split\n(a tuned rule's cross-fitted score: tuned on other folds than the rows it predicts); F1: "
+        "the same on test;\nmicro / macro / samples: test F1 at the rule; macro@.5: test macro-F1 at threshold 0.5;\n"
+        "head / medium / tail: test macro-F1 at the rule of labels with >= %g / %g-%g / < %g training positives "
         "(%lld / %lld / %lld labels); epoch: best / run.\n",
         b[0].min_count, b[1].min_count, b[1].max_count - 1, b[2].max_count, static_cast<long long>(b[0].labels),
         static_cast<long long>(b[1].labels), static_cast<long long>(b[2].labels));
@@ -161,7 +167,8 @@ std::string sweep_csv(const SweepResult& r) {
   const SweepEntry* base = find_entry(r, r.baseline);
   const double base_f1 = base ? base->headline : NAN;
   std::ostringstream csv;
-  csv << "rank,configuration,validation_f1,f1,improvement_pct,micro_f1,macro_f1,samples_f1,micro_f1_tuned,macro_f1_"
+  csv << "rank,configuration,rule,validation_f1,f1,improvement_pct,micro_f1,macro_f1,samples_f1,micro_f1_tuned,macro_"
+         "f1_"
          "tuned,samples_f1_"
          "tuned,"
          "head_macro_f1,medium_macro_f1,tail_macro_f1,head_macro_f1_tuned,medium_macro_f1_tuned,tail_macro_f1_tuned,"
@@ -173,8 +180,8 @@ std::string sweep_csv(const SweepResult& r) {
     const double imp = base_f1 > 0 ? 100.0 * (e.headline - base_f1) / base_f1 : NAN;
     char line[512];
     std::snprintf(line, sizeof line,
-                  "%d,%s,%.6f,%.6f,%s,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%d,%d,%.2f,%.4f,",
-                  ++rank, e.name.c_str(), e.validation_headline, e.headline,
+                  "%d,%s,%s,%.6f,%.6f,%s,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%d,%d,%.2f,%.4f,",
+                  ++rank, e.name.c_str(), e.test.rule.c_str(), e.validation_headline, e.headline,
                   std::isfinite(imp) ? std::to_string(imp).c_str() : "", g.f1.micro.f1, g.f1.macro.f1, g.f1.samples.f1,
                   t.f1.micro.f1, t.f1.macro.f1, t.f1.samples.f1, g.buckets[0].macro_f1, g.buckets[1].macro_f1,
                   g.buckets[2].macro_f1, t.buckets[0].macro_f1, t.buckets[1].macro_f1, t.buckets[2].macro_f1,
@@ -200,14 +207,14 @@ std::string sweep_json(const SweepResult& r, const std::string& data_description
     js << (rank ? "," : "");
     ++rank;
     js << "\n    {\"rank\": " << rank << ", \"selected\": " << (rank == 1 ? "true" : "false")
-       << ", \"configuration\": " << json_string(e.name)
+       << ", \"configuration\": " << json_string(e.name) << ", \"rule\": " << json_string(e.test.rule)
        << ", \"validation_f1\": " << json_number(e.validation_headline) << ", \"f1\": " << json_number(e.headline)
        << ", \"improvement_pct\": " << json_number(imp) << ", \"loss\": " << json_string(e.loss.describe())
        << ", \"best_epoch\": " << e.best_epoch << ", \"epochs_run\": " << e.epochs_done
        << ", \"seconds\": " << json_number(e.seconds)
        << ", \"train_seconds_per_epoch\": " << json_number(e.train_seconds_per_epoch)
        << ",\n     \"validation\": " << evaluation_json(e.validation) << ",\n     \"test\": " << evaluation_json(e.test)
-       << "}";
+       << ",\n     \"decision_rules\": " << rules_json(e.rules) << "}";
   }
   js << "\n  ]\n}\n";
   return js.str();

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The grid search of the write-up: every loss configuration trained with the same model, data,
-// optimiser and seed; the table ranked by the headline F1 on the validation split (selection on
-// validation only; rank 1 is the selected configuration), with its test F1 and the improvement
-// over a baseline configuration; CSV and JSON files. Configurations run in parallel (--jobs threads, each job
-// single-threaded by default: on a small machine several single-threaded trainings use the
+// optimiser and seed; the table ranked by the headline F1 on the validation split at each
+// configuration's decision rule (decision_rules.hpp: --rule, default auto; validation F1 of a tuned
+// rule is its cross-fitted one, so (configuration, rule) pairs compare honestly; rank 1 is the
+// selected pair), with its test F1 and the improvement over a baseline configuration; CSV and
+// JSON files (sweep.json: every rule's validation and test F1 of every configuration). Configurations run in parallel
+// (--jobs threads, each job single-threaded by default: on a small machine several single-threaded trainings use the
 // cores better than one multi-threaded training of small GEMMs).
 
 #include <string>
@@ -19,26 +21,26 @@ struct SweepOptions {
   bool add_bce_baseline = true;  ///< also train plain BCE (unless the grid has it)
   std::string baseline = "bce";  ///< configuration the improvement is measured against
   int jobs = 0;                  ///< parallel configurations; 0 = one per core (at most one per config)
-  std::string metric = "macro";  ///< headline F1: macro | micro | samples
-  bool tuned = false;            ///< headline at per-label thresholds instead of 0.5
+  std::string metric = "macro";  ///< headline F1: macro | micro | samples (also what the rules maximise)
 };
 
 struct SweepEntry {
   LossConfig loss;
   std::string name;
   // Results (the model itself is not kept).
-  SplitEvaluation validation, test;
+  SplitEvaluation validation, test;  ///< `tuned`: at the chosen decision rule (validation: cross-fitted)
+  RuleReport rules;                  ///< every decision rule of this configuration
   int best_epoch = 0, epochs_done = 0;
   bool early_stopped = false;
   double seconds = 0, train_seconds_per_epoch = 0;
-  double validation_headline = 0;  ///< the headline F1 on validation: what the table is ranked by
-  double headline = 0;             ///< the headline F1 on test: what the selection is reported with
+  double validation_headline = 0;  ///< the headline F1 on validation (cross-fitted rule): what the table is ranked by
+  double headline = 0;             ///< the headline F1 on test at the same rule: what the selection is reported with
 };
 
 struct SweepResult {
   std::vector<SweepEntry> entries;  ///< ranked by validation headline F1, the selected one first
   std::string baseline;
-  std::string metric;  ///< "macro-F1 at threshold 0.5", ...
+  std::string metric;  ///< "macro-F1 at the decision rule chosen on validation", ...
   double seconds = 0;
   int jobs = 1, threads_per_job = 1;
 };
@@ -46,7 +48,7 @@ struct SweepResult {
 /// The table's row of one finished training of `loss` (the model is not kept).
 SweepEntry sweep_entry(const LossConfig& loss, TrainResult&& result, const SweepOptions& options);
 /// "macro-F1 at threshold 0.5", ...: the headline metric of the table.
-std::string sweep_metric_name(const SweepOptions& options);
+std::string sweep_metric_name(const SweepOptions& options, const RuleOptions& rules);
 
 /// Trains every configuration of `losses` with `base` (loss replaced), `jobs` at a time.
 /// progress: quiet = silent; bar = a line when each configuration starts and ends; lines = also

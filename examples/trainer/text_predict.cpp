@@ -7,6 +7,7 @@
 #include <numeric>
 #include <utility>
 
+#include "decision_rules.hpp"
 #include "inference.hpp"
 #include "report.hpp"
 
@@ -117,6 +118,8 @@ std::string TextPredictor::json_line(std::size_t line_number, const float* p) co
   std::vector<std::size_t> above;
   for (std::size_t j = 0; j < labels; ++j)
     if (double(p[j]) > thresholds_[Eigen::Index(j)]) above.push_back(j);
+  if (above.empty() && options_.at_least_one && labels > 0)
+    above.push_back(std::size_t(top_label(p, Eigen::Index(labels))));
   std::sort(above.begin(), above.end(), more_probable);
   for (std::size_t r = 0; r < above.size(); ++r) s += (r ? ", " : "") + names_[above[r]];
   s += "]}";

@@ -6,8 +6,9 @@
 //   {"line": 3, "top": [{"label": "Sports > Soccer", "index": 17, "p": 0.9312}, ...],
 //    "predicted": ["Sports > Soccer", ...]}
 // "top": the K most probable labels (ties: lower index first); "predicted": every label whose
-// probability exceeds its threshold (tuned on validation; 0.5 when not tuned), most probable
-// first.
+// probability exceeds its threshold (the checkpoint's decision rule, tuned on validation; 0.5
+// when not tuned), most probable first; with the rule's at-least-one, the most probable label
+// when none exceeds its threshold (decision_rules.hpp).
 //
 // Input rules: a line ends at '\n'; one '\r' before it is dropped (CRLF files); the last line
 // needs no newline; a UTF-8 byte-order mark at the start of the input is skipped (as the TSV
@@ -38,6 +39,7 @@ struct TextPredictOptions {
   int top = 5;                                         ///< labels in "top"
   std::size_t batch_rows = 256;                        ///< documents per model call
   std::size_t max_line_bytes = std::size_t{64} << 20;  ///< longer lines are refused
+  bool at_least_one = false;                           ///< predict the top label when none clears its threshold
 };
 
 /// A line the predictor cannot take (too long): the message names the input and the line.

@@ -78,6 +78,7 @@ void TrainConfig::validate() const {
   if (patience < 0) bad("--patience must be >= 0 (got " + std::to_string(patience) + ")");
   if (threads < 1) bad("threads must be >= 1 (got " + std::to_string(threads) + ")");
   adam.validate();
+  rules.validate();
 }
 
 std::vector<std::pair<std::string, std::string>> TrainConfig::resume_settings(const Splits& data) const {
@@ -336,16 +337,32 @@ TrainResult train_model(const Splits& data, const TrainConfig& cfg, Progress& pr
   }
   progress.finish();
 
-  // Final model: the best epoch's weights; thresholds tuned on validation with them.
+  // Final model: the best epoch's weights; the decision rules tuned on validation with them,
+  // each scored by cross-fitting on validation and on test; the chosen one is kept.
   snapshot();
   model.parameters() = state.best_params;
   const RowMatrix<float> val_probs = predict_probabilities(model, data.validation.features);
-  result.thresholds =
-      has_validation ? tune_thresholds(val_probs, val_targets) : Eigen::ArrayXd::Constant(shape.outputs, 0.5);
+  const RowMatrix<float> test_probs = predict_probabilities(model, data.test.features);
+  const RowMatrix<float> test_targets = dense_targets(data.test.labels);
+  RuleOptions rule_options = cfg.rules;
+  rule_options.seed = cfg.seed;
+  result.rules =
+      evaluate_rules(val_probs, val_targets, test_probs, test_targets, result.train_counts, cfg.buckets, rule_options);
+  if (!result.rules.note.empty()) {
+    result.warnings.push_back(result.rules.note);
+    progress.warn(result.rules.note);
+  }
+  const RuleEvaluation& chosen = result.rules.chosen_rule();
+  const AppliedRule applied{chosen.fitted.rule.name(), chosen.fitted.thresholds, chosen.fitted.rule.at_least_one};
+  result.thresholds = chosen.fitted.thresholds;
   result.validation =
-      evaluate_split("validation", val_probs, val_targets, result.thresholds, result.train_counts, n, cfg.buckets);
-  result.test = evaluate_split("test", predict_probabilities(model, data.test.features),
-                               dense_targets(data.test.labels), result.thresholds, result.train_counts, n, cfg.buckets);
+      evaluate_split("validation", val_probs, val_targets, applied, result.train_counts, n, cfg.buckets);
+  // The chosen rule's validation metrics are its cross-fitted ones: in-sample they are optimistic.
+  result.validation.tuned = chosen.validation;
+  result.validation.cross_fitted = result.rules.folds > 0;
+  result.test = evaluate_split("test", test_probs, test_targets, applied, result.train_counts, n, cfg.buckets);
+  checkpoint.rule = applied.name;
+  checkpoint.at_least_one = applied.at_least_one;
   checkpoint.thresholds = result.thresholds;
   state.finished = true;
   if (!cfg.checkpoint_path.empty()) save_checkpoint(cfg.checkpoint_path, checkpoint);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The training loop: minibatch Adam on the MLP with one of the library's losses, validation
-// macro-F1 after every epoch, early stopping that keeps the best epoch's weights, per-label
-// thresholds tuned on validation at the end, checkpoints after every epoch and --resume.
+// macro-F1 after every epoch, early stopping that keeps the best epoch's weights, the decision
+// rules tuned and scored on validation at the end (decision_rules.hpp), checkpoints after every
+// epoch and --resume.
 //
 // Reproducibility: the initial weights, each epoch's shuffle and each batch's dropout masks come
 // from generators derived from (seed, epoch, batch) (rng.hpp), so a run resumed from the
@@ -20,6 +21,7 @@
 #include "adam.hpp"
 #include "data/text_featurizer.hpp"
 #include "dataset.hpp"
+#include "decision_rules.hpp"
 #include "evaluate.hpp"
 #include "inference.hpp"
 #include "loss.hpp"
@@ -47,6 +49,7 @@ struct TrainConfig {
   std::string checkpoint_path;  ///< written after every epoch and at the end ("" = none)
   std::string resume_path;      ///< continue from this checkpoint ("" = fresh start)
   longtail::metrics::FrequencyBuckets buckets;
+  RuleOptions rules;  ///< the decision rule (--rule, default auto) and its tuning; rules.seed is set from `seed`
 
   /// Throws std::invalid_argument naming the flag.
   void validate() const;
@@ -58,7 +61,8 @@ struct TrainResult {
   std::string name;  ///< the loss configuration's name (LossConfig::name)
   std::string loss_description;
   Mlp<float> model;             ///< the best epoch's weights
-  Eigen::ArrayXd thresholds;    ///< tuned on validation
+  Eigen::ArrayXd thresholds;    ///< the chosen decision rule's, tuned on validation (rules.chosen_rule())
+  RuleReport rules;             ///< every decision rule: cross-fitted validation and test metrics, the chosen one
   Eigen::ArrayXd train_counts;  ///< positives per label in the training split
   int best_epoch = 0;
   int epochs_done = 0;

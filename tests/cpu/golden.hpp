@@ -21,6 +21,10 @@ struct GoldenCase {
   double gamma_pos = 0, gamma_neg = 0, margin = 0, label_smoothing = 0;
   std::optional<double> alpha;
   std::vector<double> weight, pos_weight, sample_weight, mask;  // empty: "none"
+  std::vector<double> logit_offset;                             // empty: none (or absent)
+  // kind db: DistributionBalancedOptions {alpha, beta, mu, lambda, kappa, gamma}, counts, rows.
+  std::vector<double> db, label_counts;
+  double train_rows = 0;
   std::vector<double> logits, targets, loss_elements, grad_sum, grad_mean;
   double loss_sum = 0, loss_mean = 0;
 };
@@ -80,8 +84,8 @@ inline std::vector<GoldenCase> load_golden(const std::string& path) {
     }
     if (!open) bad(path, lineno, "'" + key + "' outside a case");
     if (key == "kind") {
-      if (!(in >> cur.kind) || (cur.kind != "wbce" && cur.kind != "focal" && cur.kind != "asl"))
-        bad(path, lineno, "kind must be wbce, focal or asl");
+      if (!(in >> cur.kind) || (cur.kind != "wbce" && cur.kind != "focal" && cur.kind != "asl" && cur.kind != "db"))
+        bad(path, lineno, "kind must be wbce, focal, asl or db");
       continue;
     }
     if (key == "end") {
@@ -119,6 +123,12 @@ inline std::vector<GoldenCase> load_golden(const std::string& path) {
       cur.loss_mean = need("loss_mean", 1, false)[0];
       cur.grad_sum = need("grad_sum", rc, false);
       cur.grad_mean = need("grad_mean", rc, false);
+      if (fields.count("logit_offset")) cur.logit_offset = need("logit_offset", std::size_t(cur.cols), true);
+      if (cur.kind == "db") {
+        cur.db = need("db", 6, false);
+        cur.label_counts = need("label_counts", std::size_t(cur.cols), false);
+        cur.train_rows = need("train_rows", 1, false)[0];
+      }
       cases.push_back(cur);
       open = false;
       continue;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Agreement with PyTorch: the golden files in tests/data/ (written by
 // tests/reference/make_golden.py from torch's binary_cross_entropy_with_logits, torchvision's
-// sigmoid_focal_loss and a torch transcription of the ASL paper, gradients by autograd, float64)
+// sigmoid_focal_loss, a torch transcription of the ASL paper and of the Distribution-Balanced
+// authors' code, plus the logit offset of every loss; gradients by autograd, float64)
 // must be reproduced by the double functors to 1e-6 relative, per element and reduced, for the
 // loss and for the gradient of the sum and of the mean. A tiny absolute floor (1e-14, the values
 // are O(1)) admits elements whose exact value is ~0. The float functors must agree to 1e-4
@@ -41,11 +42,24 @@ RowMat<S> to_matrix(const std::vector<double>& v, int rows, int cols) {
 template <class S, class F>
 void with_golden_loss(const GoldenCase& g, Reduction r, F&& f) {
   const auto w = to_array<S>(g.weight), pw = to_array<S>(g.pos_weight);
+  const auto offset = to_array<double>(g.logit_offset);  // converted by the functor, as weights are
   if (g.kind == "wbce") {
     longtail::WeightedBCEOptions o;
     o.reduction = r;
     o.label_smoothing = g.label_smoothing;
-    f(longtail::cpu::WeightedBCE<S>(o, w, pw));
+    f(longtail::cpu::WeightedBCE<S>(o, w, pw, offset));
+  } else if (g.kind == "db") {
+    longtail::DistributionBalancedOptions o;
+    o.alpha = g.db[0];
+    o.beta = g.db[1];
+    o.mu = g.db[2];
+    o.lambda = g.db[3];
+    o.kappa = g.db[4];
+    o.gamma = g.db[5];
+    o.label_smoothing = g.label_smoothing;
+    o.reduction = r;
+    f(longtail::cpu::DistributionBalanced<S>(o, to_array<double>(g.label_counts), Eigen::Index(g.train_rows), w,
+                                             offset));
   } else {
     longtail::FocalBCEOptions o;
     o.gamma_pos = g.gamma_pos;
@@ -54,7 +68,7 @@ void with_golden_loss(const GoldenCase& g, Reduction r, F&& f) {
     o.margin = g.margin;
     o.label_smoothing = g.label_smoothing;
     o.reduction = r;
-    f(longtail::cpu::FocalBCE<S>(o, w, pw));
+    f(longtail::cpu::FocalBCE<S>(o, w, pw, offset));
   }
 }
 
@@ -121,8 +135,21 @@ TEST_CASE("golden files are complete", "[golden]") {
   const auto wbce = load_golden(data_path("golden_wbce.txt"));
   const auto focal = load_golden(data_path("golden_focal.txt"));
   const auto asl = load_golden(data_path("golden_asl.txt"));
+  const auto db = load_golden(data_path("golden_db.txt"));
   CHECK(wbce.size() >= 8);
   CHECK(asl.size() >= 6);
+  CHECK(db.size() >= 9);
+  std::set<std::string> db_kinds;  // the offset of every loss, and every DB kernel
+  bool db_lambda1 = false, db_real_gamma = false, db_beta0 = false;
+  for (const auto& g : db) {
+    if (!g.logit_offset.empty()) db_kinds.insert(g.kind);
+    if (g.kind != "db") continue;
+    db_lambda1 |= g.db[3] == 1.0;
+    db_real_gamma |= g.db[5] != std::floor(g.db[5]);
+    db_beta0 |= g.db[1] == 0.0;
+  }
+  CHECK(db_kinds == std::set<std::string>{"wbce", "focal", "asl", "db"});
+  CHECK((db_lambda1 && db_real_gamma && db_beta0));
   std::set<std::pair<double, bool>> gammas;  // (gamma, alpha set) among the focal cases
   bool weights = false, pos_weights = false, masks = false, sample_weights = false, smoothing = false;
   for (const auto* file : {&wbce, &focal, &asl})
@@ -162,7 +189,8 @@ TEST_CASE("the golden reader rejects malformed files", "[golden]") {
 }
 
 TEST_CASE("double functors match PyTorch (golden files) to 1e-6 relative", "[golden]") {
-  const std::string file = GENERATE(as<std::string>{}, "golden_wbce.txt", "golden_focal.txt", "golden_asl.txt");
+  const std::string file =
+      GENERATE(as<std::string>{}, "golden_wbce.txt", "golden_focal.txt", "golden_asl.txt", "golden_db.txt");
   for (const GoldenCase& g : load_golden(data_path(file))) {
     check_case<double, RowMat<double>>(g, kRel, false);
     check_case<double, Mat<double>>(g, kRel, false);  // the same data handed over column-major
@@ -170,6 +198,7 @@ TEST_CASE("double functors match PyTorch (golden files) to 1e-6 relative", "[gol
 }
 
 TEST_CASE("float functors match PyTorch (golden files) to 1e-4 relative", "[golden][float]") {
-  const std::string file = GENERATE(as<std::string>{}, "golden_wbce.txt", "golden_focal.txt", "golden_asl.txt");
+  const std::string file =
+      GENERATE(as<std::string>{}, "golden_wbce.txt", "golden_focal.txt", "golden_asl.txt", "golden_db.txt");
   for (const GoldenCase& g : load_golden(data_path(file))) check_case<float, RowMat<float>>(g, 1e-4, true);
 }

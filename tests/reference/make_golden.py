@@ -18,6 +18,19 @@ independent of longtail's code:
          targets. longtail's loss is linear in the target, so a soft or smoothed target y_s is
              y_s * pw_c * w_c * FL(x, 1) + (1 - y_s) * w_c * FL(x, 0)
          with both FL terms from torchvision. pos_weight scales the positive term.
+  db     the Distribution-Balanced loss (Wu et al., ECCV 2020) as the authors' code computes it
+         (wutong16/DistributionBalancedLoss, mllt/models/losses/resample_loss.py, ResampleLoss
+         with reweight_func='rebalance', logit_reg and focal), transcribed to torch here:
+             r   = (1 / n_c) / sum_j y_ij / n_j,  w = sigmoid(beta (r - mu)) + alpha
+             z   = x + s_c - log(N / n_c - 1) * kappa / lambda          (init_bias)
+             label 1: BCE(z, 1) * w,                 pt = exp(-BCE(z, 1))
+             label 0: BCE(lambda z, 0) * w / lambda,  pt = exp(-BCE(lambda z, 0))
+             l   = (1 - pt)^gamma * BCE-term           (focal; gamma = 0: none)
+         with n_c and N - n_c floored at 1/2 (longtail's rule for unseen labels), masked elements
+         left out of the row sums, and a soft or smoothed target y_s mixing the two labels'
+         losses linearly (y_s * l(label 1) + (1 - y_s) * l(label 0), longtail's convention; the
+         authors' code takes hard labels). s_c is the logit adjustment (logit_offset). The
+         balance_param factor of the authors' focal variant is not part of longtail's loss.
   asl    written here from the ASL paper (Ridnik et al. 2021):
              L+ = (1 - p)^g+ * -log(p),  L- = p_m^g- * -log(1 - p_m),  p_m = max(p - m, 0)
              l  = w_c * [ alpha_+ * pw_c * y_s * L+ + alpha_- * (1 - y_s) * L- ]
@@ -31,7 +44,8 @@ change the divisor). Gradients come from torch.autograd.
 File format (plain text, one record per line, '#' starts a comment line):
 
     case <name>                       starts a case
-    kind <wbce|focal|asl>             which loss; the C++ side maps it to WeightedBCE / FocalBCE
+    kind <wbce|focal|asl|db>          which loss; the C++ side maps it to WeightedBCE / FocalBCE /
+                                      DistributionBalanced
     shape <rows> <cols>
     gamma_pos <g>  gamma_neg <g>      (focal / asl; wbce writes 0 0)
     alpha <a|none>
@@ -39,6 +53,10 @@ File format (plain text, one record per line, '#' starts a comment line):
     label_smoothing <eps>
     weight <c values|none>            per-class weight w_c
     pos_weight <c values|none>        per-class pos_weight pw_c
+    logit_offset <c values|none>      per-class logit offset s_c (optional field; absent = none)
+    db <alpha beta mu lambda kappa gamma>   DistributionBalancedOptions (kind db only)
+    label_counts <c values>           training label counts n_c (kind db only)
+    train_rows <N>                    training rows (kind db only)
     sample_weight <rows values|none>
     mask <rows*cols values (0/1)|none>
     logits <rows*cols values>         all matrices are row-major
@@ -127,7 +145,41 @@ def pos_weight_or_one(c):
     return torch.tensor(c["pos_weight"]).reshape(1, -1) if c["pos_weight"] is not None else 1.0
 
 
-REFERENCES = {"wbce": ref_wbce, "focal": ref_focal, "asl": ref_asl}
+def ref_db(x, y, c, mask):
+    """Per-element Distribution-Balanced loss, the authors' computation (see the top of this file)."""
+    alpha, beta, mu, lam, kappa, gamma = c["db"]
+    counts = torch.tensor(c["label_counts"])
+    n_pos = counts.clamp(min=0.5)
+    n_neg = (c["train_rows"] - counts).clamp(min=0.5)
+    freq_inv = 1.0 / n_pos
+    m = mask if mask is not None else torch.ones_like(x)
+    repeat_rate = (y * m * freq_inv).sum(dim=1, keepdim=True)
+    pos_weight = freq_inv.unsqueeze(0) / repeat_rate  # inf for a row without positive labels
+    if beta == 0.0:
+        weight = torch.full_like(x, alpha + 0.5)  # sigmoid(0 * r) for every r (0 * inf is NaN in torch)
+    else:
+        weight = torch.sigmoid(beta * (pos_weight - mu)) + alpha
+    weight = weight * elementwise_weight_or_one(c)
+    init_bias = -torch.log(n_neg / n_pos) * kappa / lam
+    offset = torch.tensor(c["logit_offset"]) if c["logit_offset"] is not None else 0.0
+    z = x + offset + init_bias
+
+    def label_loss(label):
+        labels = torch.full_like(x, float(label))
+        logits = z * (1 - labels) * lam + z * labels  # logit_reg_functions: negatives scaled by lambda
+        w = weight / lam * (1 - labels) + weight * labels
+        bce = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+        loss = bce * w
+        if gamma > 0:
+            pt = torch.exp(-bce)
+            loss = (1 - pt) ** gamma * loss
+        return loss
+
+    ys = smooth(y, c["label_smoothing"])
+    return ys * label_loss(1) + (1.0 - ys) * label_loss(0)
+
+
+REFERENCES = {"wbce": ref_wbce, "focal": ref_focal, "asl": ref_asl, "db": ref_db}
 
 
 # ---- data ---------------------------------------------------------------------------------------
@@ -162,6 +214,15 @@ def make_inputs(c, seed):
         sw = (0.1 + 1.9 * torch.rand(ROWS, generator=g)).tolist()
         sw[1] = 0.0  # a zero-weight sample
         c["sample_weight"] = [round(v, 3) for v in sw]
+    if c["logit_offset"] == "rand":
+        c["logit_offset"] = [round(v, 3) for v in (-4.0 + 4.5 * torch.rand(COLS, generator=g)).tolist()]
+    if c["kind"] == "db":
+        # Head, tail, an unseen label and one positive in every training row; a row without
+        # positive labels in the batch.
+        counts = torch.floor(300.0 * torch.rand(COLS, generator=g) ** 2).tolist()
+        counts[0], counts[1] = 0.0, float(c["train_rows"])
+        c["label_counts"] = counts
+        y[3, :] = 0.0
     return x, y, mask, c
 
 
@@ -171,6 +232,10 @@ def evaluate(c, x, y, mask):
     valid = float(m.sum())
 
     def elements(xx):
+        if c["kind"] == "db":  # the offset is part of its reference
+            return ref(xx, y, c, mask) * m
+        if c["logit_offset"] is not None:
+            xx = xx + torch.tensor(c["logit_offset"]).reshape(1, -1)
         return ref(xx, y, c) * m
 
     xs = x.clone().requires_grad_(True)
@@ -192,11 +257,12 @@ def evaluate(c, x, y, mask):
 
 
 def case(name, kind, gamma_pos=0.0, gamma_neg=None, alpha=None, margin=0.0, label_smoothing=0.0, weight=None,
-         pos_weight=None, sample_weight=None, with_mask=False, soft_targets=False):
+         pos_weight=None, sample_weight=None, with_mask=False, soft_targets=False, logit_offset=None, db=None):
     return dict(name=name, kind=kind, gamma_pos=float(gamma_pos),
                 gamma_neg=float(gamma_pos if gamma_neg is None else gamma_neg), alpha=alpha, margin=float(margin),
                 label_smoothing=float(label_smoothing), weight=weight, pos_weight=pos_weight,
-                sample_weight=sample_weight, with_mask=with_mask, soft_targets=soft_targets)
+                sample_weight=sample_weight, with_mask=with_mask, soft_targets=soft_targets,
+                logit_offset=logit_offset, db=db, label_counts=None, train_rows=400)
 
 
 def wbce_cases():
@@ -246,6 +312,30 @@ def asl_cases():
     ]
 
 
+def db_cases():
+    defaults = (0.1, 10.0, 0.2, 2.0, 0.05, 2.0)  # alpha, beta, mu, lambda, kappa, gamma
+    return [
+        case("db_defaults", "db", db=defaults),
+        case("db_no_focus_lambda1_kappa0", "db", db=(0.1, 10.0, 0.2, 1.0, 0.0, 0.0)),
+        case("db_real_gamma_lambda5", "db", db=(0.3, 3.0, -0.5, 5.0, 1.0, 1.5), weight="rand"),
+        case("db_beta0_smoothing", "db", db=(0.2, 0.0, 0.2, 0.5, 0.05, 0.5), label_smoothing=0.1),
+        case("db_logit_offset_mask_sample_weight", "db", db=defaults, logit_offset="rand", sample_weight="rand",
+             with_mask=True),
+        case("db_everything", "db", db=(0.1, 10.0, 0.05, 2.0, 0.05, 2.0), weight="rand", logit_offset="rand",
+             sample_weight="rand", with_mask=True, soft_targets=True, label_smoothing=0.05),
+    ]
+
+
+def logit_offset_cases():
+    """The logit adjustment of the other losses: their references at x + s_c."""
+    return [
+        case("wbce_logit_offset", "wbce", weight="rand", pos_weight="rand", logit_offset="rand", soft_targets=True),
+        case("focal_g2_logit_offset", "focal", gamma_pos=2.0, alpha=0.25, logit_offset="rand", with_mask=True,
+             sample_weight="rand"),
+        case("asl_logit_offset", "asl", gamma_pos=1.0, gamma_neg=3.0, margin=0.05, logit_offset="rand"),
+    ]
+
+
 # ---- output -------------------------------------------------------------------------------------
 
 def fmt_values(v):
@@ -275,6 +365,13 @@ def write_file(path, title, cases, seed0):
             f"label_smoothing {c['label_smoothing']!r}",
             f"weight {fmt_values(c['weight'])}",
             f"pos_weight {fmt_values(c['pos_weight'])}",
+        ]
+        if c["logit_offset"] is not None:
+            lines.append(f"logit_offset {fmt_values(c['logit_offset'])}")
+        if c["kind"] == "db":
+            lines += [f"db {fmt_values(list(c['db']))}", f"label_counts {fmt_values(c['label_counts'])}",
+                      f"train_rows {fmt_values(float(c['train_rows']))}"]
+        lines += [
             f"sample_weight {fmt_values(c['sample_weight'])}",
             f"mask {fmt_values(mask)}",
             f"logits {fmt_values(x)}",
@@ -321,6 +418,9 @@ def main():
                focal_cases(), 2000)
     write_file(os.path.join(args.out, "golden_asl.txt"), "Asymmetric loss (ASL): paper definition in torch",
                asl_cases(), 3000)
+    write_file(os.path.join(args.out, "golden_db.txt"),
+               "Distribution-Balanced loss (the authors' resample_loss.py in torch) and the logit offset of the others",
+               db_cases() + logit_offset_cases(), 4000)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ Checkpoint sample() {
   c.state.history = {
       {1, 0.5, 0.1, 0.2, 1.0, 0.9, 0.8}, {2, 0.4, 0.4321, 0.3, 1.1, 1.0, 0.9}, {3, 0.3, 0.4, 0.35, 1.2, 1.1, 1.0}};
   c.thresholds = (Eigen::ArrayXd(2) << 0.3, 0.7).finished();
+  c.rule = "shrunk+top1";
+  c.at_least_one = true;
   c.label_names = {"Sports", "Sports > Soccer"};
   c.train_label_counts = (Eigen::ArrayXd(2) << 100, 7).finished();
   c.state.finished = true;
@@ -75,6 +77,8 @@ TEST_CASE("checkpoint round trip keeps every field", "[trainer][checkpoint]") {
   CHECK(d.state.history[1].val_macro_f1 == 0.4321);
   CHECK(d.state.history[2].train_cpu_seconds == 1.0);
   CHECK((d.thresholds == c.thresholds).all());
+  CHECK(d.rule == "shrunk+top1");
+  CHECK(d.at_least_one);
   CHECK(d.label_names == c.label_names);
   CHECK((d.train_label_counts == c.train_label_counts).all());
   CHECK(d.state.finished);
@@ -159,6 +163,12 @@ TEST_CASE("checkpoints with impossible contents are refused", "[trainer][checkpo
   c = sample();
   c.train_label_counts[0] = -1;
   refused(c, "training label count is negative");
+  c = sample();
+  c.rule = "median";
+  refused(c, "unknown decision rule 'median'");
+  c = sample();
+  c.at_least_one = false;  // "shrunk+top1" without its top-1
+  refused(c, "disagree");
   // (inputs + 1) * outputs overflows 64-bit arithmetic: refused before any allocation.
   c = sample();
   c.shape = MlpShape{Eigen::Index(1) << 40, {}, Eigen::Index(1) << 40};
@@ -186,6 +196,7 @@ TEST_CASE("version 1 checkpoints (no data fingerprint) are still read", "[traine
     at += 8 + n;
   }
   payload.erase(at, 8);
+  payload.erase(payload.size() - (8 + c.rule.size() + 1));  // version 3's last fields: the rule, at-least-one
   payload.pop_back();  // version 2's last field: the text featurizer's presence byte (0: none)
   const std::uint32_t version = 1;
   const std::uint64_t size = payload.size(), checksum = fnv1a64(payload.data(), payload.size());
@@ -201,5 +212,7 @@ TEST_CASE("version 1 checkpoints (no data fingerprint) are still read", "[traine
   CHECK(d.state.params == c.state.params);
   CHECK(d.label_names == c.label_names);
   CHECK_FALSE(d.featurizer.has_value());
+  CHECK(d.rule == "per-label");  // the thresholds versions 1 and 2 saved were tuned per label
+  CHECK_FALSE(d.at_least_one);
   std::remove(path.c_str());
 }

@@ -98,6 +98,10 @@ TEST_CASE("a checkpoint reproduces the trained model's predictions", "[trainer][
   CHECK(c.state.epochs_done == 3);
   CHECK(c.state.best_epoch == r.best_epoch);
   CHECK((c.thresholds == r.thresholds).all());
+  // The chosen decision rule travels with its thresholds, so predict applies the same rule.
+  CHECK(c.rule == r.rules.chosen_rule().fitted.rule.name());
+  CHECK(c.at_least_one == r.rules.chosen_rule().fitted.rule.at_least_one);
+  CHECK((r.thresholds == r.rules.chosen_rule().fitted.thresholds).all());
   CHECK(c.label_names == tiny_data().train.label_set.names);
   Mlp<float> loaded(c.shape, c.dense_input);
   loaded.parameters() = c.state.best_params;
@@ -157,18 +161,39 @@ TEST_CASE("sweep trains configurations in parallel and ranks them", "[trainer][e
   opt.baseline = "bce";
   const SweepResult r = run_sweep(tiny_data(), base, {bce, focal}, opt, 2, 1, ProgressMode::quiet);
   REQUIRE(r.entries.size() == 2);
-  // Selection on validation only: ranked by the validation macro-F1; test reports the choice.
+  // Selection on validation only: ranked by the validation macro-F1 at each configuration's
+  // decision rule (auto: the rule with the best cross-fitted validation macro-F1); test reports
+  // the choice at the same rule.
   for (const auto& e : r.entries) {
-    CHECK(e.validation_headline == e.validation.global.f1.macro.f1);
-    CHECK(e.headline == e.test.global.f1.macro.f1);
+    REQUIRE(e.rules.rules.size() == all_rules().size());
+    const RuleEvaluation& chosen = e.rules.chosen_rule();
+    CHECK(e.rules.automatic);
+    CHECK(e.test.rule == chosen.fitted.rule.name());
+    CHECK(e.validation_headline == chosen.validation.f1.macro.f1);
+    CHECK(e.headline == chosen.test.f1.macro.f1);
+    for (const auto& other : e.rules.rules) CHECK(other.validation.f1.macro.f1 <= e.validation_headline);
   }
   CHECK(r.entries[0].validation_headline >= r.entries[1].validation_headline);
   const std::string table = format_sweep_table(r);
   CHECK_THAT(table, Catch::Contains("cap_3.0_focal_g2") && Catch::Contains("(baseline)") &&
                         Catch::Contains("Ranked by validation") && Catch::Contains("val F1"));
   const std::string json = sweep_json(r, "tiny");
-  CHECK_THAT(json, Catch::Contains("\"rank\": 1, \"selected\": true, \"configuration\": \"" + r.entries[0].name));
-  CHECK_THAT(sweep_csv(r), Catch::StartsWith("rank,configuration,validation_f1,f1,"));
+  CHECK_THAT(json, Catch::Contains("\"rank\": 1, \"selected\": true, \"configuration\": \"" + r.entries[0].name +
+                                   "\", \"rule\": \"" + r.entries[0].test.rule + "\""));
+  // Every rule's cross-fitted validation score beside its test score.
+  CHECK_THAT(json, Catch::Contains("\"decision_rules\": {\"chosen\": ") &&
+                       Catch::Contains("{\"rule\": \"shrunk+top1\", \"at_least_one\": true") &&
+                       Catch::Contains("\"validation_cross_fitted\": {\"micro_f1\": "));
+  CHECK_THAT(sweep_csv(r), Catch::StartsWith("rank,configuration,rule,validation_f1,f1,"));
+
+  // A fixed rule: every configuration is ranked and reported at it.
+  base.rules.rule = DecisionRule{ThresholdKind::half, false};
+  const SweepResult half = run_sweep(tiny_data(), base, {bce, focal}, opt, 2, 1, ProgressMode::quiet);
+  for (const auto& e : half.entries) {
+    CHECK(e.test.rule == "0.5");
+    CHECK(e.validation_headline == e.validation.global.f1.macro.f1);
+    CHECK(e.headline == e.test.global.f1.macro.f1);
+  }
   // The same configuration trained alone gives the same numbers (jobs do not interfere).
   Progress quiet(ProgressMode::quiet);
   TrainConfig alone = base;

@@ -23,6 +23,7 @@
 #include "data/text_tsv_reader.hpp"
 #include "data/text_writer.hpp"
 #include "data_source.hpp"
+#include "decision_rules.hpp"
 #include "inference.hpp"
 #include "text_predict.hpp"
 #include "trainer.hpp"
@@ -254,11 +255,12 @@ TEST_CASE("predict --text gives the probabilities of the same rows read as a TSV
   const std::string printed = run_cli({"predict", "--checkpoint", t.checkpoint, "--text", docs, "--top", "3"});
   TextPredictOptions top3;
   top3.top = 3;
+  top3.at_least_one = c.at_least_one;  // the checkpoint's decision rule, as predict applies it
   const TextPredictor p3(model, *c.featurizer, c.thresholds, c.label_names, top3);
   CHECK(printed == expected_output(p3, t.test_texts.texts));
 
   // The first line, spelt out: top 3 names / indices / probabilities, and the labels above their
-  // tuned thresholds.
+  // tuned thresholds (or the top label, when none is and the rule has at-least-one).
   REQUIRE(c.thresholds.size() == c.shape.outputs);
   const auto first = printed.substr(0, printed.find('\n'));
   std::vector<Eigen::Index> order(std::size_t(c.shape.outputs));
@@ -280,9 +282,34 @@ TEST_CASE("predict --text gives the probabilities of the same rows read as a TSV
       expected += std::string(any ? ", " : "") + "\"" + c.label_names[std::size_t(j)] + "\"";
       any = true;
     }
+  if (!any && c.at_least_one) expected += "\"" + c.label_names[std::size_t(order[0])] + "\"";
   expected += "]}";
   CHECK(first == expected);
   std::remove(docs.c_str());
+}
+
+TEST_CASE("predict --text with at-least-one predicts the top label where no label clears its threshold",
+          "[trainer][text][rules]") {
+  const Trained& t = trained();
+  const Checkpoint c = load_checkpoint(t.checkpoint);
+  const Mlp<float> model = model_of(c);
+  const Eigen::ArrayXd never = Eigen::ArrayXd::Ones(c.shape.outputs);  // p > 1 never holds
+  TextPredictOptions plain, top1;
+  plain.top = top1.top = 1;
+  top1.at_least_one = true;
+  const TextPredictor without(model, *c.featurizer, never, c.label_names, plain);
+  const TextPredictor with(model, *c.featurizer, never, c.label_names, top1);
+  auto first_line = [&](const TextPredictor& p) {
+    std::istringstream in(t.test_texts.texts[0]);
+    std::ostringstream out;
+    p.run(in, "input.txt", out);
+    return out.str();
+  };
+  const RowMatrix<float> probs = without.probabilities({t.test_texts.texts[0]});
+  const std::string top = c.label_names[std::size_t(top_label(probs.row(0).data(), probs.cols()))];
+  CHECK_THAT(first_line(without), Catch::EndsWith("\"predicted\": []}\n"));
+  CHECK_THAT(first_line(with), Catch::EndsWith("\"predicted\": [\"" + top + "\"]}\n") &&
+                                   Catch::Contains("\"top\": [{\"label\": \"" + top + "\""));
 }
 
 TEST_CASE("predict --text input rules: empty lines, CRLF, last line, UTF-8, BOM, long lines", "[trainer][text]") {

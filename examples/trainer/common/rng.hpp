@@ -3,7 +3,7 @@
 // The trainer's one random number generator: xoshiro256** (Blackman & Vigna 2018) seeded through
 // SplitMix64, with the few draws the trainer needs. Every random choice of a run comes from it:
 // the embedded data set, the train / validation / test splits, the initial weights, each epoch's
-// shuffle and each batch's dropout masks.
+// shuffle, each batch's dropout masks and the folds that score the decision rules.
 //
 // Bit for bit the same on every platform: integer arithmetic only for the integer draws (unlike
 // std::uniform_int_distribution & co., whose output differs between standard libraries), and
@@ -30,7 +30,7 @@ inline std::uint64_t splitmix64(std::uint64_t& state) {
 }
 
 /// The trainer's purposes (the data generator numbers its own stages in generator.cpp).
-enum class RngStream : std::uint64_t { init = 1, shuffle = 2, dropout = 3, split = 4, search = 6 };
+enum class RngStream : std::uint64_t { init = 1, shuffle = 2, dropout = 3, split = 4, rule_folds = 5, search = 6 };
 
 /// A stream id for a purpose and up to three indices (epoch, batch, layer): the parts hashed
 /// together, so that ids of different (purpose, indices) do not collide in practice.
