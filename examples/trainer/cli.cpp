@@ -346,7 +346,8 @@ const std::vector<Flag>& flags() {
          if (v != "grid" && v != "wide") bad("--search", v, "grid or wide");
          o.search.wide = v == "wide";
        }},
-      {"--budget-minutes", "M", "20", "--search wide: no training job starts that is predicted to end after M minutes", "",
+      {"--budget-minutes", "M", "20", "--search wide: no training job starts that is predicted to end more than M minutes after the "
+       "search began", "",
        kSweep,
        [](CliOptions& o, const std::string& v) { o.search.budget_minutes = positive("--budget-minutes", v); }},
       {"--search-configs", "N", "81", "--search wide: configurations of the first rung, the grid's among them (the "

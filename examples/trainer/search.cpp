@@ -253,7 +253,6 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
   std::mutex mutex;
 
   HalvingOptions ho;
-  ho.eta = search.eta;
   ho.jobs = std::max(1, jobs);
   ho.budget_seconds = 60.0 * search.budget_minutes;
   ho.keep = keep;

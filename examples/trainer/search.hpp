@@ -59,8 +59,8 @@ struct HalvingTrial {
 /// else continuing its previous rung). Called from `jobs` threads at once.
 using HalvingTrainer = std::function<HalvingTrial(std::size_t config, std::size_t rung, int epochs)>;
 
+/// How the plan runs (the plan itself says who survives each rung: HalvingPlan::sizes).
 struct HalvingOptions {
-  int eta = 3;
   int jobs = 1;
   double budget_seconds = std::numeric_limits<double>::infinity();
   /// Configurations trained in every rung and never eliminated, outside the plan's sizes (the

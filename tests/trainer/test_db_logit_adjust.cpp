@@ -225,7 +225,7 @@ TEST_CASE("logit adjustment trains on shifted logits but evaluates the raw ones"
   CHECK(q.model.parameters() != r.model.parameters());
 }
 
-TEST_CASE("--resume refuses a checkpoint of other DB or logit-adjustment settings", "[trainer][loss][db][checkpoint]") {
+TEST_CASE("resume refuses a checkpoint of other DB or logit-adjustment settings", "[trainer][loss][db][checkpoint]") {
   const std::string path = "longtail_trainer_db_resume.ltck";
   Progress quiet(ProgressMode::quiet);
   TrainConfig cfg = small_config();
