@@ -286,7 +286,7 @@ TrainResult train_model(const TrainingData& data, const TrainConfig& cfg, Progre
   checkpoint.train_label_counts = result.train_counts;
   if (featurizer) checkpoint.featurizer = *featurizer;
   TrainingState& state = checkpoint.state;
-  state.best_params = model.parameters();
+  if (root) state.best_params = model.parameters();
 
   if (!cfg.resume_path.empty()) {
     Checkpoint saved = load_checkpoint(cfg.resume_path);
@@ -308,21 +308,29 @@ TrainResult train_model(const TrainingData& data, const TrainConfig& cfg, Progre
     state = std::move(saved.state);
     // The checkpoint holds nothing of the ranks (whole parameters and moments): it resumes on any N.
     model.parameters() = state.params;
-    adam.restore(state.adam_steps, state.adam_m, state.adam_v);
+    if (root) {
+      adam.restore(state.adam_steps, state.adam_m, state.adam_v);
+    } else {  // only rank 0 keeps copies of the state
+      adam.restore(state.adam_steps, std::move(state.adam_m), std::move(state.adam_v));
+      state.params = state.adam_m = state.adam_v = state.best_params = Eigen::VectorXf();
+    }
     // A finished run that stopped early stays stopped; one that ran out of epochs continues when
     // --epochs is larger now.
     state.finished = false;
     if (early_stopped) state.epochs_done = std::max(state.epochs_done, cfg.epochs);
   }
-  // Each rank's Adam moments are current in its own block only: the snapshot gathers them (a
-  // collective, so every rank takes it, although only rank 0 writes the checkpoint).
+  // Each rank's Adam moments are current in its own block only: the snapshot gathers them to
+  // rank 0 (a collective, so every rank takes it), the only rank that writes checkpoints and
+  // keeps copies of the state; the others keep none (memory per rank).
   auto snapshot = [&] {
-    state.params = model.parameters();
     state.adam_steps = adam.steps();
-    state.adam_m = adam.first_moment();
-    state.adam_v = adam.second_moment();
-    comm.all_gather_blocks(state.adam_m.data(), parameters);
-    comm.all_gather_blocks(state.adam_v.data(), parameters);
+    if (root) {
+      state.params = model.parameters();
+      state.adam_m.resize(model.parameters().size());
+      state.adam_v.resize(model.parameters().size());
+    }
+    comm.gather_blocks_to_root(adam.first_moment().data(), state.adam_m.data(), parameters);
+    comm.gather_blocks_to_root(adam.second_moment().data(), state.adam_v.data(), parameters);
   };
 
   Eigen::VectorXf grad;
@@ -415,7 +423,7 @@ TrainResult train_model(const TrainingData& data, const TrainConfig& cfg, Progre
     if (improved) {
       state.best_score = has_validation ? rec.val_macro_f1 : 0.0;
       state.best_epoch = epoch;
-      state.best_params = model.parameters();
+      if (root) state.best_params = model.parameters();  // rank 0 alone evaluates the best epoch
       state.epochs_without_improvement = 0;
     } else {
       ++state.epochs_without_improvement;
@@ -439,8 +447,8 @@ TrainResult train_model(const TrainingData& data, const TrainConfig& cfg, Progre
   // over the whole validation and test splits in their row order: the code and the numbers of one
   // process.
   snapshot();
-  model.parameters() = state.best_params;
   if (root) {
+    model.parameters() = state.best_params;
     RowMatrix<float> whole_val_targets;  // with one process val_targets already are
     if (ranks > 1) whole_val_targets = dense_targets(validation.labels);
     const RowMatrix<float>& all_val_targets = ranks > 1 ? whole_val_targets : val_targets;

@@ -12,6 +12,7 @@
 // Only the thread that created the communicator calls it (MPI_THREAD_FUNNELED): the sweep's
 // worker threads never communicate.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -44,6 +45,11 @@ class Communicator {
   /// all_gather_blocks: afterwards every block holds its owner's values, on every rank.
   virtual void reduce_scatter_sum(float* data, std::size_t n) = 0;
   virtual void all_gather_blocks(float* data, std::size_t n) = 0;
+  /// Every rank's block of `data` (n elements, the same layout) to the root, which receives them
+  /// into `out` (n elements; may be `data` itself); `out` is not used on the other ranks. What
+  /// rank 0 needs of state that each rank keeps current in its block only (the optimiser's
+  /// moments for a checkpoint), without a whole-size buffer on every rank.
+  virtual void gather_blocks_to_root(const float* data, float* out, std::size_t n) = 0;
   static std::size_t block_begin(std::size_t n, int rank, int size) {
     return std::size_t(n * std::uint64_t(rank) / std::uint64_t(size));
   }
@@ -72,6 +78,9 @@ class SingleProcess final : public Communicator {
   void allreduce_sum(std::int64_t*, std::size_t) override {}
   void reduce_scatter_sum(float*, std::size_t) override {}
   void all_gather_blocks(float*, std::size_t) override {}
+  void gather_blocks_to_root(const float* data, float* out, std::size_t n) override {
+    if (out != data && n > 0) std::copy(data, data + n, out);
+  }
   std::vector<std::string> gather_to_root(const std::string& mine) override { return {mine}; }
   std::vector<std::string> all_gather(const std::string& mine) override { return {mine}; }
   std::string broadcast_from_root(const std::string& data) override { return data; }

@@ -78,6 +78,21 @@ class MpiCommunicator final : public Communicator {
   void allreduce_sum(std::int64_t* data, std::size_t n) override { reduce(data, n); }
   void reduce_scatter_sum(float* data, std::size_t n) override { reduce_scatter(data, n); }
   void all_gather_blocks(float* data, std::size_t n) override { all_gather(data, n); }
+  void gather_blocks_to_root(const float* data, float* out, std::size_t n) override {
+    if (n == 0) return;
+    const Blocks b = blocks(n, "gather_blocks_to_root");
+    const std::size_t mine = std::size_t(b.displs[std::size_t(rank_)]);
+    if (rank_ == 0) {
+      if (out != data) std::copy(data + mine, data + mine + std::size_t(b.counts[0]), out + mine);
+      check(
+          MPI_Gatherv(MPI_IN_PLACE, 0, MPI_FLOAT, out, b.counts.data(), b.displs.data(), MPI_FLOAT, 0, MPI_COMM_WORLD),
+          "MPI_Gatherv");
+    } else {
+      check(MPI_Gatherv(data + mine, b.counts[std::size_t(rank_)], MPI_FLOAT, nullptr, nullptr, nullptr, MPI_FLOAT, 0,
+                        MPI_COMM_WORLD),
+            "MPI_Gatherv");
+    }
+  }
 
   std::vector<std::string> gather_to_root(const std::string& mine) override { return gather(mine, false); }
   std::vector<std::string> all_gather(const std::string& mine) override { return gather(mine, true); }

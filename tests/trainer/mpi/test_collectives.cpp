@@ -79,6 +79,18 @@ void check_reduce_scatter(longtail_train::Communicator& comm, std::size_t n) {
         expect(false, rank, "all_gather_blocks n=" + std::to_string(n) + " element " + std::to_string(i));
         return;
       }
+  // gather_blocks_to_root: each rank's block of its own array, into another array on the root
+  // (the other ranks pass no output).
+  std::vector<float> mine(n), out(n, -7.0f);
+  for (std::size_t i = 0; i < n; ++i) mine[i] = float(rank * 1000) + float(i);
+  comm.gather_blocks_to_root(mine.data(), rank == 0 ? out.data() : nullptr, n);
+  if (rank == 0)
+    for (int r = 0; r < N; ++r)
+      for (std::size_t i = Communicator::block_begin(n, r, N); i < Communicator::block_begin(n, r + 1, N); ++i)
+        if (!(out[i] == float(r * 1000) + float(i))) {
+          expect(false, rank, "gather_blocks_to_root n=" + std::to_string(n) + " element " + std::to_string(i));
+          return;
+        }
 }
 
 }  // namespace
