@@ -158,7 +158,7 @@ TEST_CASE("sweep outcomes round trip bit for bit: the same table, CSV and JSON",
   CHECK_THROWS_AS(sweep_result(losses, {outcomes[0], outcomes[1], outcomes[1]}, options, 1, 1, 1), std::logic_error);
 }
 
-TEST_CASE("sweep: a configuration that fails is reported; the others finish", "[trainer][sweep]") {
+TEST_CASE("sweep: a configuration that fails is reported and the others finish", "[trainer][sweep]") {
   const auto losses = small_grid();
   const SweepOptions options = sweep_options();
   const ConfigurationTask train = train_configuration(small_data(), options);
