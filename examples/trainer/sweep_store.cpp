@@ -23,6 +23,8 @@ constexpr std::uint32_t kResultVersion = 1;
 constexpr std::uint32_t kByteOrder = 0x01020304;
 constexpr const char* kSettingsFile = "sweep.settings";
 constexpr const char* kSettingsHeader = "longtail-train sweep settings, version 1";
+/// Checkpoints take at most ~10% of a configuration's time (TrainConfig::checkpoint_overhead).
+constexpr double kCheckpointOverhead = 0.1;
 
 std::string hex(std::uint64_t v) {
   char buf[24];
@@ -234,6 +236,7 @@ ConfigurationTask SweepStore::task(const Splits& data, const SweepOptions& optio
   return [store = *this, &data, options, resume, line_prefix](const TrainConfig& config, Progress& progress) {
     TrainConfig cfg = config;
     cfg.checkpoint_path = store.checkpoint_path(cfg.loss);
+    cfg.checkpoint_overhead = kCheckpointOverhead;
     if (resume && exists(cfg.checkpoint_path)) {
       cfg.resume_path = cfg.checkpoint_path;
       Progress::print_line(line_prefix + "sweep: resume " + cfg.loss.name() + " from " + cfg.checkpoint_path);

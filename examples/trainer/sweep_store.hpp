@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// A sweep's state on disk, so that a sweep killed half-way loses at most the epochs that were
-// running (sweep --resume). The folder `<out>/checkpoints` holds:
+// A sweep's state on disk, so that a killed sweep can continue where it was (sweep --resume). The folder `<out>/checkpoints` holds:
 //   sweep.settings   the settings every configuration shares and fingerprints of the three data
 //                    splits (text, "key<TAB>value" lines): what --resume checks first;
-//   <name>.ltck      the configuration's training checkpoint, written after every epoch
-//                    (checkpoint.hpp); after the sweep, its final model (eval / predict use it);
+//   <name>.ltck      the configuration's training checkpoint (checkpoint.hpp), written after an
+//                    epoch when that keeps checkpointing under ~10% of its time
+//                    (TrainConfig::checkpoint_overhead: after every epoch when epochs are long,
+//                    rarely when a small model's epoch is shorter than the write) and at the end:
+//                    after the sweep, its final model (eval / predict use it);
 //   <name>.result    written atomically when the configuration finishes: its settings, the data
 //                    fingerprints and its entry (sweep_entry_io.hpp), in a checked binary file:
 //                    magic "LTSWRES\x1a" | u32 version | u32 0x01020304 | u64 payload size |
 //                    payload | u64 FNV-1a-64 of the payload.
-// A sweep without --resume owns the folder: it first removes every .ltck / .result file and
+// So a sweep killed half-way loses the running epochs, or for short epochs at most ~10x the time
+// of one checkpoint write per running configuration. A sweep without --resume owns the folder: it first removes every .ltck / .result file and
 // sweep.settings there. With --resume a finished configuration (its .result) is reported without
 // training, an unfinished one continues from its checkpoint (train_model resumes bit for bit),
 // the rest start; other settings or other data are refused, naming the setting.
