@@ -95,8 +95,9 @@ SweepResult sweep_result(const std::vector<LossConfig>& losses, std::vector<Swee
 
 /// Trains every configuration of `losses` with `base` (loss replaced), `jobs` at a time, in this
 /// process and without files (sweep_distribution.hpp: over MPI ranks, with checkpoints). A
-/// configuration that fails is listed in `failures`. progress: quiet = silent; bar = a line when each configuration
-/// starts and ends; lines = also one line per epoch of every job (prefixed with the configuration's name).
+/// configuration that fails is listed in `failures`. progress: quiet = only failures; bar = a
+/// line when each configuration starts and ends; lines = also one line per epoch of every job
+/// (prefixed with the configuration's name).
 SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& losses,
                       const SweepOptions& options, int jobs, int threads_per_job, ProgressMode progress);
 

@@ -206,15 +206,16 @@ SweepOutcome read_outcome(ByteReader& r) {
   if (kind != kEntry) r.fail("outcome kind " + std::to_string(kind) + " (expected 1 or 2)");
   SweepEntry e;
   e.name = r.str("configuration name");
-  e.best_epoch = int(r.i64("best epoch"));
-  e.epochs_done = int(r.i64("epochs run"));
+  const std::int64_t best = r.i64("best epoch"), run = r.i64("epochs run");
+  if (run < 0 || run > 1000000 || best < 0 || best > run)
+    r.fail("best epoch " + std::to_string(best) + " of " + std::to_string(run));
+  e.best_epoch = int(best);
+  e.epochs_done = int(run);
   const std::uint8_t early = r.u8("early-stop flag");
   if (early > 1) r.fail("early-stop flag is " + std::to_string(early));
   e.early_stopped = early == 1;
   e.seconds = r.f64("seconds");
   e.train_seconds_per_epoch = r.f64("training seconds per epoch");
-  if (e.epochs_done < 0 || e.best_epoch < 0 || e.best_epoch > e.epochs_done)
-    r.fail("best epoch " + std::to_string(e.best_epoch) + " of " + std::to_string(e.epochs_done));
   e.validation = read_evaluation(r);
   e.test = read_evaluation(r);
   o.entry = std::move(e);

@@ -208,7 +208,8 @@ std::optional<SweepEntry> SweepStore::load_result(const LossConfig& loss) const 
               std::to_string(kResultVersion));
   if (head.u32("byte order") != kByteOrder) head.fail("written on a machine with another byte order");
   const std::uint64_t size = head.u64("payload size");
-  if (size + 8 != head.left()) head.fail("the header announces " + std::to_string(size) + " payload bytes");
+  if (head.left() < 8 || size != head.left() - 8)
+    head.fail("the header announces " + std::to_string(size) + " payload bytes (truncated or appended to)");
   const std::string_view payload = std::string_view(bytes).substr(bytes.size() - head.left(), size);
   std::uint64_t checksum = 0;
   std::memcpy(&checksum, bytes.data() + bytes.size() - 8, 8);

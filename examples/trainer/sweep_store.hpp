@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// A sweep's state on disk, so that a killed sweep can continue where it was (sweep --resume). The folder `<out>/checkpoints` holds:
+// A sweep's state on disk, so that a killed sweep can continue where it was (sweep --resume).
+// The folder `<out>/checkpoints` holds:
 //   sweep.settings   the settings every configuration shares and fingerprints of the three data
 //                    splits (text, "key<TAB>value" lines): what --resume checks first;
 //   <name>.ltck      the configuration's training checkpoint (checkpoint.hpp), written after an
@@ -12,11 +13,12 @@
 //                    fingerprints and its entry (sweep_entry_io.hpp), in a checked binary file:
 //                    magic "LTSWRES\x1a" | u32 version | u32 0x01020304 | u64 payload size |
 //                    payload | u64 FNV-1a-64 of the payload.
-// So a sweep killed half-way loses the running epochs, or for short epochs at most ~10x the time
-// of one checkpoint write per running configuration. A sweep without --resume owns the folder: it first removes every .ltck / .result file and
-// sweep.settings there. With --resume a finished configuration (its .result) is reported without
-// training, an unfinished one continues from its checkpoint (train_model resumes bit for bit),
-// the rest start; other settings or other data are refused, naming the setting.
+// So a killed sweep loses the running epochs, or for short epochs at most ~10x the time of one
+// checkpoint write per running configuration. A sweep without --resume owns the folder: it first
+// removes every .ltck / .result file and sweep.settings there. With --resume a finished
+// configuration (its .result) is reported without training, an unfinished one continues from its
+// checkpoint (train_model resumes bit for bit), the rest start; other settings or other data are
+// refused, naming the setting.
 //
 // Under MPI every rank writes its own configurations' files; the root prepares the folder and
 // reads the results. The folder must be on a file system every rank sees (as on a cluster);
