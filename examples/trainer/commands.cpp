@@ -10,6 +10,10 @@
 #include <sstream>
 #include <thread>
 
+#ifdef __linux__
+#include <sched.h>
+#endif
+
 #include "checkpoint.hpp"
 #include "common/durable_file.hpp"
 #include "common/run_outputs.hpp"
@@ -29,7 +33,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+/// The cores this process may run on: under mpirun each rank is bound to its own (so a rank's
+/// default --jobs is its share of the machine, not all of it); taskset and cpusets count too.
+int hardware_threads() {
+#ifdef __linux__
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof cpus, &cpus) == 0) return std::max(1, CPU_COUNT(&cpus));
+#endif
+  return int(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 ProgressMode progress_mode(const CliOptions& o) { return o.progress ? *o.progress : auto_progress_mode(); }
 
