@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/fnv1a.hpp"
 #include "report.hpp"
 
 namespace longtail_train {
@@ -46,6 +47,12 @@ std::string failures_table(const SweepResult& r) {
   return s;
 }
 
+std::string hex64(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
 /// A CSV field in double quotes (quotes doubled).
 std::string csv_quoted(const std::string& text) {
   std::string quoted = "\"";
@@ -75,6 +82,8 @@ SweepEntry sweep_entry(const LossConfig& loss, TrainResult&& r, const SweepOptio
   e.train_seconds_per_epoch = r.train_seconds_per_epoch;
   e.validation_headline = headline_of(e.validation, options);
   e.headline = headline_of(e.test, options);
+  const Eigen::VectorXf& w = r.model.parameters();
+  e.weights_fnv1a = fnv1a64(w.data(), std::size_t(w.size()) * sizeof(float));
   return e;
 }
 
@@ -284,7 +293,8 @@ std::string sweep_json(const SweepResult& r, const std::string& data_description
        << ", \"improvement_pct\": " << json_number(imp) << ", \"loss\": " << json_string(e.loss.describe())
        << ", \"best_epoch\": " << e.best_epoch << ", \"epochs_run\": " << e.epochs_done
        << ", \"seconds\": " << json_number(e.seconds)
-       << ", \"train_seconds_per_epoch\": " << json_number(e.train_seconds_per_epoch)
+       << ", \"train_seconds_per_epoch\": " << json_number(e.train_seconds_per_epoch) << ", \"weights_fnv1a\": \""
+       << hex64(e.weights_fnv1a) << "\""
        << ",\n     \"validation\": " << evaluation_json(e.validation) << ",\n     \"test\": " << evaluation_json(e.test)
        << "}";
   }

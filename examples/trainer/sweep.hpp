@@ -8,6 +8,7 @@
 // cores better than one multi-threaded training of small GEMMs).
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -36,6 +37,9 @@ struct SweepEntry {
   double seconds = 0, train_seconds_per_epoch = 0;
   double validation_headline = 0;  ///< the headline F1 on validation: what the table is ranked by
   double headline = 0;             ///< the headline F1 on test: what the selection is reported with
+  /// FNV-1a-64 of the selected (best epoch's) weights: two runs' models are bit for bit the same
+  /// exactly when these agree (up to hash collisions), e.g. a configuration trained on another rank.
+  std::uint64_t weights_fnv1a = 0;
 };
 
 /// A configuration whose training ended with an error: reported, not ranked.

@@ -216,6 +216,7 @@ SweepOutcome read_outcome(ByteReader& r) {
   e.early_stopped = early == 1;
   e.seconds = r.f64("seconds");
   e.train_seconds_per_epoch = r.f64("training seconds per epoch");
+  e.weights_fnv1a = r.u64("weights fingerprint");
   e.validation = read_evaluation(r);
   e.test = read_evaluation(r);
   o.entry = std::move(e);
@@ -239,6 +240,7 @@ void write_outcome(std::string& out, const SweepOutcome& o) {
     w.u8(e.early_stopped ? 1 : 0);
     w.f64(e.seconds);
     w.f64(e.train_seconds_per_epoch);
+    w.u64(e.weights_fnv1a);
     write_evaluation(w, e.validation);
     write_evaluation(w, e.test);
   }

@@ -11,7 +11,7 @@
 // name of the result file); the headline values are recomputed by the reader (set_headlines).
 // Little-endian fields: u64 index | u8 kind (1 = entry, 2 = failure) | u8 kept | then a failure's
 // message, or the entry: name, best epoch, epochs run, early stop, seconds, training seconds per
-// epoch, the validation and the test SplitEvaluation (split, rows, the metrics at 0.5 and at the
+// epoch, the weights' FNV-1a, the validation and the test SplitEvaluation (split, rows, the metrics at 0.5 and at the
 // tuned thresholds: P / R / F1 micro, macro, samples, the per-label arrays, the buckets; the
 // ranking metrics). Readers check every length against the bytes left and name the source.
 

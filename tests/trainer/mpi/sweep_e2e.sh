@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end checks of `longtail-train sweep` under mpirun on a small embedded data set (a few
 # seconds per sweep). Usage: sweep_e2e.sh MODE MPIEXEC LONGTAIL_TRAIN WORKDIR
-#   matches  mpirun -np 2 gives the single-process sweep.csv / sweep.json (timing fields aside)
+#   matches  mpirun -np 2 gives the single-process sweep.csv / sweep.json (timing fields aside;
+#            sweep.json's weights_fnv1a makes it a bit-for-bit check of every model's weights)
 #   killed   a rank killed with SIGKILL mid-sweep ends the job with mpirun's message (no hang);
 #            sweep --resume then keeps the finished configurations, continues the others, and
 #            gives the uninterrupted sweep's files; a resume with other settings is refused,
