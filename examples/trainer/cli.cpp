@@ -386,6 +386,10 @@ const std::vector<Flag>& flags() {
        kTrain | kEval | kPredict, [](CliOptions& o, const std::string& v) { o.checkpoint = v; }},
       {"--resume", "FILE", nullptr, "continue training from this checkpoint (same settings; --epochs may grow)", "", kTrain,
        [](CliOptions& o, const std::string& v) { o.train.resume_path = v; }},
+      {"--resume", nullptr, "off",
+       "sweep: continue the sweep in --out: finished configurations are reported from their results, the others "
+       "continue from their last epoch's checkpoint (OUT/checkpoints); other settings or data are refused",
+       "", kSweep, [](CliOptions& o, const std::string&) { o.sweep_resume = true; }},
       {"--out", "DIR", nullptr, "train: write result.json and history.csv; sweep: sweep.csv and sweep.json (default "
        "sweep-results); generate: the data set (required)", "", kTrain | kSweep | kGenerate,
        [](CliOptions& o, const std::string& v) { o.out_dir = v; }},
@@ -419,10 +423,16 @@ const std::vector<Flag>& flags() {
   return table;
 }
 
-const Flag* find_flag(const std::string& name) {
+/// The flag `name` of `command` (a name may mean different things to different commands: train's
+/// --resume FILE, sweep's --resume), else any flag of that name (to say which commands it is for).
+const Flag* find_flag(const std::string& name, Command command) {
+  const Flag* any = nullptr;
   for (const auto& f : flags())
-    if (name == f.name) return &f;
-  return nullptr;
+    if (name == f.name) {
+      if (f.commands & bit(command)) return &f;
+      if (!any) any = &f;
+    }
+  return any;
 }
 
 std::string commands_of(unsigned mask) {
@@ -489,7 +499,7 @@ CliOptions parse_cli(int argc, const char* const* argv) {
       arg = arg.substr(0, eq);
       inline_value = true;
     }
-    const Flag* f = find_flag(arg);
+    const Flag* f = find_flag(arg, o.command);
     if (!f) {
       if (arg.rfind("-", 0) == 0)
         throw cli_error("unknown flag '" + arg + "' (see longtail-train " + to_string(o.command) + " --help)");
@@ -642,6 +652,8 @@ std::string help_text(Command command) {
         "  longtail-train --loss bce                        # plain BCE baseline\n"
         "  longtail-train sweep --out sweep-results         # the write-up's grid, table + CSV + JSON\n"
         "  longtail-train sweep --search wide --budget-minutes 20 --jobs 2   # successive halving beyond the grid\n"
+        "  longtail-train sweep --out sweep-results --resume   # continue it after a crash or kill\n"
+        "  mpirun -np 2 longtail-train sweep --jobs 1       # the grid spread over 2 MPI ranks\n"
         "  longtail-train --arff delicious-train.arff --arff-test delicious-test.arff --xml delicious.xml \\\n"
         "                 --epochs 60 --patience 10 --lr 0.002 --dropout 0.3   # Delicious, official split\n"
         "  longtail-train --checkpoint model.ltck && longtail-train predict --checkpoint model.ltck --rows 3\n"

@@ -43,8 +43,9 @@ struct CliOptions {
   std::optional<ProgressMode> progress;  ///< empty = auto
   std::string out_dir;
   SweepOptions sweep;
-  SearchOptions search;    ///< sweep --search wide
-  std::string checkpoint;  ///< train: write here; eval / predict: read from here
+  SearchOptions search;       ///< sweep --search wide
+  bool sweep_resume = false;  ///< sweep --resume: continue the sweep in --out (its checkpoints folder)
+  std::string checkpoint;     ///< train: write here; eval / predict: read from here
   std::string split = "test";
   int rows = 10;
   int top = 5;

@@ -11,6 +11,9 @@
 #include <thread>
 
 #include <sys/resource.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 #include "checkpoint.hpp"
 #include "common/durable_file.hpp"
@@ -25,6 +28,7 @@
 #include "report.hpp"
 #include "search.hpp"
 #include "sweep.hpp"
+#include "sweep_distribution.hpp"
 #include "targets.hpp"
 #include "text_predict.hpp"
 
@@ -49,10 +53,19 @@ std::string rank_line(int rank, const Dataset& shard, std::int64_t shard_bytes, 
   return line;
 }
 
-int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+/// The cores this process may run on: under mpirun each rank is bound to its own (so a rank's
+/// default --jobs is its share of the machine, not all of it); taskset and cpusets count too.
+int hardware_threads() {
+#ifdef __linux__
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof cpus, &cpus) == 0) return std::max(1, CPU_COUNT(&cpus));
+#endif
+  return int(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 ProgressMode progress_mode(const CliOptions& o) { return o.progress ? *o.progress : auto_progress_mode(); }
 
+/// `print`: print what was read (false on the ranks other than the root of a distributed run).
 Splits load_data(const CliOptions& o, std::optional<TextFeaturizer>* featurizer = nullptr,
                  const DataOptions* data = nullptr, bool print = true) {
   const auto t0 = Clock::now();
@@ -206,19 +219,34 @@ int run_sweep(const CliOptions& o, Communicator& comm) {
     return run_wide_search(o);
   }
   const auto t0 = Clock::now();
+  const bool root = comm.is_root();
   const std::vector<LossConfig> losses = sweep_losses(o);
   const int hw = hardware_threads();
   const int jobs = o.sweep.jobs > 0 ? o.sweep.jobs : std::min<int>(hw, int(losses.size()));
   const int threads_per_job = configure_compute(o);
   const std::string dir = o.out_dir.empty() ? "sweep-results" : o.out_dir;
+  // The root writes the table's files; every rank writes its configurations' checkpoints and
+  // results under dir/checkpoints (sweep_store.hpp).
   RunOutputs outputs;
-  if (const std::string note = outputs.open(dir, "sweep"); !note.empty()) Progress::print_line(note);
-  const Splits data = load_data(o);
-  Progress::print_line("longtail-train sweep: " + std::to_string(losses.size()) + " configurations, " +
-                       std::to_string(std::min<int>(jobs, int(losses.size()))) + " in parallel, " +
-                       std::to_string(threads_per_job) + " thread(s) each, GEMM " + to_string(gemm_backend()));
-  const SweepResult r =
-      run_sweep(data, o.train, losses, o.sweep, jobs, threads_per_job, o.progress.value_or(ProgressMode::bar));
+  if (root)
+    if (const std::string note = outputs.open(dir, "sweep"); !note.empty()) Progress::print_line(note);
+  const Splits data = load_data(o, nullptr, nullptr, root);
+  SweepLaunch launch;
+  launch.jobs = jobs;
+  launch.threads_per_job = threads_per_job;
+  launch.progress = o.progress.value_or(ProgressMode::bar);
+  launch.state_dir = dir + "/checkpoints";
+  launch.resume = o.sweep_resume;
+  if (root)
+    Progress::print_line("longtail-train sweep: " + std::to_string(losses.size()) + " configurations" +
+                         (comm.size() > 1 ? " over " + comm.describe() + "," : ",") + " " +
+                         std::to_string(std::min<int>(jobs, int(losses.size()))) + " in parallel" +
+                         (comm.size() > 1 ? " on each," : ",") + " " + std::to_string(threads_per_job) +
+                         " thread(s) each, GEMM " + to_string(gemm_backend()) +
+                         (o.sweep_resume ? ", resuming " + launch.state_dir : ""));
+  const SweepResult r = run_distributed_sweep(data, o.train, losses, o.sweep, launch, comm);
+  const int status = r.failures.empty() ? 0 : 1;
+  if (!root) return status;
   std::cout << "data: " << describe_data(data.train) << "\n";
   std::cout << "model: MLP " << MlpShape{data.train.num_features(), o.train.hidden, data.train.num_labels()}.to_string()
             << ", Adam lr " << o.train.adam.lr << ", batch " << o.train.batch_size << ", up to " << o.train.epochs
@@ -227,11 +255,16 @@ int run_sweep(const CliOptions& o, Communicator& comm) {
   outputs.stage("sweep.csv", sweep_csv(r));
   outputs.stage("sweep.json", sweep_json(r, describe_data(data.train)));
   outputs.commit();
-  char line[160];
-  std::snprintf(line, sizeof line, "\nwrote %s/sweep.csv and %s/sweep.json; total time %.1f s\n", dir.c_str(),
-                dir.c_str(), std::chrono::duration<double>(Clock::now() - t0).count());
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "\nwrote %s/sweep.csv and %s/sweep.json (models: %s/<configuration>.ltck); total time %.1f s\n",
+                dir.c_str(), dir.c_str(), launch.state_dir.c_str(),
+                std::chrono::duration<double>(Clock::now() - t0).count());
   std::cout << line;
-  return 0;
+  if (status != 0)
+    std::cerr << "\nlongtail-train sweep: " << r.failures.size() << " of " << losses.size()
+              << " configurations failed (listed under FAILED above); the others are ranked\n";
+  return status;
 }
 
 int run_eval(const CliOptions& o) {

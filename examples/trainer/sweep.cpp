@@ -8,10 +8,11 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <mutex>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
+#include "common/fnv1a.hpp"
 #include "report.hpp"
 
 namespace longtail_train {
@@ -29,6 +30,34 @@ const SweepEntry* find_entry(const SweepResult& r, const std::string& name) {
   for (const auto& e : r.entries)
     if (e.name == name) return &e;
   return nullptr;
+}
+
+/// "2 in parallel" / "on 2 ranks, 1 in parallel on each"
+std::string parallelism(const SweepResult& r) {
+  if (r.ranks <= 1) return std::to_string(r.jobs) + " in parallel";
+  return "on " + std::to_string(r.ranks) + " ranks, " + std::to_string(r.jobs) + " in parallel on each";
+}
+
+/// The configurations that failed, below the ranked ones ("" when none did).
+std::string failures_table(const SweepResult& r) {
+  if (r.failures.empty()) return "";
+  std::string s = "\nFAILED (" + std::to_string(r.failures.size()) + " of " +
+                  std::to_string(r.failures.size() + r.entries.size()) + " configurations, not ranked):\n";
+  for (const auto& f : r.failures) s += "  " + f.name + ": " + f.message + "\n";
+  return s;
+}
+
+std::string hex64(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+/// A CSV field in double quotes (quotes doubled).
+std::string csv_quoted(const std::string& text) {
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
 }
 
 std::string improvement(double f1, double base) {
@@ -54,6 +83,8 @@ SweepEntry sweep_entry(const LossConfig& loss, TrainResult&& r, const SweepOptio
   e.train_seconds_per_epoch = r.train_seconds_per_epoch;
   e.validation_headline = headline_of(e.validation, options);
   e.headline = headline_of(e.test, options);
+  const Eigen::VectorXf& w = r.model.parameters();
+  e.weights_fnv1a = fnv1a64(w.data(), std::size_t(w.size()) * sizeof(float));
   return e;
 }
 
@@ -63,61 +94,117 @@ std::string sweep_metric_name(const SweepOptions& options, const RuleOptions& ru
                      : std::string("the decision rule chosen on validation (--rule auto)"));
 }
 
-SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& losses,
-                      const SweepOptions& options, int jobs, int threads_per_job, ProgressMode progress) {
-  const auto t0 = std::chrono::steady_clock::now();
-  SweepResult result;
-  result.baseline = options.baseline;
-  result.metric = sweep_metric_name(options, base.rules);
-  result.jobs = std::max(1, std::min<int>(jobs, int(losses.size())));
-  result.threads_per_job = threads_per_job;
-  result.entries.resize(losses.size());
+void set_headlines(SweepEntry& e, const SweepOptions& options) {
+  e.validation_headline = headline_of(e.validation, options);
+  e.headline = headline_of(e.test, options);
+}
 
+ConfigurationTask train_configuration(const Splits& data, const SweepOptions& options) {
+  return [&data, options](const TrainConfig& cfg, Progress& progress) {
+    return sweep_entry(cfg.loss, train_model(data, cfg, progress), options);
+  };
+}
+
+std::vector<SweepOutcome> run_configurations(const std::vector<LossConfig>& losses,
+                                             const std::vector<std::size_t>& indices, const TrainConfig& base,
+                                             const SweepOptions& options, int jobs, int threads_per_job,
+                                             ProgressMode progress, const std::string& line_prefix,
+                                             const ConfigurationTask& task) {
+  const std::string metric = sweep_metric_name(options, base.rules);
+  std::vector<SweepOutcome> outcomes(indices.size());
   std::atomic<std::size_t> next{0};
   std::atomic<int> finished{0};
-  std::mutex error_mutex;
-  std::exception_ptr error;
   auto worker = [&] {
-    for (std::size_t i = next++; i < losses.size(); i = next++) {
-      {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (error) return;
-      }
+    for (std::size_t k = next++; k < indices.size(); k = next++) {
+      SweepOutcome& outcome = outcomes[k];
+      outcome.index = indices[k];
+      TrainConfig cfg = base;
+      cfg.loss = losses.at(outcome.index);
+      cfg.rules.metric = headline_average(options);
+      cfg.threads = threads_per_job;
+      cfg.checkpoint_path.clear();
+      cfg.resume_path.clear();
+      const std::string name = cfg.loss.name();
+      if (progress != ProgressMode::quiet) Progress::print_line(line_prefix + "sweep: start  " + name);
+      // A configuration that fails (diverges, runs out of memory, cannot write its files) is
+      // reported in the table with its message; it does not end the others.
       try {
-        TrainConfig cfg = base;
-        cfg.loss = losses[i];
-        cfg.rules.metric = headline_average(options);
-        cfg.threads = threads_per_job;
-        cfg.checkpoint_path.clear();
-        cfg.resume_path.clear();
-        const std::string name = cfg.loss.name();
-        if (progress != ProgressMode::quiet) Progress::print_line("sweep: start  " + name);
         // One bar cannot show several jobs: per-epoch lines (prefixed) when asked, else quiet.
-        Progress p(progress == ProgressMode::lines ? ProgressMode::lines : ProgressMode::quiet, "[" + name + "] ");
-        SweepEntry& e = result.entries[i];
-        e = sweep_entry(cfg.loss, train_model(data, cfg, p), options);
-        char line[256];
-        std::snprintf(line, sizeof line, "sweep: done   %-24s [%d/%zu]  %s %.4f  (best epoch %d of %d, %.0f s)",
-                      name.c_str(), ++finished, losses.size(), result.metric.c_str(), e.headline, e.best_epoch,
-                      e.epochs_done, e.seconds);
-        if (progress != ProgressMode::quiet) Progress::print_line(line);
+        Progress p(progress == ProgressMode::lines ? ProgressMode::lines : ProgressMode::quiet,
+                   line_prefix + "[" + name + "] ");
+        outcome.entry = task(cfg, p);
+      } catch (const std::exception& e) {
+        outcome.error = e.what();
       } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
+        outcome.error = "unknown error";
       }
+      char line[320];
+      if (outcome.entry) {
+        const SweepEntry& e = *outcome.entry;
+        std::snprintf(line, sizeof line, "sweep: done   %-24s [%d/%zu]  %s %.4f  (best epoch %d of %d, %.0f s)",
+                      name.c_str(), ++finished, indices.size(), metric.c_str(), e.headline, e.best_epoch, e.epochs_done,
+                      e.seconds);
+      } else {
+        std::snprintf(line, sizeof line, "sweep: FAILED %-24s [%d/%zu]  %s", name.c_str(), ++finished, indices.size(),
+                      outcome.error.c_str());
+      }
+      if (progress != ProgressMode::quiet || !outcome.entry) Progress::print_line(line_prefix + line);
     }
   };
+  const int threads = std::max(1, std::min<int>(jobs, int(indices.size())));
   std::vector<std::thread> pool;
-  for (int j = 1; j < result.jobs; ++j) pool.emplace_back(worker);
+  for (int j = 1; j < threads; ++j) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
+  return outcomes;
+}
 
+SweepResult sweep_result(const std::vector<LossConfig>& losses, std::vector<SweepOutcome> outcomes,
+                         const SweepOptions& options, int jobs, int threads_per_job, int ranks,
+                         const RuleOptions& rules) {
+  SweepResult result;
+  result.baseline = options.baseline;
+  result.metric = sweep_metric_name(options, rules);
+  result.jobs = std::max(1, std::min<int>(jobs, int(losses.size())));
+  result.threads_per_job = threads_per_job;
+  result.ranks = ranks;
+  std::vector<SweepOutcome*> by_index(losses.size(), nullptr);
+  for (auto& o : outcomes) {
+    if (o.index >= losses.size() || by_index[o.index])
+      throw std::logic_error("sweep: configuration " + std::to_string(o.index) +
+                             (o.index >= losses.size() ? " is not in the grid" : " was reported twice"));
+    by_index[o.index] = &o;
+  }
+  for (std::size_t i = 0; i < losses.size(); ++i) {
+    if (!by_index[i]) throw std::logic_error("sweep: no result for configuration " + losses[i].name());
+    SweepOutcome& o = *by_index[i];
+    if (o.entry) {
+      result.entries.push_back(std::move(*o.entry));
+      SweepEntry& e = result.entries.back();
+      e.loss = losses[i];
+      e.name = losses[i].name();
+      set_headlines(e, options);
+    } else {
+      result.failures.push_back({losses[i], losses[i].name(), o.error});
+    }
+  }
   // Model selection on validation only: the table is ranked by the validation metric and its
   // first row is the selected configuration; the test metrics report it, they do not choose it.
   std::stable_sort(result.entries.begin(), result.entries.end(), [](const SweepEntry& a, const SweepEntry& b) {
     return a.validation_headline > b.validation_headline;
   });
+  return result;
+}
+
+SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& losses,
+                      const SweepOptions& options, int jobs, int threads_per_job, ProgressMode progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::size_t> all(losses.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  SweepResult result = sweep_result(losses,
+                                    run_configurations(losses, all, base, options, jobs, threads_per_job, progress, "",
+                                                       train_configuration(data, options)),
+                                    options, jobs, threads_per_job, 1, base.rules);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
 }
@@ -129,7 +216,7 @@ std::string format_sweep_table(const SweepResult& r) {
   char line[1024];
   os << "\nRanked by validation " << r.metric << " (rank 1 is the selected configuration); test " << r.metric
      << " and its improvement relative to " << r.baseline << " report the choice (" << r.entries.size()
-     << " configurations, " << r.jobs << " in parallel, " << Progress::format_duration(r.seconds) << "):\n\n";
+     << " configurations, " << parallelism(r) << ", " << Progress::format_duration(r.seconds) << "):\n\n";
   std::snprintf(line, sizeof line, "%-4s %-26s %-14s %7s %7s %12s | %7s %7s %7s %7s | %6s %6s %6s | %5s %7s\n", "rank",
                 "configuration", "rule", "val F1", "F1", "improvement", "micro", "macro", "samples", "macro@.5", "head",
                 "medium", "tail", "epoch", "time");
@@ -147,6 +234,7 @@ std::string format_sweep_table(const SweepResult& r) {
                   Progress::format_duration(e.seconds).c_str());
     os << line;
   }
+  os << failures_table(r);
   if (!r.entries.empty()) {
     const auto& b = r.entries.front().test.global.buckets;
     std::snprintf(
@@ -172,7 +260,7 @@ std::string sweep_csv(const SweepResult& r) {
          "tuned,samples_f1_"
          "tuned,"
          "head_macro_f1,medium_macro_f1,tail_macro_f1,head_macro_f1_tuned,medium_macro_f1_tuned,tail_macro_f1_tuned,"
-         "best_epoch,epochs_run,seconds,train_seconds_per_epoch,loss\n";
+         "best_epoch,epochs_run,seconds,train_seconds_per_epoch,loss,error\n";
   int rank = 0;
   for (const auto& e : r.entries) {
     const auto& g = e.test.global;
@@ -186,11 +274,12 @@ std::string sweep_csv(const SweepResult& r) {
                   t.f1.micro.f1, t.f1.macro.f1, t.f1.samples.f1, g.buckets[0].macro_f1, g.buckets[1].macro_f1,
                   g.buckets[2].macro_f1, t.buckets[0].macro_f1, t.buckets[1].macro_f1, t.buckets[2].macro_f1,
                   e.best_epoch, e.epochs_done, e.seconds, e.train_seconds_per_epoch);
-    std::string desc = e.loss.describe();
-    std::string quoted = "\"";
-    for (char c : desc) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    csv << line << quoted << "\"\n";
+    csv << line << csv_quoted(e.loss.describe()) << ",\n";
   }
+  // A failed configuration: rank "failed", no metrics, its error in the last column.
+  for (const auto& f : r.failures)
+    csv << "failed," << f.name << std::string(20, ',') << csv_quoted(f.loss.describe()) << "," << csv_quoted(f.message)
+        << "\n";
   return csv.str();
 }
 
@@ -200,7 +289,7 @@ std::string sweep_json(const SweepResult& r, const std::string& data_description
   std::ostringstream js;
   js << "{\n  \"data\": " << json_string(data_description) << ",\n  \"metric\": " << json_string(r.metric)
      << ",\n  \"baseline\": " << json_string(r.baseline) << ",\n  \"seconds\": " << json_number(r.seconds)
-     << ",\n  \"jobs\": " << r.jobs << ",\n  \"configurations\": [";
+     << ",\n  \"jobs\": " << r.jobs << ",\n  \"ranks\": " << r.ranks << ",\n  \"configurations\": [";
   int rank = 0;
   for (const auto& e : r.entries) {
     const double imp = base_f1 > 0 ? 100.0 * (e.headline - base_f1) / base_f1 : NAN;
@@ -212,11 +301,18 @@ std::string sweep_json(const SweepResult& r, const std::string& data_description
        << ", \"improvement_pct\": " << json_number(imp) << ", \"loss\": " << json_string(e.loss.describe())
        << ", \"best_epoch\": " << e.best_epoch << ", \"epochs_run\": " << e.epochs_done
        << ", \"seconds\": " << json_number(e.seconds)
-       << ", \"train_seconds_per_epoch\": " << json_number(e.train_seconds_per_epoch)
+       << ", \"train_seconds_per_epoch\": " << json_number(e.train_seconds_per_epoch) << ", \"weights_fnv1a\": \""
+       << hex64(e.weights_fnv1a) << "\""
        << ",\n     \"validation\": " << evaluation_json(e.validation) << ",\n     \"test\": " << evaluation_json(e.test)
        << ",\n     \"decision_rules\": " << rules_json(e.rules) << "}";
   }
-  js << "\n  ]\n}\n";
+  js << "\n  ],\n  \"failed\": [";
+  for (std::size_t i = 0; i < r.failures.size(); ++i) {
+    const SweepFailure& f = r.failures[i];
+    js << (i ? "," : "") << "\n    {\"configuration\": " << json_string(f.name)
+       << ", \"loss\": " << json_string(f.loss.describe()) << ", \"error\": " << json_string(f.message) << "}";
+  }
+  js << (r.failures.empty() ? "]\n}\n" : "\n  ]\n}\n");
   return js.str();
 }
 

@@ -9,6 +9,10 @@
 // (--jobs threads, each job single-threaded by default: on a small machine several single-threaded trainings use the
 // cores better than one multi-threaded training of small GEMMs).
 
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,25 +38,74 @@ struct SweepEntry {
   bool early_stopped = false;
   double seconds = 0, train_seconds_per_epoch = 0;
   double validation_headline = 0;  ///< the headline F1 on validation (cross-fitted rule): what the table is ranked by
-  double headline = 0;             ///< the headline F1 on test at the same rule: what the selection is reported with
+  double headline = 0;             ///< the headline F1 on test: what the selection is reported with
+  /// FNV-1a-64 of the selected (best epoch's) weights: two runs' models are bit for bit the same
+  /// exactly when these agree (up to hash collisions), e.g. a configuration trained on another rank.
+  std::uint64_t weights_fnv1a = 0;
+};
+
+/// A configuration whose training ended with an error: reported, not ranked.
+struct SweepFailure {
+  LossConfig loss;
+  std::string name;
+  std::string message;  ///< the error's text
 };
 
 struct SweepResult {
-  std::vector<SweepEntry> entries;  ///< ranked by validation headline F1, the selected one first
+  std::vector<SweepEntry> entries;     ///< ranked by validation headline F1, the selected one first
+  std::vector<SweepFailure> failures;  ///< in grid order
   std::string baseline;
   std::string metric;  ///< "macro-F1 at the decision rule chosen on validation", ...
   double seconds = 0;
   int jobs = 1, threads_per_job = 1;
+  int ranks = 1;  ///< processes the configurations were spread over (mpirun -np)
 };
 
 /// The table's row of one finished training of `loss` (the model is not kept).
 SweepEntry sweep_entry(const LossConfig& loss, TrainResult&& result, const SweepOptions& options);
 /// "macro-F1 at threshold 0.5", ...: the headline metric of the table.
 std::string sweep_metric_name(const SweepOptions& options, const RuleOptions& rules);
+/// Sets the entry's validation_headline and headline from its evaluations (an entry read back
+/// from a result file or another rank is ranked by this run's --metric).
+void set_headlines(SweepEntry& entry, const SweepOptions& options);
 
-/// Trains every configuration of `losses` with `base` (loss replaced), `jobs` at a time.
-/// progress: quiet = silent; bar = a line when each configuration starts and ends; lines = also
-/// one line per epoch of every job (prefixed with the configuration's name).
+/// What became of one configuration of the grid: its entry, or the error that ended it.
+struct SweepOutcome {
+  std::size_t index = 0;            ///< in the grid (`losses`)
+  std::optional<SweepEntry> entry;  ///< empty when it failed
+  std::string error;                ///< the failure's message
+  bool kept = false;                ///< taken from the result file of an earlier run (sweep --resume)
+};
+
+/// How a configuration's entry is obtained from its training settings (loss and threads set):
+/// train_model by default; sweep_store.hpp's task also checkpoints and resumes. Runs on the
+/// sweep's worker threads; an exception is that configuration's failure.
+using ConfigurationTask = std::function<SweepEntry(const TrainConfig& config, Progress& progress)>;
+
+/// The default task: trains `config` on `data` (no checkpoint).
+ConfigurationTask train_configuration(const Splits& data, const SweepOptions& options);
+
+/// Runs the configurations `indices` of `losses` with `base` (loss and threads replaced), `jobs`
+/// at a time on this process's cores. A failure is recorded in its outcome; the others go on.
+/// Outcomes in the order of `indices`. Progress lines start with `line_prefix` ("[rank 1] ").
+std::vector<SweepOutcome> run_configurations(const std::vector<LossConfig>& losses,
+                                             const std::vector<std::size_t>& indices, const TrainConfig& base,
+                                             const SweepOptions& options, int jobs, int threads_per_job,
+                                             ProgressMode progress, const std::string& line_prefix,
+                                             const ConfigurationTask& task);
+
+/// The result of a sweep from every configuration's outcome: entries ranked by the validation
+/// headline, failures in grid order. Throws std::logic_error when an index is missing or repeated.
+/// `rules`: the decision-rule options the configurations were trained with (the metric's name).
+SweepResult sweep_result(const std::vector<LossConfig>& losses, std::vector<SweepOutcome> outcomes,
+                         const SweepOptions& options, int jobs, int threads_per_job, int ranks,
+                         const RuleOptions& rules = RuleOptions{});
+
+/// Trains every configuration of `losses` with `base` (loss replaced), `jobs` at a time, in this
+/// process and without files (sweep_distribution.hpp: over MPI ranks, with checkpoints). A
+/// configuration that fails is listed in `failures`. progress: quiet = only failures; bar = a
+/// line when each configuration starts and ends; lines = also one line per epoch of every job
+/// (prefixed with the configuration's name).
 SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& losses,
                       const SweepOptions& options, int jobs, int threads_per_job, ProgressMode progress);
 

@@ -337,6 +337,8 @@ TrainResult train_model(const TrainingData& data, const TrainConfig& cfg, Progre
   double train_time = 0, train_cpu_time = 0, communication_time = 0, communication_cpu_time = 0;
   int epochs_run = 0;
   bool stopped = state.epochs_done >= cfg.epochs;
+  auto last_save = Clock::now();  // cfg.checkpoint_overhead: when the checkpoint was last written
+  double last_save_seconds = -1;  // and how long that took (-1: not yet written by this call)
   progress.start(state.epochs_done + 1, cfg.epochs, batches);
   for (int epoch = state.epochs_done + 1; epoch <= cfg.epochs && !stopped; ++epoch) {
     const auto t_epoch = Clock::now();
@@ -434,9 +436,13 @@ TrainResult train_model(const TrainingData& data, const TrainConfig& cfg, Progre
     state.history.push_back(rec);
     state.epochs_done = epoch;
     stopped = cfg.patience > 0 && state.epochs_without_improvement >= cfg.patience;
-    if (!cfg.checkpoint_path.empty()) {
+    if (!cfg.checkpoint_path.empty() && (cfg.checkpoint_overhead <= 0 || last_save_seconds < 0 ||
+                                         seconds_since(last_save) * cfg.checkpoint_overhead >= last_save_seconds)) {
+      const auto t_save = Clock::now();
       snapshot();
       if (root) save_checkpoint(cfg.checkpoint_path, checkpoint);
+      last_save = Clock::now();
+      last_save_seconds = seconds_since(t_save);
     }
     progress.epoch(rec, state.best_score, state.best_epoch, stopped && epoch < cfg.epochs);
   }

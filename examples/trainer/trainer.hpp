@@ -47,8 +47,13 @@ struct TrainConfig {
   LossConfig loss;
   std::uint64_t seed = 1;
   int threads = 1;              ///< OpenMP threads of the sparse layer and the loss (GEMM threads: set_compute_threads)
-  std::string checkpoint_path;  ///< written after every epoch and at the end ("" = none)
+  std::string checkpoint_path;  ///< written after epochs (see checkpoint_overhead) and at the end ("" = none)
   std::string resume_path;      ///< continue from this checkpoint ("" = fresh start)
+  /// 0: the checkpoint is written after every epoch. f > 0: after an epoch only when the training
+  /// time since the last write is at least 1/f times what that write took, so writing costs at
+  /// most about a fraction f of the run (the sweep's 0.1: a small model's 47 MB checkpoint takes
+  /// longer to write than its epoch takes to train); the end of the run is always written.
+  double checkpoint_overhead = 0;
   longtail::metrics::FrequencyBuckets buckets;
   RuleOptions rules;  ///< the decision rule (--rule, default auto) and its tuning; rules.seed is set from `seed`
 

@@ -106,6 +106,20 @@ TEST_CASE("CLI: --help works for every command and mentions every flag's default
   CHECK_THAT(help_text(Command::predict), Catch::Contains("--top"));
 }
 
+TEST_CASE("CLI: --resume takes a checkpoint for train and is a switch for sweep", "[trainer][cli]") {
+  const CliOptions train = parse({"train", "--resume", "model.ltck"});
+  CHECK(train.train.resume_path == "model.ltck");
+  CHECK_FALSE(train.sweep_resume);
+  const CliOptions sweep = parse({"sweep", "--resume", "--out", "results"});
+  CHECK(sweep.sweep_resume);
+  CHECK(sweep.train.resume_path.empty());
+  CHECK_FALSE(parse({"sweep"}).sweep_resume);
+  using Catch::Contains;
+  CHECK_THROWS_WITH(parse({"sweep", "--resume=model.ltck"}), Contains("--resume takes no value"));
+  CHECK_THROWS_WITH(parse({"eval", "--resume", "x"}), Contains("does not apply to 'eval'") && Contains("train"));
+  CHECK_THAT(help_text(Command::sweep), Contains("--resume") && Contains("OUT/checkpoints"));
+}
+
 TEST_CASE("CLI: predict --text refuses the row-selecting flags it would ignore", "[trainer][cli]") {
   CHECK(parse({"predict", "--checkpoint", "m.ltck", "--text", "docs.txt", "--top", "3"}).text == "docs.txt");
   CHECK_THROWS_WITH(parse({"predict", "--checkpoint", "m.ltck", "--text", "docs.txt", "--rows", "3"}),
