@@ -16,6 +16,7 @@
 #include <system_error>
 #include <thread>
 
+#include "decision_rules.hpp"
 #include "report.hpp"
 
 namespace longtail_train {
@@ -277,6 +278,7 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
     TrainConfig cfg = base;
     cfg.loss = res.configs[c];
     cfg.threads = threads_per_job;
+    cfg.rules.metric = parse_f1_average(sweep.metric).value_or(F1Average::macro);  // as run_sweep does
     cfg.epochs = epochs;
     cfg.checkpoint_path = work.file(c);
     cfg.resume_path = rung > 0 ? cfg.checkpoint_path : "";  // survivors continue, bit-exact
