@@ -18,20 +18,7 @@ using namespace longtail_train;
 
 namespace {
 
-const Splits& tiny_data() {
-  static const Splits data = [] {
-    GeneratorConfig g;
-    g.head_topic_count = 120;
-    g.tail_topic_count = 15;
-    g.vocabulary_size = 300;
-    g.words_per_topic = 10;
-    g.noise_rate = 0.3;
-    g.words_per_doc = 30;
-    // 16 flat topics (no hierarchy, so no label is present in most rows and chance stays low).
-    return test_data::small_corpus(test_data::flat_labels(16), g);
-  }();
-  return data;
-}
+const Splits& tiny_data() { return test_data::tiny_flat_corpus(); }
 
 TrainConfig tiny_config() {
   TrainConfig c;

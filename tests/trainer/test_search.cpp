@@ -55,19 +55,7 @@ struct FakeScorer {
   }
 };
 
-const Splits& search_data() {
-  static const Splits data = [] {
-    GeneratorConfig g;
-    g.head_topic_count = 120;
-    g.tail_topic_count = 15;
-    g.vocabulary_size = 300;
-    g.words_per_topic = 10;
-    g.noise_rate = 0.3;
-    g.words_per_doc = 30;
-    return test_data::small_corpus(test_data::flat_labels(16), g);
-  }();
-  return data;
-}
+const Splits& search_data() { return test_data::tiny_flat_corpus(); }
 
 }  // namespace
 

@@ -32,4 +32,20 @@ inline Splits small_corpus(const LabelSet& labels, const GeneratorConfig& config
   return s;
 }
 
+/// The trainer tests' tiny corpus: 16 flat topics (no hierarchy, so no label is present in most
+/// rows and chance stays low) over a 300-word vocabulary; generated once per test binary.
+inline const Splits& tiny_flat_corpus() {
+  static const Splits data = [] {
+    GeneratorConfig g;
+    g.head_topic_count = 120;
+    g.tail_topic_count = 15;
+    g.vocabulary_size = 300;
+    g.words_per_topic = 10;
+    g.noise_rate = 0.3;
+    g.words_per_doc = 30;
+    return small_corpus(flat_labels(16), g);
+  }();
+  return data;
+}
+
 }  // namespace longtail_train::test_data
