@@ -16,6 +16,8 @@
 #include <map>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "checkpoint.hpp"
 #include "cli.hpp"
 #include "commands.hpp"
@@ -33,7 +35,28 @@ using namespace longtail_train;
 
 namespace {
 
-const std::string kDir = "longtail_trainer_text_predict";
+/// CTest runs every case of this file as a process of its own, several at once: each process
+/// works in a folder of its own (a shared one let one case read the checkpoint another was
+/// still writing), removed when the process ends.
+const std::string& work_folder() {
+  struct Folder {
+    std::string path =
+        (std::filesystem::temp_directory_path() / ("longtail_trainer_text_predict_" + std::to_string(::getpid())))
+            .string();
+    Folder() {
+      std::filesystem::remove_all(path);
+      std::filesystem::create_directories(path);
+    }
+    ~Folder() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const Folder folder;
+  return folder.path;
+}
+
+const std::string kDir = work_folder();
 
 /// A small generated corpus as raw counts (the generator's tfidf off), as `generate --format
 /// text` writes it.
