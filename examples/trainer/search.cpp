@@ -348,7 +348,7 @@ std::string format_search_summary(const SearchResult& res) {
     const bool any = ran && !o.rungs[k].empty();
     std::snprintf(
         line, sizeof line, "%-5zu %6d %12s %8s  %-9s %-34s %8s\n", k + 1, res.plan.epochs[k], configs.c_str(),
-        promoted.c_str(), any ? fixed(o.configs[o.rungs[k].front()].scores.back(), 4).c_str() : "-",
+        promoted.c_str(), any ? fixed(o.configs[o.rungs[k].front()].scores[k], 4).c_str() : "-",
         any ? res.configs[o.rungs[k].front()].name().c_str() : (ran ? "(none finished)" : "(not run: budget)"),
         ran ? Progress::format_duration(o.rung_seconds[k]).c_str() : "-");
     os << line;

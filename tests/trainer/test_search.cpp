@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -187,6 +188,37 @@ TEST_CASE("the budget: no job starts that is predicted to end after it", "[train
     CHECK(out.ranking == std::vector<std::size_t>{2, 1, 0});
     CHECK(out.configs[5].rungs_done == 0);
   }
+}
+
+TEST_CASE("search summary: each rung's best with its score in that rung", "[trainer][search]") {
+  // Configuration 0 led rung 1 with 0.5 and scored 0.4 after rung 2; configuration 1 left after
+  // rung 1 with 0.3. The rung-1 row shows 0.5 (its score then), not its later 0.4.
+  SearchResult r;
+  LossConfig focal;
+  focal.kind = LossKind::focal;
+  focal.gamma = 2;
+  r.configs = {focal, LossConfig{}};
+  r.grid_size = 2;
+  r.plan.epochs = {2, 6};
+  r.plan.sizes = {2, 1};
+  r.outcome.configs.resize(2);
+  r.outcome.configs[0].scores = {0.5, 0.4};
+  r.outcome.configs[0].rungs_done = 2;
+  r.outcome.configs[1].scores = {0.3};
+  r.outcome.configs[1].rungs_done = 1;
+  r.outcome.rungs = {{0, 1}, {0}};
+  r.outcome.rung_seconds = {1, 2};
+  r.sweep.metric = "macro-F1";
+  const std::string summary = format_search_summary(r);
+  INFO(summary);
+  std::istringstream lines(summary);
+  std::string line, rung1, rung2;
+  while (std::getline(lines, line)) {
+    if (line.rfind("1 ", 0) == 0) rung1 = line;
+    if (line.rfind("2 ", 0) == 0) rung2 = line;
+  }
+  CHECK_THAT(rung1, Catch::Contains("0.5000") && Catch::Contains(focal.name()));
+  CHECK_THAT(rung2, Catch::Contains("0.4000") && Catch::Contains(focal.name()));
 }
 
 TEST_CASE("the wide space: sampled deterministically from the seed, canonical and distinct", "[trainer][search]") {
