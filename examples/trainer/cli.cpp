@@ -340,8 +340,10 @@ const std::vector<Flag>& flags() {
 
       {"--search", "NAME", "grid", "grid: the write-up's grid (--cap x --gamma); wide: successive halving over the grid "
        "plus configurations drawn (from --seed) from a wider space (every weight scheme, caps up to uncapped, focal "
-       "gamma 0-4, ASL): rung 1 trains all for a few epochs, each rung keeps the best 1/eta by validation F1 and trains "
-       "them on, the last to --epochs; writes search.json too", "", kSweep,
+       "gamma 0-4, ASL, DB, logit adjustment; hidden width, dropout and learning rate): rung 1 trains all for a few "
+       "epochs, each rung keeps the best 1/eta by validation F1 and trains them on, the last to --epochs; writes "
+       "search.json too",
+       "", kSweep,
        [](CliOptions& o, const std::string& v) {
          if (v != "grid" && v != "wide") bad("--search", v, "grid or wide");
          o.search.wide = v == "wide";

@@ -219,6 +219,13 @@ std::string fixed(double v, int digits) {
 
 }  // namespace
 
+TrainConfig apply_training_choice(TrainConfig base, const TrainingChoice& training) {
+  if (training.hidden) base.hidden = {Eigen::Index(*training.hidden)};
+  if (training.dropout) base.dropout = *training.dropout;
+  if (training.lr) base.adam.lr = *training.lr;
+  return base;
+}
+
 SearchResult run_search(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& grid,
                         const SweepOptions& sweep, const SearchOptions& search, int jobs, int threads_per_job,
                         ProgressMode progress, const std::string& work_dir) {
@@ -231,7 +238,7 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
   res.space_size = space.size();
 
   // The configurations: the grid (baseline included), then the sampled ones.
-  res.configs = grid;
+  for (const LossConfig& g : grid) res.configs.push_back(SearchCandidate{g, {}});
   res.grid_size = grid.size();
   std::vector<std::size_t> keep;
   for (std::size_t i = 0; i < grid.size(); ++i)
@@ -275,14 +282,15 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
   };
 
   const HalvingTrainer trial = [&](std::size_t c, std::size_t rung, int epochs) {
-    TrainConfig cfg = base;
-    cfg.loss = res.configs[c];
+    const SearchCandidate& candidate = res.configs[c];
+    TrainConfig cfg = apply_training_choice(base, candidate.training);
+    cfg.loss = candidate.loss;
     cfg.threads = threads_per_job;
     cfg.rules.metric = parse_f1_average(sweep.metric).value_or(F1Average::macro);  // as run_sweep does
     cfg.epochs = epochs;
     cfg.checkpoint_path = work.file(c);
     cfg.resume_path = rung > 0 ? cfg.checkpoint_path : "";  // survivors continue, bit-exact
-    const std::string name = cfg.loss.name();
+    const std::string name = candidate.name();
     // The data's warnings are the same for every configuration: printed once below, not per job.
     Progress p(progress == ProgressMode::lines ? ProgressMode::lines : ProgressMode::quiet,
                "[" + name + " rung " + std::to_string(rung + 1) + "] ", /*show_warnings=*/false);
@@ -291,6 +299,7 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
       TrainResult r = train_model(data, cfg, p);
       const std::vector<std::string> warnings = r.warnings;
       SweepEntry e = sweep_entry(cfg.loss, std::move(r), sweep);
+      e.name = name;  // the loss and the training choice
       std::lock_guard<std::mutex> lock(mutex);
       for (const auto& w : warnings)
         if (warned.insert(w).second) Progress::print_line("warning: " + w);

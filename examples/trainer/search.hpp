@@ -2,7 +2,8 @@
 #pragma once
 // `sweep --search wide`: a budgeted search beyond the write-up's grid by successive halving
 // (Jamieson & Talwalkar 2016; Li et al. 2018, Hyperband's inner loop) on the validation headline
-// F1 (the sweep's --metric, macro-F1 at 0.5 by default).
+// F1 (the sweep's --metric at its --rule; by default macro-F1 at the rule --rule auto picks,
+// cross-fitted).
 //
 // The configurations: the sweep's grid (--cap x --gamma, plus the plain-BCE baseline) and
 // configurations drawn from the wide space (search_space.hpp) up to --search-configs in all,
@@ -111,15 +112,19 @@ struct SearchOptions {
 };
 
 struct SearchResult {
-  SweepResult sweep;                ///< the table: configurations that finished a rung, ranked
-  std::vector<LossConfig> configs;  ///< grid + baseline first, then the sampled ones (index order)
-  std::size_t grid_size = 0;        ///< how many of configs come from the grid (with the baseline)
+  SweepResult sweep;  ///< the table: configurations that finished a rung, ranked
+  /// grid + baseline first (the run's training flags), then the sampled ones (index order).
+  std::vector<SearchCandidate> configs;
+  std::size_t grid_size = 0;  ///< how many of configs come from the grid (with the baseline)
   HalvingPlan plan;
   HalvingOutcome outcome;
   SearchOptions options;
   std::uint64_t seed = 0;
   double space_size = 0;  ///< points of the wide space (before canonicalisation)
 };
+
+/// `base` with what `training` sets of it (one hidden layer's width, dropout, learning rate).
+TrainConfig apply_training_choice(TrainConfig base, const TrainingChoice& training);
 
 /// The search: `grid` (sweep_losses: the grid, baseline included) plus configurations sampled
 /// from wide_search_space() with base.seed, halved on the validation headline. The work folder

@@ -197,7 +197,7 @@ TEST_CASE("search summary: each rung's best with its score in that rung", "[trai
   LossConfig focal;
   focal.kind = LossKind::focal;
   focal.gamma = 2;
-  r.configs = {focal, LossConfig{}};
+  r.configs = {SearchCandidate{focal, {}}, SearchCandidate{LossConfig{}, {}}};
   r.grid_size = 2;
   r.plan.epochs = {2, 6};
   r.plan.sizes = {2, 1};
@@ -236,8 +236,9 @@ TEST_CASE("the wide space: sampled deterministically from the seed, canonical an
   CHECK(na != nc);
   // Bit-for-bit the same on every platform (common/rng.hpp): the first draws of seed 1.
   CHECK(std::vector<std::string>(na.begin(), na.begin() + 3) ==
-        std::vector<std::string>{"db_g3", "sqrt_inverse_frequency_cap_50.0_classw_focal_g1.5_la1",
-                                 "norm_cap_10.0_focal_g3_la0.25"});
+        std::vector<std::string>{"db_g3_h1024_do0_lr0.001",
+                                 "sqrt_inverse_frequency_cap_7.0_asl_gp1_gn3_m0.2_la1_h512_do0.5_lr0.002",
+                                 "asl_gp1_gn4_m0.05_h1024_do0.25_lr0.001"});
   CHECK(std::set<std::string>(na.begin(), na.end()).size() == na.size());
   // A prefix of a longer draw: asking for more configurations only appends.
   const auto d = sample_search_space(space, base, 50, 1);
@@ -248,7 +249,16 @@ TEST_CASE("the wide space: sampled deterministically from the seed, canonical an
        unweighted = false, db = false, db_weighted = false, adjusted = false;
   std::size_t adjusted_count = 0;
   const Eigen::ArrayXd counts = (Eigen::ArrayXd(4) << 1, 10, 100, 0).finished();
-  for (const auto& x : a) {
+  std::set<std::string> widths, dropouts, rates;
+  for (const auto& candidate : a) {
+    const LossConfig& x = candidate.loss;
+    CHECK(candidate.name() == x.name() + candidate.training.suffix());
+    REQUIRE(candidate.training.hidden);
+    REQUIRE(candidate.training.dropout);
+    REQUIRE(candidate.training.lr);
+    widths.insert(std::to_string(*candidate.training.hidden));
+    dropouts.insert(candidate.training.suffix());
+    rates.insert(std::to_string(*candidate.training.lr));
     CHECK(x.name().find("uniform") == std::string::npos);
     CHECK_FALSE((x.kind == LossKind::focal && x.gamma == 0));
     if (x.scheme) schemes.insert(longtail::to_string(*x.scheme));
@@ -267,21 +277,32 @@ TEST_CASE("the wide space: sampled deterministically from the seed, canonical an
     CHECK_NOTHROW(TrainingLoss(x, counts, 200, 1));  // every configuration builds a functor
   }
   CHECK(schemes.size() == 5);  // every scheme but uniform (= no weights)
+  CHECK(widths == std::set<std::string>{"512", "1024"});
+  CHECK(rates.size() == 2);
+  CHECK(dropouts.size() == 12);  // every (width, dropout, lr) combination shows up
   CHECK((uncapped && classw && normalized && asl && focal4 && weighted && unweighted && db && db_weighted && adjusted));
   CHECK(adjusted_count > 60);  // logit adjustment on for about half of them
   CHECK(adjusted_count < 140);
   // Excluded names (the grid) are never drawn; a small space gives what it has.
-  const auto e = sample_search_space(space, base, 20, 1, {a[0], a[1]});
-  for (const auto& x : e) CHECK((x.name() != na[0] && x.name() != na[1]));
+  const auto e = sample_search_space(space, base, 20, 1, {a[0].loss, a[1].loss});
+  for (const auto& x : e) CHECK((x.loss.name() != a[0].loss.name() && x.loss.name() != a[1].loss.name()));
   SearchSpace tiny = space;
   tiny.schemes = {std::nullopt};
   tiny.kinds = {LossKind::focal};
   tiny.gammas = {1, 2};
   tiny.logit_adjust_share = 0;
+  tiny.hidden_widths = {512};
+  tiny.dropouts = {0};
+  tiny.learning_rates = {0.001};
   const auto t = sample_search_space(tiny, base, 10, 1);
   CHECK(t.size() == 2);
   tiny.gammas.clear();
   CHECK_THROWS_WITH(sample_search_space(tiny, base, 1, 1), Catch::Contains("gamma"));
+  tiny.gammas = {1};
+  tiny.dropouts = {1.0};
+  CHECK_THROWS_WITH(sample_search_space(tiny, base, 1, 1), Catch::Contains("dropouts must be in [0, 1)"));
+  tiny.dropouts.clear();
+  CHECK_THROWS_WITH(sample_search_space(tiny, base, 1, 1), Catch::Contains("dropout"));
 }
 
 TEST_CASE("search: survivors continue from checkpoints exactly like a straight run", "[trainer][search][e2e]") {
@@ -320,7 +341,11 @@ TEST_CASE("search: survivors continue from checkpoints exactly like a straight r
       continue;
     }
     ++full;
-    TrainConfig straight = base;
+    const SearchCandidate* candidate = nullptr;
+    for (const SearchCandidate& c : r.configs)
+      if (c.name() == e.name) candidate = &c;
+    REQUIRE(candidate);
+    TrainConfig straight = apply_training_choice(base, candidate->training);
     straight.loss = e.loss;
     const TrainResult s = train_model(search_data(), straight, quiet);
     CHECK(e.best_epoch == s.best_epoch);
