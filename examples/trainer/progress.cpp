@@ -38,9 +38,10 @@ std::string Progress::format_duration(double s) {
 
 void Progress::print_line(const std::string& line) {
   std::lock_guard<std::mutex> lock(output_lock());
-  if (g_bar_open) std::fputs("\r\x1b[K", stderr);
-  std::fputs(line.c_str(), stderr);
-  std::fputc('\n', stderr);
+  // One write per line: stderr is unbuffered, and under mpirun the ranks share it, so a line
+  // written in pieces (text, then its newline) could be split by another rank's line.
+  const std::string out = (g_bar_open ? "\r\x1b[K" : "") + line + "\n";
+  std::fwrite(out.data(), 1, out.size(), stderr);
   std::fflush(stderr);
   g_bar_open = false;
 }
