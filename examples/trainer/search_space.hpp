@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The space of loss configurations that `sweep --search wide` samples from, beyond the write-up's
+// The space of configurations that `sweep --search wide` samples from, beyond the write-up's
 // grid: every class-weight scheme (or none), caps including uncapped, weights normalised or not,
 // as pos_weight or as class weights; weighted BCE and focal gamma 0-4, ASL, the
 // Distribution-Balanced loss (gamma 0-4, class weights as per-class weights only); logit
 // adjustment tau on any of them; and, beyond the loss, the MLP's hidden width, its dropout and
 // Adam's learning rate (a wider, regularised model is what lifts some data sets most, e.g.
-// Delicious). Configurations are
-// drawn at random, deterministically from the seed (common/rng.hpp, stream RngStream::search),
-// and canonicalised so that two names never train the same loss (uniform weights are no
-// weights; gamma 0 is weighted BCE; weighted BCE without weights is bce).
+// Delicious). Configurations are drawn at random, deterministically from the seed
+// (common/rng.hpp, stream RngStream::search), and canonicalised so that two names never train the
+// same loss (uniform weights are no weights; gamma 0 is weighted BCE; weighted BCE without
+// weights is bce).
 
 #include <cstdint>
 #include <optional>
