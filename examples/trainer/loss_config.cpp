@@ -9,13 +9,6 @@
 namespace longtail_train {
 namespace {
 
-std::string number(double v, int precision = 6) {
-  std::ostringstream os;
-  os.precision(precision);
-  os << v;
-  return os.str();
-}
-
 std::string fixed1(double v) {
   std::ostringstream os;
   os.setf(std::ios::fixed);
@@ -25,6 +18,13 @@ std::string fixed1(double v) {
 }
 
 }  // namespace
+
+std::string name_number(double v) {
+  std::ostringstream os;
+  os.precision(6);
+  os << v;
+  return os.str();
+}
 
 const char* to_string(LossKind k) {
   switch (k) {
@@ -59,28 +59,28 @@ std::string LossConfig::name() const {
     case LossKind::weighted:
       break;
     case LossKind::focal:
-      loss_part = "focal_g" + number(gamma);
-      if (alpha) loss_part += "_a" + number(*alpha);
+      loss_part = "focal_g" + name_number(gamma);
+      if (alpha) loss_part += "_a" + name_number(*alpha);
       break;
     case LossKind::asl:
-      loss_part = "asl_gp" + number(gamma_pos) + "_gn" + number(gamma_neg) + "_m" + number(margin);
+      loss_part = "asl_gp" + name_number(gamma_pos) + "_gn" + name_number(gamma_neg) + "_m" + name_number(margin);
       break;
     case LossKind::db: {
-      loss_part = "db_g" + number(gamma);
+      loss_part = "db_g" + name_number(gamma);
       const longtail::DistributionBalancedOptions d;
-      if (db_alpha != d.alpha) loss_part += "_alpha" + number(db_alpha);
-      if (db_beta != d.beta) loss_part += "_beta" + number(db_beta);
-      if (db_mu != d.mu) loss_part += "_mu" + number(db_mu);
-      if (db_lambda != d.lambda) loss_part += "_lambda" + number(db_lambda);
-      if (db_kappa != d.kappa) loss_part += "_kappa" + number(db_kappa);
+      if (db_alpha != d.alpha) loss_part += "_alpha" + name_number(db_alpha);
+      if (db_beta != d.beta) loss_part += "_beta" + name_number(db_beta);
+      if (db_mu != d.mu) loss_part += "_mu" + name_number(db_mu);
+      if (db_lambda != d.lambda) loss_part += "_lambda" + name_number(db_lambda);
+      if (db_kappa != d.kappa) loss_part += "_kappa" + name_number(db_kappa);
       break;
     }
   }
   std::string name = weights_part;
   if (!loss_part.empty()) name += (name.empty() ? "" : "_") + loss_part;
   if (name.empty()) name = "bce";
-  if (logit_adjust_tau > 0) name += "_la" + number(logit_adjust_tau);
-  if (label_smoothing > 0) name += "_ls" + number(label_smoothing);
+  if (logit_adjust_tau > 0) name += "_la" + name_number(logit_adjust_tau);
+  if (label_smoothing > 0) name += "_ls" + name_number(label_smoothing);
   return name;
 }
 

@@ -21,6 +21,8 @@ namespace longtail_train {
 
 enum class LossKind { bce, weighted, focal, asl, db };
 const char* to_string(LossKind k);
+/// How configuration names write a number: up to 6 significant digits ("0.25", "1e-05").
+std::string name_number(double v);
 
 enum class WeightMode { pos_weight, class_weight };
 const char* to_string(WeightMode m);
