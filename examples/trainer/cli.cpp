@@ -319,11 +319,12 @@ const std::vector<Flag>& flags() {
       {"--rule-folds", "K", "5", "cross-fitting folds of the validation rows that score the tuned rules", "", kFit,
        [](CliOptions& o, const std::string& v) { o.train.rules.folds = int(integer("--rule-folds", v, 2, 1000)); }},
       {"--metric", "NAME", "macro",
-       "the F1 the global threshold maximises, --rule auto selects by and sweep ranks by: macro | micro | samples", "",
+       "the F1 the global threshold maximises, --rule auto selects by and sweep ranks by: macro | micro | samples | "
+       "macro+micro (their mean)", "",
        kFit,
        [](CliOptions& o, const std::string& v) {
          const auto average = parse_f1_average(v);
-         if (!average) bad("--metric", v, "macro, micro or samples");
+         if (!average) bad("--metric", v, "macro, micro, samples or macro+micro");
          o.sweep.metric = v;
          o.train.rules.metric = *average;
        }},

@@ -20,6 +20,8 @@ const char* to_string(F1Average a) {
       return "micro";
     case F1Average::samples:
       return "samples";
+    case F1Average::macro_micro:
+      return "macro+micro";
   }
   return "?";
 }
@@ -28,6 +30,7 @@ std::optional<F1Average> parse_f1_average(const std::string& name) {
   if (name == "macro") return F1Average::macro;
   if (name == "micro") return F1Average::micro;
   if (name == "samples") return F1Average::samples;
+  if (name == "macro+micro") return F1Average::macro_micro;
   return std::nullopt;
 }
 
@@ -37,6 +40,8 @@ double f1_of(const longtail::metrics::F1Scores& s, F1Average a) {
       return s.micro.f1;
     case F1Average::samples:
       return s.samples.f1;
+    case F1Average::macro_micro:
+      return 0.5 * (s.macro.f1 + s.micro.f1);
     case F1Average::macro:
       break;
   }
@@ -196,6 +201,8 @@ double search_global(const RowMatrix<float>& p, const RowMatrix<float>& y, const
         return f1(tp_all, pred_all, pos_all);
       case F1Average::samples:
         return samples_sum / double(n);
+      case F1Average::macro_micro:
+        return 0.5 * (macro_sum / double(L) + f1(tp_all, pred_all, pos_all));
       case F1Average::macro:
         break;
     }

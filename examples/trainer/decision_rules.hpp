@@ -51,10 +51,13 @@
 
 namespace longtail_train {
 
-/// Which F1 a rule maximises and `auto` selects by (the sweep's --metric).
-enum class F1Average { macro, micro, samples };
+/// Which F1 a rule maximises and `auto` selects by (the sweep's --metric). macro_micro is the
+/// mean of macro-F1 and micro-F1: a choice that lifts the rare labels without giving up the
+/// predictions of the frequent ones (macro alone picks low thresholds and logit-adjusted models
+/// whose micro-F1 pays for the tail).
+enum class F1Average { macro, micro, samples, macro_micro };
 const char* to_string(F1Average a);
-/// "macro" | "micro" | "samples"; nullopt otherwise.
+/// "macro" | "micro" | "samples" | "macro+micro"; nullopt otherwise.
 std::optional<F1Average> parse_f1_average(const std::string& name);
 double f1_of(const longtail::metrics::F1Scores& scores, F1Average average);
 

@@ -243,7 +243,7 @@ RuleReport read_rules(ByteReader& r) {
   if (automatic > 1) r.fail("automatic flag is " + std::to_string(automatic));
   report.automatic = automatic == 1;
   const std::uint8_t metric = r.u8("decision rule metric");
-  if (metric > std::uint8_t(F1Average::samples)) r.fail("decision rule metric " + std::to_string(metric));
+  if (metric > std::uint8_t(F1Average::macro_micro)) r.fail("decision rule metric " + std::to_string(metric));
   report.metric = F1Average(metric);
   const std::int64_t folds = r.i64("cross-fitting folds");
   if (folds < 0 || folds > 1000000) r.fail("cross-fitting folds " + std::to_string(folds));

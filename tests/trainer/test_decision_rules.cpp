@@ -88,6 +88,17 @@ TEST_CASE("rules: the global threshold, hand-computed", "[trainer][rules]") {
   CHECK(score(p, y, 0.25, false, F1Average::micro) == Approx(8.0 / 9));
   CHECK(score(p, y, 0.25, false, F1Average::samples) == Approx(8.0 / 9));
 
+  // macro+micro is the mean of the two, and can choose another cut than macro: rows
+  // r0 [.05 F, .5 F], r1 [.15 T, .3 F], r2 [.2 T, .1 F], r3 [.65 T, .95 T]. At the cut .575 label A
+  // has F1 1/2 and B 1 (macro .75, micro 4/6); at .125 A has 1 and B 1/2 (macro .75, micro 8/10).
+  // Macro ties and keeps the higher cut; the mean prefers .125: (.75 + .8) / 2 = .775 > .7083.
+  const RowMatrix<float> p2 = matrix(4, 2, {0.05f, 0.5f, 0.15f, 0.3f, 0.2f, 0.1f, 0.65f, 0.95f});
+  const RowMatrix<float> y2 = matrix(4, 2, {0, 0, 1, 0, 1, 0, 1, 1});
+  CHECK(tune_global_threshold(p2, y2, F1Average::macro, false) == Approx(0.575));
+  CHECK(tune_global_threshold(p2, y2, F1Average::macro_micro, false) == Approx(0.125));
+  CHECK(score(p2, y2, 0.125, false, F1Average::macro_micro) == Approx(0.775));
+  CHECK(score(p2, y2, 0.575, false, F1Average::macro_micro) == Approx((0.75 + 4.0 / 6) / 2));
+
   // Ties go to the higher threshold: one label, scores .9 .6 .3 .2 with positives at .9 and .2;
   // F1 is 2/3 both at the cut .75 (one predicted) and at .1 (all four predicted).
   const RowMatrix<float> tie_p = matrix(4, 1, {0.9f, 0.6f, 0.3f, 0.2f});
@@ -133,7 +144,7 @@ TEST_CASE("rules: the exact global search finds the best cut (brute force over e
     std::vector<double> cuts{s.back(), 1.0};
     for (std::size_t k = 0; k + 1 < s.size(); ++k) cuts.push_back(0.5 * (s[k] + s[k + 1]));
     if (s.front() > 0) cuts.push_back(0.5 * s.front());
-    for (F1Average a : {F1Average::macro, F1Average::micro, F1Average::samples})
+    for (F1Average a : {F1Average::macro, F1Average::micro, F1Average::samples, F1Average::macro_micro})
       for (bool top1 : {false, true}) {
         double best = 0;
         for (double t : cuts) best = std::max(best, score(p, y, t, top1, a));
@@ -337,4 +348,6 @@ TEST_CASE("rules: bad option and flag values name the flag", "[trainer][rules][c
   CHECK(parse({"--rule", "shrunk+top1"}).train.rules.rule == DecisionRule{ThresholdKind::shrunk, true});
   CHECK(parse({"sweep", "--tuned"}).train.rules.rule == DecisionRule{ThresholdKind::per_label, false});
   CHECK(parse({"--metric", "micro"}).train.rules.metric == F1Average::micro);
+  CHECK(parse({"--metric", "macro+micro"}).train.rules.metric == F1Average::macro_micro);
+  CHECK(parse({"sweep", "--metric", "macro+micro"}).sweep.metric == "macro+micro");
 }
