@@ -318,6 +318,11 @@ const std::vector<Flag>& flags() {
        }},
       {"--rule-folds", "K", "5", "cross-fitting folds of the validation rows that score the tuned rules", "", kFit,
        [](CliOptions& o, const std::string& v) { o.train.rules.folds = int(integer("--rule-folds", v, 2, 1000)); }},
+      {"--rule-se", "K", "1",
+       "auto: the simplest rule within K standard errors (over the folds) of the best cross-fitted validation F1; 0: "
+       "the best",
+       "", kFit,
+       [](CliOptions& o, const std::string& v) { o.train.rules.tolerance_se = non_negative("--rule-se", v); }},
       {"--metric", "NAME", "macro",
        "the F1 the global threshold maximises, --rule auto selects by and sweep ranks by: macro | micro | samples | "
        "macro+micro (their mean)", "",

@@ -101,6 +101,8 @@ void RuleOptions::validate() const {
   if (min_positives < 1)
     throw std::invalid_argument("--rule-min-positives must be >= 1 (got " + std::to_string(min_positives) + ")");
   if (folds < 2) throw std::invalid_argument("--rule-folds must be >= 2 (got " + std::to_string(folds) + ")");
+  if (!(tolerance_se >= 0) || !std::isfinite(tolerance_se))
+    throw std::invalid_argument("--rule-se must be a finite number >= 0 (got " + num(tolerance_se) + ")");
 }
 
 Eigen::Index top_label(const float* p, Eigen::Index labels) {
@@ -371,6 +373,26 @@ std::vector<RowMatrix<float>> cross_fitted_predictions(const std::vector<Decisio
   return pooled;
 }
 
+namespace {
+
+/// Standard error of a rule's headline F1 over the cross-fitting folds: each fold's held-out
+/// predictions scored alone, sample standard deviation / sqrt(K).
+double fold_standard_error(const RowMatrix<float>& predictions, const RowMatrix<float>& targets,
+                           const std::vector<std::vector<Eigen::Index>>& folds, F1Average metric) {
+  const std::size_t k = folds.size();
+  if (k < 2) return 0;
+  std::vector<double> scores;
+  for (const auto& rows : folds)
+    scores.push_back(
+        f1_of(longtail::metrics::f1_scores(gather_rows(predictions, rows), gather_rows(targets, rows), 0.5), metric));
+  const double mean = std::accumulate(scores.begin(), scores.end(), 0.0) / double(k);
+  double squares = 0;
+  for (double v : scores) squares += (v - mean) * (v - mean);
+  return std::sqrt(squares / double(k - 1)) / std::sqrt(double(k));
+}
+
+}  // namespace
+
 RuleReport evaluate_rules(const RowMatrix<float>& val_p, const RowMatrix<float>& val_y, const RowMatrix<float>& test_p,
                           const RowMatrix<float>& test_y, const Eigen::ArrayXd& train_counts,
                           const longtail::metrics::FrequencyBuckets& buckets, const RuleOptions& options) {
@@ -386,6 +408,12 @@ RuleReport evaluate_rules(const RowMatrix<float>& val_p, const RowMatrix<float>&
   const std::vector<FittedRule> fitted = fit_rules(rules, val_p, val_y, options);
   std::vector<RowMatrix<float>> honest;
   if (tunable) honest = cross_fitted_predictions(rules, val_p, val_y, options);
+  // The rows of each cross-fitting fold (the folds cross_fitted_predictions used).
+  std::vector<std::vector<Eigen::Index>> fold_rows(std::size_t(report.folds));
+  if (tunable) {
+    const std::vector<int> fold = fold_assignment(val_p.rows(), options.folds, options.seed);
+    for (Eigen::Index i = 0; i < val_p.rows(); ++i) fold_rows[std::size_t(fold[std::size_t(i)])].push_back(i);
+  }
   for (std::size_t r = 0; r < rules.size(); ++r) {
     RuleEvaluation e;
     e.fitted = fitted[r];
@@ -394,6 +422,7 @@ RuleReport evaluate_rules(const RowMatrix<float>& val_p, const RowMatrix<float>&
                               val_y, train_counts, buckets);
     e.test =
         metrics_of(apply_thresholds(test_p, e.fitted.thresholds, rules[r].at_least_one), test_y, train_counts, buckets);
+    if (tunable) e.validation_se = fold_standard_error(honest[r], val_y, fold_rows, options.metric);
     report.rules.push_back(std::move(e));
   }
 
@@ -412,11 +441,19 @@ RuleReport evaluate_rules(const RowMatrix<float>& val_p, const RowMatrix<float>&
     }
   } else {
     report.automatic = true;
-    // auto: the best cross-fitted validation F1; ties go to the earlier (simpler) rule.
+    report.tolerance_se = options.tolerance_se;
+    // auto: the best cross-fitted validation F1 (ties go to the earlier rule), then the earliest
+    // (simplest) rule whose score is within tolerance_se standard errors of the best's.
+    auto score = [&](std::size_t r) { return f1_of(report.rules[r].validation.f1, options.metric); };
     for (std::size_t r = 1; r < report.rules.size(); ++r)
-      if (f1_of(report.rules[r].validation.f1, options.metric) >
-          f1_of(report.rules[report.chosen].validation.f1, options.metric))
+      if (score(r) > score(report.best)) report.best = r;
+    const double floor = score(report.best) - options.tolerance_se * report.rules[report.best].validation_se;
+    report.chosen = report.best;
+    for (std::size_t r = 0; r < report.best; ++r)
+      if (score(r) >= floor) {
         report.chosen = r;
+        break;
+      }
   }
   return report;
 }
@@ -442,11 +479,24 @@ std::string format_rules(const RuleReport& report) {
                   e.test.f1.macro.f1, e.test.f1.samples.f1);
     os << line;
   }
-  os << "  * chosen: " << report.chosen_rule().fitted.rule.name()
-     << (report.automatic
-             ? " (--rule auto: the best cross-fitted validation " + std::string(to_string(report.metric)) + "-F1)"
-             : " (--rule)")
-     << (report.note.empty() ? "" : "; " + report.note) << "\n";
+  os << "  * chosen: " << report.chosen_rule().fitted.rule.name();
+  if (report.automatic) {
+    const RuleEvaluation& best = report.rules[report.best];
+    const std::string metric = std::string(to_string(report.metric)) + "-F1";
+    std::ostringstream tolerance;
+    tolerance << report.tolerance_se;
+    std::snprintf(line, sizeof line, "%.4f, standard error %.4f over the folds",
+                  f1_of(best.validation.f1, report.metric), best.validation_se);
+    os << " (--rule auto: "
+       << (report.chosen == report.best ? "the best cross-fitted validation " + metric + ", " + line
+                                        : "the simplest rule within " + tolerance.str() +
+                                              " standard error(s) of the best cross-fitted validation " + metric +
+                                              ", " + best.fitted.rule.name() + " " + line)
+       << ")";
+  } else {
+    os << " (--rule)";
+  }
+  os << (report.note.empty() ? "" : "; " + report.note) << "\n";
   return os.str();
 }
 

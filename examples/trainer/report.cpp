@@ -131,6 +131,8 @@ std::string rules_json(const RuleReport& report) {
   std::ostringstream os;
   os << "{\"chosen\": " << json_string(report.chosen_rule().fitted.rule.name())
      << ", \"automatic\": " << (report.automatic ? "true" : "false")
+     << ", \"best\": " << json_string(report.rules.empty() ? "" : report.rules[report.best].fitted.rule.name())
+     << ", \"within_standard_errors\": " << json_number(report.tolerance_se)
      << ", \"metric\": " << json_string(to_string(report.metric)) << ", \"folds\": " << report.folds
      << ", \"note\": " << json_string(report.note) << ", \"rules\": [";
   for (std::size_t r = 0; r < report.rules.size(); ++r) {
@@ -140,7 +142,8 @@ std::string rules_json(const RuleReport& report) {
     os << (r ? ",\n       " : "\n       ") << "{\"rule\": " << json_string(e.fitted.rule.name())
        << ", \"at_least_one\": " << (e.fitted.rule.at_least_one ? "true" : "false")
        << ", \"global_threshold\": " << (has_global ? json_number(e.fitted.global_threshold) : "null")
-       << ", \"validation_cross_fitted\": " << metrics_json(e.validation) << ", \"test\": " << metrics_json(e.test)
+       << ", \"validation_cross_fitted\": " << metrics_json(e.validation)
+       << ", \"validation_standard_error\": " << json_number(e.validation_se) << ", \"test\": " << metrics_json(e.test)
        << "}";
   }
   os << "]}";

@@ -200,7 +200,8 @@ SplitEvaluation read_evaluation(ByteReader& r) {
 
 /// The decision rules of a configuration (decision_rules.hpp's RuleReport): each rule as tuned on
 /// all validation rows (kind, at-least-one, thresholds, t_g), its cross-fitted validation and its
-/// test metrics; which one was chosen, how, by which F1, with how many folds, and the note.
+/// test metrics and the standard error of its validation score; which one was chosen, which was
+/// best, how, by which F1 and tolerance, with how many folds, and the note.
 void write_rules(ByteWriter& w, const RuleReport& report) {
   w.u64(report.rules.size());
   for (const auto& rule : report.rules) {
@@ -210,8 +211,11 @@ void write_rules(ByteWriter& w, const RuleReport& report) {
     w.f64(rule.fitted.global_threshold);
     write_metrics(w, rule.validation);
     write_metrics(w, rule.test);
+    w.f64(rule.validation_se);
   }
   w.u64(report.chosen);
+  w.u64(report.best);
+  w.f64(report.tolerance_se);
   w.u8(report.automatic ? 1 : 0);
   w.u8(std::uint8_t(report.metric));
   w.i64(report.folds);
@@ -234,11 +238,20 @@ RuleReport read_rules(ByteReader& r) {
     rule.fitted.global_threshold = r.f64("global threshold");
     rule.validation = read_metrics(r);
     rule.test = read_metrics(r);
+    rule.validation_se = r.f64("validation standard error");
+    if (!(rule.validation_se >= 0 && rule.validation_se <= 1))
+      r.fail("validation standard error " + std::to_string(rule.validation_se));
     report.rules.push_back(std::move(rule));
   }
   report.chosen = std::size_t(r.u64("chosen decision rule"));
   if (!report.rules.empty() && report.chosen >= report.rules.size())
     r.fail("chosen decision rule " + std::to_string(report.chosen) + " of " + std::to_string(report.rules.size()));
+  report.best = std::size_t(r.u64("best decision rule"));
+  if (!report.rules.empty() && report.best >= report.rules.size())
+    r.fail("best decision rule " + std::to_string(report.best) + " of " + std::to_string(report.rules.size()));
+  report.tolerance_se = r.f64("decision rule tolerance");
+  if (!(report.tolerance_se >= 0) || !std::isfinite(report.tolerance_se))
+    r.fail("decision rule tolerance " + std::to_string(report.tolerance_se));
   const std::uint8_t automatic = r.u8("automatic flag");
   if (automatic > 1) r.fail("automatic flag is " + std::to_string(automatic));
   report.automatic = automatic == 1;

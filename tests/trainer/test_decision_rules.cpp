@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <initializer_list>
 #include <set>
 #include <stdexcept>
@@ -295,9 +296,10 @@ TEST_CASE("rules: evaluate_rules scores, chooses and is deterministic", "[traine
     CHECK((a.rules[r].fitted.thresholds == b.rules[r].fitted.thresholds).all());
     CHECK(a.rules[r].validation.f1.macro.f1 == b.rules[r].validation.f1.macro.f1);
     CHECK(a.rules[r].test.f1.micro.f1 == b.rules[r].test.f1.micro.f1);
-    // auto: the best cross-fitted validation macro-F1, the earlier rule on ties.
-    if (r < a.chosen) CHECK(a.rules[r].validation.f1.macro.f1 < a.chosen_rule().validation.f1.macro.f1);
-    if (r > a.chosen) CHECK(a.rules[r].validation.f1.macro.f1 <= a.chosen_rule().validation.f1.macro.f1);
+    // best: the best cross-fitted validation macro-F1, the earlier rule on ties.
+    const double best = a.rules[a.best].validation.f1.macro.f1;
+    if (r < a.best) CHECK(a.rules[r].validation.f1.macro.f1 < best);
+    if (r > a.best) CHECK(a.rules[r].validation.f1.macro.f1 <= best);
     // Test metrics are those of the thresholds tuned on all validation rows.
     const auto direct = longtail::metrics::f1_scores(
         apply_thresholds(tp, a.rules[r].fitted.thresholds, a.rules[r].fitted.rule.at_least_one), ty, 0.5);
@@ -321,6 +323,66 @@ TEST_CASE("rules: evaluate_rules scores, chooses and is deterministic", "[traine
   CHECK_THAT(none.note, Contains("--rule shrunk+top1") && Contains("at least 2 validation rows"));
 }
 
+TEST_CASE("rules: auto takes the simplest rule within one standard error of the best", "[trainer][rules]") {
+  // Validation sets of 60 rows x 6 labels in which the labels' best thresholds differ, so the
+  // tuned rules sometimes win by a lot and sometimes by less than the folds' noise.
+  const Eigen::Index n = 60, L = 6;
+  const Eigen::ArrayXd counts = Eigen::ArrayXd::Constant(L, 50);
+  int binding = 0;
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    Rng rng(seed, 3);
+    RowMatrix<float> p(n, L), y(n, L);
+    for (Eigen::Index i = 0; i < n; ++i)
+      for (Eigen::Index j = 0; j < L; ++j) {
+        y(i, j) = rng.bernoulli(0.3) ? 1.0f : 0.0f;
+        p(i, j) = float(0.5 * rng.uniform() + (y(i, j) > 0 ? 0.1 + 0.06 * double(j) : 0.0));
+      }
+    RuleOptions o;
+    o.seed = seed;
+    const RuleReport a = evaluate_rules(p, y, p, y, counts, {}, o);
+    // The standard errors, recomputed: each fold's held-out predictions scored alone.
+    const auto pooled = cross_fitted_predictions(all_rules(), p, y, o);
+    const std::vector<int> fold = fold_assignment(n, o.folds, o.seed);
+    for (std::size_t r = 0; r < a.rules.size(); ++r) {
+      std::vector<double> scores;
+      for (int f = 0; f < o.folds; ++f) {
+        std::vector<Eigen::Index> rows;
+        for (Eigen::Index i = 0; i < n; ++i)
+          if (fold[std::size_t(i)] == f) rows.push_back(i);
+        RowMatrix<float> fp(Eigen::Index(rows.size()), L), fy(Eigen::Index(rows.size()), L);
+        for (std::size_t q = 0; q < rows.size(); ++q) {
+          fp.row(Eigen::Index(q)) = pooled[r].row(rows[q]);
+          fy.row(Eigen::Index(q)) = y.row(rows[q]);
+        }
+        scores.push_back(longtail::metrics::f1_scores(fp, fy, 0.5).macro.f1);
+      }
+      double mean = 0, var = 0;
+      for (double v : scores) mean += v / double(scores.size());
+      for (double v : scores) var += (v - mean) * (v - mean) / double(scores.size() - 1);
+      CHECK(a.rules[r].validation_se == Approx(std::sqrt(var / double(scores.size()))).epsilon(1e-12));
+    }
+    // chosen: the first rule within one standard error of the best; nothing earlier is.
+    auto macro = [&](std::size_t r) { return a.rules[r].validation.f1.macro.f1; };
+    const double floor = macro(a.best) - a.rules[a.best].validation_se;
+    REQUIRE(a.chosen <= a.best);
+    CHECK(macro(a.chosen) >= floor);
+    for (std::size_t r = 0; r < a.chosen; ++r) CHECK(macro(r) < floor);
+    if (a.chosen != a.best) {
+      ++binding;
+      CHECK_THAT(format_rules(a), Contains("the simplest rule within 1 standard error(s) of the best") &&
+                                      Contains(a.rules[a.best].fitted.rule.name() + " "));
+    }
+    // --rule-se 0: the best rule itself.
+    o.tolerance_se = 0;
+    const RuleReport b = evaluate_rules(p, y, p, y, counts, {}, o);
+    CHECK(b.chosen == b.best);
+    CHECK(b.best == a.best);
+  }
+  // The tolerance decides in some of these draws and not in others (so both branches are tested).
+  CHECK(binding > 0);
+  CHECK(binding < 20);
+}
+
 TEST_CASE("rules: bad option and flag values name the flag", "[trainer][rules][cli]") {
   RuleOptions o;
   o.shrinkage = -1;
@@ -331,6 +393,9 @@ TEST_CASE("rules: bad option and flag values name the flag", "[trainer][rules][c
   o = {};
   o.folds = 1;
   CHECK_THROWS_WITH(o.validate(), Contains("--rule-folds"));
+  o = {};
+  o.tolerance_se = -0.5;
+  CHECK_THROWS_WITH(o.validate(), Contains("--rule-se"));
 
   auto parse = [](std::initializer_list<const char*> args) {
     std::vector<const char*> argv{"longtail-train"};
@@ -341,6 +406,9 @@ TEST_CASE("rules: bad option and flag values name the flag", "[trainer][rules][c
   CHECK_THROWS_WITH(parse({"--rule-shrinkage", "-2"}), Contains("--rule-shrinkage") && Contains("'-2'"));
   CHECK_THROWS_WITH(parse({"--rule-min-positives", "0"}), Contains("--rule-min-positives") && Contains("'0'"));
   CHECK_THROWS_WITH(parse({"--rule-folds", "1"}), Contains("--rule-folds") && Contains("'1'"));
+  CHECK_THROWS_WITH(parse({"--rule-se", "-1"}), Contains("--rule-se") && Contains("'-1'"));
+  CHECK(parse({"--rule-se", "0"}).train.rules.tolerance_se == 0);
+  CHECK(parse({}).train.rules.tolerance_se == 1);
   CHECK_THROWS_WITH(parse({"sweep", "--metric", "weighted"}), Contains("--metric") && Contains("'weighted'"));
   CHECK_THROWS_WITH(parse({"eval", "--checkpoint", "m.ltck", "--rule", "global"}), Contains("--rule"));
 
