@@ -318,8 +318,8 @@ const std::vector<Flag>& flags() {
        }},
       {"--rule-folds", "K", "5", "cross-fitting folds of the validation rows that score the tuned rules", "", kFit,
        [](CliOptions& o, const std::string& v) { o.train.rules.folds = int(integer("--rule-folds", v, 2, 1000)); }},
-      {"--rule-se", "K", "1",
-       "auto: the simplest rule within K standard errors (over the folds) of the best cross-fitted validation F1; 0: "
+      {"--rule-se", "T", "0",
+       "auto: the simplest rule within T standard errors (over the folds) of the best cross-fitted validation F1; 0: "
        "the best",
        "", kFit,
        [](CliOptions& o, const std::string& v) { o.train.rules.tolerance_se = non_negative("--rule-se", v); }},

@@ -323,7 +323,7 @@ TEST_CASE("rules: evaluate_rules scores, chooses and is deterministic", "[traine
   CHECK_THAT(none.note, Contains("--rule shrunk+top1") && Contains("at least 2 validation rows"));
 }
 
-TEST_CASE("rules: auto takes the simplest rule within one standard error of the best", "[trainer][rules]") {
+TEST_CASE("rules: --rule-se 1 takes the simplest rule within one standard error of the best", "[trainer][rules]") {
   // Validation sets of 60 rows x 6 labels in which the labels' best thresholds differ, so the
   // tuned rules sometimes win by a lot and sometimes by less than the folds' noise.
   const Eigen::Index n = 60, L = 6;
@@ -339,6 +339,7 @@ TEST_CASE("rules: auto takes the simplest rule within one standard error of the 
       }
     RuleOptions o;
     o.seed = seed;
+    o.tolerance_se = 1;
     const RuleReport a = evaluate_rules(p, y, p, y, counts, {}, o);
     // The standard errors, recomputed: each fold's held-out predictions scored alone.
     const auto pooled = cross_fitted_predictions(all_rules(), p, y, o);
@@ -372,7 +373,7 @@ TEST_CASE("rules: auto takes the simplest rule within one standard error of the 
       CHECK_THAT(format_rules(a), Contains("the simplest rule within 1 standard error(s) of the best") &&
                                       Contains(a.rules[a.best].fitted.rule.name() + " "));
     }
-    // --rule-se 0: the best rule itself.
+    // --rule-se 0 (the default): the best rule itself.
     o.tolerance_se = 0;
     const RuleReport b = evaluate_rules(p, y, p, y, counts, {}, o);
     CHECK(b.chosen == b.best);
@@ -408,7 +409,8 @@ TEST_CASE("rules: bad option and flag values name the flag", "[trainer][rules][c
   CHECK_THROWS_WITH(parse({"--rule-folds", "1"}), Contains("--rule-folds") && Contains("'1'"));
   CHECK_THROWS_WITH(parse({"--rule-se", "-1"}), Contains("--rule-se") && Contains("'-1'"));
   CHECK(parse({"--rule-se", "0"}).train.rules.tolerance_se == 0);
-  CHECK(parse({}).train.rules.tolerance_se == 1);
+  CHECK(parse({}).train.rules.tolerance_se == 0);
+  CHECK(parse({"--rule-se", "1.5"}).train.rules.tolerance_se == 1.5);
   CHECK_THROWS_WITH(parse({"sweep", "--metric", "weighted"}), Contains("--metric") && Contains("'weighted'"));
   CHECK_THROWS_WITH(parse({"eval", "--checkpoint", "m.ltck", "--rule", "global"}), Contains("--rule"));
 

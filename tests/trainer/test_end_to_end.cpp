@@ -149,8 +149,8 @@ TEST_CASE("sweep trains configurations in parallel and ranks them", "[trainer][e
   const SweepResult r = run_sweep(tiny_data(), base, {bce, focal}, opt, 2, 1, ProgressMode::quiet);
   REQUIRE(r.entries.size() == 2);
   // Selection on validation only: ranked by the validation macro-F1 at each configuration's
-  // decision rule (auto: the rule with the best cross-fitted validation macro-F1); test reports
-  // the choice at the same rule.
+  // decision rule (auto: the best cross-fitted validation macro-F1); test reports the choice at
+  // the same rule.
   for (const auto& e : r.entries) {
     REQUIRE(e.rules.rules.size() == all_rules().size());
     const RuleEvaluation& chosen = e.rules.chosen_rule();
@@ -158,7 +158,10 @@ TEST_CASE("sweep trains configurations in parallel and ranks them", "[trainer][e
     CHECK(e.test.rule == chosen.fitted.rule.name());
     CHECK(e.validation_headline == chosen.validation.f1.macro.f1);
     CHECK(e.headline == chosen.test.f1.macro.f1);
-    for (const auto& other : e.rules.rules) CHECK(other.validation.f1.macro.f1 <= e.validation_headline);
+    const RuleEvaluation& best = e.rules.rules[e.rules.best];
+    for (const auto& other : e.rules.rules) CHECK(other.validation.f1.macro.f1 <= best.validation.f1.macro.f1);
+    CHECK(e.rules.chosen == e.rules.best);
+    CHECK(e.validation_headline == best.validation.f1.macro.f1);
   }
   CHECK(r.entries[0].validation_headline >= r.entries[1].validation_headline);
   const std::string table = format_sweep_table(r);
