@@ -431,6 +431,10 @@ RuleReport evaluate_rules(const RowMatrix<float>& val_p, const RowMatrix<float>&
       if (report.rules[r].fitted.rule == rule) return r;
     return report.rules.size();
   };
+  // The best cross-fitted validation F1 (ties go to the earlier rule), whichever rule is used.
+  auto score = [&](std::size_t r) { return f1_of(report.rules[r].validation.f1, options.metric); };
+  for (std::size_t r = 1; r < report.rules.size(); ++r)
+    if (score(r) > score(report.best)) report.best = r;
   if (options.rule) {
     report.chosen = index_of(*options.rule);
     if (report.chosen == report.rules.size()) {
@@ -442,11 +446,8 @@ RuleReport evaluate_rules(const RowMatrix<float>& val_p, const RowMatrix<float>&
   } else {
     report.automatic = true;
     report.tolerance_se = options.tolerance_se;
-    // auto: the best cross-fitted validation F1 (ties go to the earlier rule), then the earliest
-    // (simplest) rule whose score is within tolerance_se standard errors of the best's.
-    auto score = [&](std::size_t r) { return f1_of(report.rules[r].validation.f1, options.metric); };
-    for (std::size_t r = 1; r < report.rules.size(); ++r)
-      if (score(r) > score(report.best)) report.best = r;
+    // auto: the earliest (simplest) rule whose score is within tolerance_se standard errors of
+    // the best's (the best itself with tolerance 0).
     const double floor = score(report.best) - options.tolerance_se * report.rules[report.best].validation_se;
     report.chosen = report.best;
     for (std::size_t r = 0; r < report.best; ++r)

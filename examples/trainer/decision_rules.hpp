@@ -158,7 +158,7 @@ struct RuleEvaluation {
 struct RuleReport {
   std::vector<RuleEvaluation> rules;    ///< all_rules() order
   std::size_t chosen = 0;               ///< the --rule, or auto's pick
-  std::size_t best = 0;                 ///< the best cross-fitted headline F1 (auto picks within tolerance of it)
+  std::size_t best = 0;                 ///< the best cross-fitted headline F1 (also under --rule)
   double tolerance_se = 0;              ///< auto's tolerance in standard errors (RuleOptions::tolerance_se)
   bool automatic = false;               ///< chosen by auto
   F1Average metric = F1Average::macro;  ///< what auto and the global search maximise

@@ -314,6 +314,7 @@ TEST_CASE("rules: evaluate_rules scores, chooses and is deterministic", "[traine
   const RuleReport f = evaluate_rules(vp, vy, tp, ty, counts, {}, fixed);
   CHECK(f.chosen_rule().fitted.rule.name() == "shrunk+top1");
   CHECK_FALSE(f.automatic);
+  CHECK(f.best == a.best);  // the best rule is reported whichever rule is used
 
   // Fewer than 2 validation rows: nothing can be tuned or scored honestly.
   const RuleReport none = evaluate_rules(vp.topRows(1), vy.topRows(1), tp, ty, counts, {}, fixed);
