@@ -236,6 +236,16 @@ TEST_CASE("sweep store: fresh start, --resume keeps finished configurations and 
   TrainConfig longer = base;
   longer.epochs = 4;
   CHECK_THROWS_AS(run_distributed_sweep(small_data(), longer, losses, options, launch, one), resume_error);
+  // The decision-rule options are settings too: a resumed sweep never keeps results whose rule was
+  // chosen under another metric or tolerance.
+  SweepOptions by_micro = options;
+  by_micro.metric = "micro";
+  CHECK_THROWS_WITH(run_distributed_sweep(small_data(), base, losses, by_micro, launch, one),
+                    Contains("--metric") && Contains("'micro'"));
+  TrainConfig tolerant = base;
+  tolerant.rules.tolerance_se = 1;
+  CHECK_THROWS_WITH(run_distributed_sweep(small_data(), tolerant, losses, options, launch, one),
+                    Contains("--rule-se") && Contains("'1'"));
   Splits other_data = small_data();
   other_data.test.features.valuePtr()[0] += 1.0f;  // same shape and description, other contents
   CHECK_THROWS_WITH(run_distributed_sweep(other_data, base, losses, options, launch, one),
