@@ -116,7 +116,7 @@ class MpiCommunicator final : public Communicator {
 
  private:
   /// A reduce-scatter + all-gather with a fixed order of addition: element block r is owned by
-  /// rank r, which receives block r from every rank (MPI_Alltoallv) and adds them in rank order
+  /// rank r, which receives block r from every other rank (MPI_Alltoallv) and adds them in rank order
   /// 0, 1, ..., N-1; then every rank gathers every block (MPI_Allgatherv). Each element crosses
   /// the network 2 (N-1)/N times its size, as in a ring all-reduce, and the sum does not depend
   /// on MPI's choice of algorithm (MPI_Allreduce's order may change with the message size).
@@ -146,25 +146,41 @@ class MpiCommunicator final : public Communicator {
   template <class T>
   void reduce_scatter(T* data, std::size_t n) {
     if (size_ == 1 || n == 0) return;
-    const std::size_t N = std::size_t(size_);
+    const std::size_t N = std::size_t(size_), me = std::size_t(rank_);
     const Blocks b = blocks(n, "reduce_scatter_sum");
-    const int mine = b.counts[std::size_t(rank_)];
-    // Block r of every rank to rank r: receive N copies of my block, one per rank, in rank order.
-    // Into a buffer kept between calls: a fresh multi-megabyte vector each training step costs a
-    // page fault per page and a memset.
+    const int mine = b.counts[me];
+    // Block r of every rank to rank r: receive the other ranks' copies of my block, in rank order,
+    // into a buffer kept between calls (a fresh multi-megabyte vector each training step costs a
+    // page fault per page). My own copy stays where it is: no copy to myself.
     std::vector<T>& pieces = scratch(T{});
     if (pieces.size() < N * std::size_t(mine)) pieces.resize(N * std::size_t(mine));
-    std::vector<int> recv_counts(N, mine), recv_displs(N);
+    std::vector<int> send_counts = b.counts, recv_counts(N, mine), recv_displs(N);
+    send_counts[me] = 0;
+    recv_counts[me] = 0;
     for (std::size_t r = 0; r < N; ++r) recv_displs[r] = int(r) * mine;
-    check(MPI_Alltoallv(data, b.counts.data(), b.displs.data(), mpi_type<T>(), pieces.data(), recv_counts.data(),
+    check(MPI_Alltoallv(data, send_counts.data(), b.displs.data(), mpi_type<T>(), pieces.data(), recv_counts.data(),
                         recv_displs.data(), mpi_type<T>(), MPI_COMM_WORLD),
           "MPI_Alltoallv");
-    T* block = data + b.displs[std::size_t(rank_)];
-    std::copy(pieces.begin(), pieces.begin() + mine, block);
-    for (std::size_t r = 1; r < N; ++r)
-      for (int i = 0; i < mine; ++i) block[i] += pieces[r * std::size_t(mine) + std::size_t(i)];
+    // ((v_0 + v_1) + v_2) + ... in one pass over the sources, a chunk at a time in a buffer that
+    // stays in L1: the training step's gradient blocks are megabytes that come from memory, so
+    // every pass saved counts (the copy of the own block into the pieces and back are gone).
+    T* block = data + b.displs[me];
+    constexpr int kChunk = 1024;
+    T acc[kChunk];
+    for (int start = 0; start < mine; start += kChunk) {
+      const int len = std::min(kChunk, mine - start);
+      auto source = [&](std::size_t r) -> const T* {
+        return r == me ? block + start : pieces.data() + r * std::size_t(mine) + std::size_t(start);
+      };
+      const T* first = source(0);
+      for (int i = 0; i < len; ++i) acc[i] = first[i];
+      for (std::size_t r = 1; r < N; ++r) {
+        const T* next = source(r);
+        for (int i = 0; i < len; ++i) acc[i] += next[i];
+      }
+      std::copy(acc, acc + len, block + start);
+    }
   }
-
   /// Every rank's block of `data` to every rank (in place).
   template <class T>
   void all_gather(T* data, std::size_t n) {
