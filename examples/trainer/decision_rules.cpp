@@ -329,6 +329,13 @@ std::vector<int> fold_assignment(Eigen::Index rows, int folds, std::uint64_t see
   return fold;
 }
 
+std::vector<std::vector<Eigen::Index>> fold_members(const std::vector<int>& fold) {
+  const int k = fold.empty() ? 0 : *std::max_element(fold.begin(), fold.end()) + 1;
+  std::vector<std::vector<Eigen::Index>> members(static_cast<std::size_t>(k));
+  for (std::size_t i = 0; i < fold.size(); ++i) members[std::size_t(fold[i])].push_back(Eigen::Index(i));
+  return members;
+}
+
 namespace {
 
 RowMatrix<float> gather_rows(const RowMatrix<float>& m, const std::vector<Eigen::Index>& rows) {
@@ -357,11 +364,13 @@ std::vector<RowMatrix<float>> cross_fitted_predictions(const std::vector<Decisio
   if (n < 2)
     throw std::invalid_argument("cross_fitted_predictions: needs at least 2 validation rows, got " + std::to_string(n));
   const std::vector<int> fold = fold_assignment(n, options.folds, options.seed);
-  const int k = *std::max_element(fold.begin(), fold.end()) + 1;
+  const std::vector<std::vector<Eigen::Index>> members = fold_members(fold);
   std::vector<RowMatrix<float>> pooled(rules.size(), RowMatrix<float>::Zero(n, L));
-  for (int f = 0; f < k; ++f) {
-    std::vector<Eigen::Index> in, out;
-    for (Eigen::Index i = 0; i < n; ++i) (fold[std::size_t(i)] == f ? out : in).push_back(i);
+  for (std::size_t f = 0; f < members.size(); ++f) {
+    const std::vector<Eigen::Index>& out = members[f];
+    std::vector<Eigen::Index> in;
+    for (Eigen::Index i = 0; i < n; ++i)
+      if (fold[std::size_t(i)] != int(f)) in.push_back(i);
     // Tuned on the other folds only: the held-out rows' labels never reach the search.
     const std::vector<FittedRule> fitted = fit_rules(rules, gather_rows(p, in), gather_rows(y, in), options);
     const RowMatrix<float> held_out = gather_rows(p, out);
@@ -409,11 +418,9 @@ RuleReport evaluate_rules(const RowMatrix<float>& val_p, const RowMatrix<float>&
   std::vector<RowMatrix<float>> honest;
   if (tunable) honest = cross_fitted_predictions(rules, val_p, val_y, options);
   // The rows of each cross-fitting fold (the folds cross_fitted_predictions used).
-  std::vector<std::vector<Eigen::Index>> fold_rows(std::size_t(report.folds));
-  if (tunable) {
-    const std::vector<int> fold = fold_assignment(val_p.rows(), options.folds, options.seed);
-    for (Eigen::Index i = 0; i < val_p.rows(); ++i) fold_rows[std::size_t(fold[std::size_t(i)])].push_back(i);
-  }
+  const std::vector<std::vector<Eigen::Index>> fold_rows =
+      tunable ? fold_members(fold_assignment(val_p.rows(), options.folds, options.seed))
+              : std::vector<std::vector<Eigen::Index>>{};
   for (std::size_t r = 0; r < rules.size(); ++r) {
     RuleEvaluation e;
     e.fitted = fitted[r];

@@ -58,9 +58,8 @@
 namespace longtail_train {
 
 /// Which F1 a rule maximises and `auto` selects by (the sweep's --metric). macro_micro is the
-/// mean of macro-F1 and micro-F1: a choice that lifts the rare labels without giving up the
-/// predictions of the frequent ones (macro alone picks low thresholds and logit-adjusted models
-/// whose micro-F1 pays for the tail).
+/// mean of macro-F1 and micro-F1, for users who need both; measured as a default it cost
+/// Delicious macro-F1 (examples/trainer/README.md, "Decision rules"), so macro stays the default.
 enum class F1Average { macro, micro, samples, macro_micro };
 const char* to_string(F1Average a);
 /// "macro" | "micro" | "samples" | "macro+micro"; nullopt otherwise.
@@ -138,6 +137,8 @@ std::vector<FittedRule> fit_rules(const std::vector<DecisionRule>& rules, const 
 /// The fold (0..K-1) of each of `rows` rows: a shuffle from Rng(seed, stream_id(rule_folds)),
 /// then position mod K, so folds differ in size by at most one. K = min(folds, rows).
 std::vector<int> fold_assignment(Eigen::Index rows, int folds, std::uint64_t seed);
+/// The rows of each fold of `fold` (a fold_assignment), ascending: the held-out rows of fold f.
+std::vector<std::vector<Eigen::Index>> fold_members(const std::vector<int>& fold);
 
 /// Cross-fitted 0/1 predictions of each rule on the validation rows (one matrix per rule, in the
 /// order of `rules`): each fold predicted by the rule tuned on the other folds. Needs >= 2 rows.

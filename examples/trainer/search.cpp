@@ -286,7 +286,7 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
     TrainConfig cfg = apply_training_choice(base, candidate.training);
     cfg.loss = candidate.loss;
     cfg.threads = threads_per_job;
-    cfg.rules.metric = parse_f1_average(sweep.metric).value_or(F1Average::macro);  // as run_sweep does
+    cfg.rules.metric = headline_average(sweep);  // as run_sweep does
     cfg.epochs = epochs;
     cfg.checkpoint_path = work.file(c);
     cfg.resume_path = rung > 0 ? cfg.checkpoint_path : "";  // survivors continue, bit-exact

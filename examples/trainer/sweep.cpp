@@ -18,8 +18,6 @@
 namespace longtail_train {
 namespace {
 
-F1Average headline_average(const SweepOptions& o) { return parse_f1_average(o.metric).value_or(F1Average::macro); }
-
 /// The headline metric of one split's evaluation: at the configuration's decision rule (on the
 /// validation split the rule's cross-fitted score, decision_rules.hpp).
 double headline_of(const SplitEvaluation& split, const SweepOptions& o) {
@@ -87,6 +85,8 @@ SweepEntry sweep_entry(const LossConfig& loss, TrainResult&& r, const SweepOptio
   e.weights_fnv1a = fnv1a64(w.data(), std::size_t(w.size()) * sizeof(float));
   return e;
 }
+
+F1Average headline_average(const SweepOptions& o) { return parse_f1_average(o.metric).value_or(F1Average::macro); }
 
 std::string sweep_metric_name(const SweepOptions& options, const RuleOptions& rules) {
   return options.metric + "-F1 at " +

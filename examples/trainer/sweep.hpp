@@ -25,8 +25,12 @@ struct SweepOptions {
   bool add_bce_baseline = true;  ///< also train plain BCE (unless the grid has it)
   std::string baseline = "bce";  ///< configuration the improvement is measured against
   int jobs = 0;                  ///< parallel configurations; 0 = one per core (at most one per config)
-  std::string metric = "macro";  ///< headline F1: macro | micro | samples (also what the rules maximise)
+  std::string metric = "macro";  ///< headline F1: macro | micro | samples | macro+micro (also what the rules maximise)
 };
+
+/// The F1 that `options.metric` names (macro when it names none): what every configuration's
+/// decision rules maximise and what the sweep ranks by.
+F1Average headline_average(const SweepOptions& options);
 
 struct SweepEntry {
   LossConfig loss;

@@ -49,10 +49,9 @@ SweepResult run_distributed_sweep(const Splits& data, const TrainConfig& base, c
   const std::string prefix = comm.size() > 1 ? "[rank " + std::to_string(comm.rank()) + "] " : "";
   const bool quiet = launch.progress == ProgressMode::quiet;
   const bool stored = !launch.state_dir.empty();
-  // The settings every kept result must share, with the metric the configurations run with
-  // (run_configurations sets it from options.metric).
+  // The settings every kept result must share, with the metric the configurations run with.
   TrainConfig stored_base = base;
-  stored_base.rules.metric = parse_f1_average(options.metric).value_or(F1Average::macro);
+  stored_base.rules.metric = headline_average(options);
   const SweepStore store(launch.state_dir, stored ? SweepStore::shared_settings(stored_base, data) : Settings{});
 
   // 1. The root prepares the folder and decides what is left to train.

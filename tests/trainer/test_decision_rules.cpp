@@ -269,6 +269,18 @@ TEST_CASE("rules: folds are deterministic, balanced and seeded", "[trainer][rule
   CHECK(*std::max_element(sizes.begin(), sizes.end()) == 5);
   const std::vector<int> few = fold_assignment(3, 5, 1);  // K = min(folds, rows)
   CHECK(std::set<int>(few.begin(), few.end()) == std::set<int>{0, 1, 2});
+  // fold_members: the rows of each fold, ascending, every row in exactly its own fold.
+  const auto members = fold_members(a);
+  REQUIRE(members.size() == 5);
+  std::size_t total = 0;
+  for (std::size_t f = 0; f < members.size(); ++f) {
+    CHECK(members[f].size() == std::size_t(sizes[f]));
+    CHECK(std::is_sorted(members[f].begin(), members[f].end()));
+    for (Eigen::Index i : members[f]) CHECK(a[std::size_t(i)] == int(f));
+    total += members[f].size();
+  }
+  CHECK(total == a.size());
+  CHECK(fold_members({}).empty());
 }
 
 TEST_CASE("rules: evaluate_rules scores, chooses and is deterministic", "[trainer][rules]") {

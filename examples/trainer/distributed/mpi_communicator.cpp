@@ -181,6 +181,7 @@ class MpiCommunicator final : public Communicator {
       std::copy(acc, acc + len, block + start);
     }
   }
+
   /// Every rank's block of `data` to every rank (in place).
   template <class T>
   void all_gather(T* data, std::size_t n) {
