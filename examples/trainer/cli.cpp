@@ -368,6 +368,13 @@ const std::vector<Flag>& flags() {
        [](CliOptions& o, const std::string& v) { o.search.eta = int(integer("--eta", v, 2, 1000)); }},
       {"--min-epochs", "N", "2", "--search wide: epochs of the first rung, at least", "", kSweep,
        [](CliOptions& o, const std::string& v) { o.search.min_epochs = int(integer("--min-epochs", v, 1, 1000000)); }},
+      {"--ensemble", "K", "3", "--search wide: also rank the mean probabilities of the best K configurations of the "
+       "last rung, its decision rule tuned like theirs (0: no ensemble)", "", kSweep,
+       [](CliOptions& o, const std::string& v) {
+         const long long k = integer("--ensemble", v, 0, 100000);
+         if (k == 1) bad("--ensemble", v, "0 (no ensemble) or at least 2 members");
+         o.search.ensemble = std::size_t(k);
+       }},
 
       // ---- run ----
       {"--threads", "N", "1", "threads (Eigen/BLAS GEMMs, sparse layer, loss; per job in sweep); 0 = all cores. One thread is "
@@ -556,7 +563,7 @@ CliOptions parse_cli(int argc, const char* const* argv) {
     if (o.sweep.jobs < 0) throw cli_error("--jobs must be >= 1");
     const auto grid = sweep_losses(o);  // validates the grid and the baseline name
     if (!o.search.wide)
-      for (const char* flag : {"--budget-minutes", "--search-configs", "--eta", "--min-epochs"})
+      for (const char* flag : {"--budget-minutes", "--search-configs", "--eta", "--min-epochs", "--ensemble"})
         if (was_given(flag))
           throw cli_error(std::string(flag) + " applies to --search wide (the grid sweep trains every configuration)");
     if (o.search.wide) {

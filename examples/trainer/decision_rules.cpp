@@ -466,6 +466,21 @@ RuleReport evaluate_rules(const RowMatrix<float>& val_p, const RowMatrix<float>&
   return report;
 }
 
+RuledEvaluation evaluate_with_rules(const RowMatrix<float>& val_p, const RowMatrix<float>& val_y,
+                                    const RowMatrix<float>& test_p, const RowMatrix<float>& test_y,
+                                    const Eigen::ArrayXd& train_counts, Eigen::Index train_rows,
+                                    const longtail::metrics::FrequencyBuckets& buckets, const RuleOptions& options) {
+  RuledEvaluation out;
+  out.rules = evaluate_rules(val_p, val_y, test_p, test_y, train_counts, buckets, options);
+  const FittedRule& chosen = out.rules.chosen_rule().fitted;
+  out.applied = AppliedRule{chosen.rule.name(), chosen.thresholds, chosen.rule.at_least_one};
+  out.validation = evaluate_split("validation", val_p, val_y, out.applied, train_counts, train_rows, buckets);
+  out.validation.tuned = out.rules.chosen_rule().validation;
+  out.validation.cross_fitted = out.rules.folds > 0;
+  out.test = evaluate_split("test", test_p, test_y, out.applied, train_counts, train_rows, buckets);
+  return out;
+}
+
 std::string format_rules(const RuleReport& report) {
   std::ostringstream os;
   char line[256];

@@ -177,6 +177,23 @@ RuleReport evaluate_rules(const RowMatrix<float>& validation_probabilities, cons
                           const Eigen::ArrayXd& train_counts, const longtail::metrics::FrequencyBuckets& buckets,
                           const RuleOptions& options);
 
+/// What a run reports about a model's (or an ensemble's) probabilities: every rule (evaluate_rules)
+/// and both splits evaluated at the chosen one, the validation split with the rule's cross-fitted
+/// metrics (in-sample they are optimistic).
+struct RuledEvaluation {
+  RuleReport rules;
+  AppliedRule applied;  ///< the chosen rule, tuned on all validation rows
+  SplitEvaluation validation, test;
+};
+
+/// evaluate_rules, then evaluate_split of both splits at the chosen rule. `train_counts` /
+/// `train_rows`: of the training split (buckets, propensities).
+RuledEvaluation evaluate_with_rules(const RowMatrix<float>& validation_probabilities,
+                                    const RowMatrix<float>& validation_targets,
+                                    const RowMatrix<float>& test_probabilities, const RowMatrix<float>& test_targets,
+                                    const Eigen::ArrayXd& train_counts, Eigen::Index train_rows,
+                                    const longtail::metrics::FrequencyBuckets& buckets, const RuleOptions& options);
+
 /// The rules' table of the train summary: validation (cross-fitted) and test micro / macro /
 /// samples F1 side by side, the chosen rule marked.
 std::string format_rules(const RuleReport& report);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -17,6 +18,8 @@
 #include <thread>
 
 #include "decision_rules.hpp"
+#include "ensemble.hpp"
+#include "inference.hpp"
 #include "report.hpp"
 
 namespace longtail_train {
@@ -257,6 +260,11 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
 
   const WorkFolder work(work_dir);
   std::vector<SweepEntry> entries(res.configs.size());
+  // The last rung's probabilities, for the ensemble (freed at the end of the search).
+  const std::size_t last_rung = res.plan.epochs.size() - 1;
+  const bool ensemble = search.ensemble >= 2;
+  std::vector<std::optional<EnsembleMember>> finalists(res.configs.size());
+  Eigen::ArrayXd train_counts;
   std::set<std::string> warned;
   std::mutex mutex;
 
@@ -298,14 +306,28 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
     try {
       TrainResult r = train_model(data, cfg, p);
       const std::vector<std::string> warnings = r.warnings;
+      std::optional<EnsembleMember> member;
+      if (ensemble && rung == last_rung)
+        member = EnsembleMember{name, predict_probabilities(r.model, data.validation.features),
+                                predict_probabilities(r.model, data.test.features), 0, 0};
+      Eigen::ArrayXd counts = r.train_counts;
       SweepEntry e = sweep_entry(cfg.loss, std::move(r), sweep);
       e.name = name;  // the loss and the training choice
+      e.description = candidate.describe();
       std::lock_guard<std::mutex> lock(mutex);
+      if (member) {
+        if (train_counts.size() == 0) train_counts = std::move(counts);
+        finalists[c] = std::move(member);
+      }
       for (const auto& w : warnings)
         if (warned.insert(w).second) Progress::print_line("warning: " + w);
       const double earlier = entries[c].seconds;  // of its earlier rungs
       e.seconds += earlier;
       entries[c] = std::move(e);
+      if (finalists[c]) {
+        finalists[c]->weights_fnv1a = entries[c].weights_fnv1a;
+        finalists[c]->seconds = entries[c].seconds;
+      }
       return HalvingTrial{entries[c].validation_headline, entries[c].seconds - earlier, ""};
     } catch (const divergence_error& err) {
       return HalvingTrial{0, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), err.what()};
@@ -332,6 +354,31 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
   r.jobs = std::max(1, std::min<int>(jobs, int(res.configs.size())));
   r.threads_per_job = threads_per_job;
   for (std::size_t c : res.outcome.ranking) r.entries.push_back(entries[c]);
+
+  // The ensemble of the best finalists, ranked among the configurations of the last rung.
+  std::vector<const EnsembleMember*> members;
+  for (std::size_t c : res.outcome.ranking)
+    if (finalists[c] && members.size() < search.ensemble) {
+      members.push_back(&*finalists[c]);
+      res.ensemble.push_back(c);
+    }
+  if (members.size() >= 2) {
+    RuleOptions rules = base.rules;
+    rules.metric = headline_average(sweep);
+    rules.seed = base.seed;
+    SweepEntry e = ensemble_entry(members, data, train_counts, rules, base.buckets, sweep);
+    std::size_t at = 0;
+    while (at < res.outcome.ranking.size()) {
+      const std::size_t c = res.outcome.ranking[at];
+      if (res.outcome.configs[c].rungs_done < last_rung + 1 || entries[c].validation_headline < e.validation_headline)
+        break;
+      ++at;
+    }
+    r.entries.insert(r.entries.begin() + std::ptrdiff_t(at), std::move(e));
+    res.ensemble_rank = at + 1;
+  } else {
+    res.ensemble.clear();
+  }
   return res;
 }
 
@@ -369,6 +416,15 @@ std::string format_search_summary(const SearchResult& res) {
   for (std::size_t c = 0; c < res.configs.size(); ++c)
     if (!o.configs[c].error.empty())
       os << "failed: " << res.configs[c].name() << " (dropped): " << o.configs[c].error << "\n";
+  if (!res.ensemble.empty()) {
+    const SweepEntry& e = res.sweep.entries.at(res.ensemble_rank - 1);
+    os << e.name << ": the mean probabilities of the best " << res.ensemble.size() << " of the last rung (";
+    for (std::size_t i = 0; i < res.ensemble.size(); ++i) os << (i ? ", " : "") << res.configs[res.ensemble[i]].name();
+    os << "), its rule tuned like theirs: validation " << fixed(e.validation_headline, 4) << " at " << e.test.rule
+       << ", rank " << res.ensemble_rank << ".\n";
+  } else if (res.options.ensemble >= 2) {
+    os << "No ensemble: fewer than 2 configurations finished the last rung.\n";
+  }
   os << "The table below ranks by rung reached, then validation score: rank 1 is the selected configuration.\n";
   return os.str();
 }
@@ -383,7 +439,17 @@ std::string search_json(const SearchResult& res) {
      << ",\n  \"budget_exhausted\": " << (o.budget_exhausted ? "true" : "false")
      << ",\n  \"jobs_skipped\": " << o.jobs_skipped << ",\n  \"seed\": " << res.seed
      << ",\n  \"space_points\": " << json_number(res.space_size)
-     << ",\n  \"baseline\": " << json_string(res.sweep.baseline) << ",\n  \"rungs\": [";
+     << ",\n  \"baseline\": " << json_string(res.sweep.baseline) << ",\n  \"ensemble\": ";
+  if (res.ensemble.empty()) {
+    js << "null";
+  } else {
+    js << "{\"configuration\": " << json_string(res.sweep.entries.at(res.ensemble_rank - 1).name)
+       << ", \"rank\": " << res.ensemble_rank << ", \"members\": [";
+    for (std::size_t i = 0; i < res.ensemble.size(); ++i)
+      js << (i ? ", " : "") << json_string(res.configs[res.ensemble[i]].name());
+    js << "]}";
+  }
+  js << ",\n  \"rungs\": [";
   for (std::size_t k = 0; k < res.plan.epochs.size(); ++k) {
     js << (k ? "," : "") << "\n    {\"rung\": " << k + 1 << ", \"epochs\": " << res.plan.epochs[k]
        << ", \"configurations\": " << res.plan.sizes[k] << ", \"finished\": ["

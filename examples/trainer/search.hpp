@@ -20,6 +20,10 @@
 // configurations that finished the most rungs are ranked first. The search is deterministic
 // (the same table for the same flags and thread counts) as long as the budget does not cut it.
 //
+// The ensemble (ensemble.hpp, --ensemble K, default 3): the mean probabilities of the K best
+// configurations that finished the last rung, its decision rules tuned and cross-fitted like any
+// configuration's, ranked among the configurations of the last rung by the same validation score.
+//
 // Selection on validation only: the table (sweep.hpp's format, CSV and JSON) ranks by rung
 // reached, then validation headline; rank 1 is the selected configuration, test reports it.
 
@@ -109,6 +113,9 @@ struct SearchOptions {
   std::size_t configurations = 81;  ///< --search-configs: grid + baseline + sampled
   int eta = 3;                      ///< --eta: each rung keeps the best 1/eta
   int min_epochs = 2;               ///< --min-epochs: epochs of rung 0 at least
+  /// --ensemble: also rank the mean probabilities of the best K configurations of the last rung
+  /// (ensemble.hpp); 0: none.
+  std::size_t ensemble = 3;
 };
 
 struct SearchResult {
@@ -121,6 +128,10 @@ struct SearchResult {
   SearchOptions options;
   std::uint64_t seed = 0;
   double space_size = 0;  ///< points of the wide space (before canonicalisation)
+  /// The ensemble's members (indices into configs, best first); empty when there is none (--ensemble
+  /// 0, or fewer than 2 configurations finished the last rung). Its row is in sweep.entries.
+  std::vector<std::size_t> ensemble;
+  std::size_t ensemble_rank = 0;  ///< its rank in the table (1 = selected); 0 without an ensemble
 };
 
 /// `base` with what `training` sets of it (one hidden layer's width, dropout, learning rate).

@@ -65,12 +65,21 @@ std::string improvement(double f1, double base) {
   return buf;
 }
 
+/// "best/run", e.g. "14/19 "; "-" for a row that trained nothing of its own (an ensemble).
+std::string epochs_column(const SweepEntry& e) {
+  if (e.epochs_done == 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%2d/%-2d", e.best_epoch, e.epochs_done);
+  return buf;
+}
+
 }  // namespace
 
 SweepEntry sweep_entry(const LossConfig& loss, TrainResult&& r, const SweepOptions& options) {
   SweepEntry e;
   e.loss = loss;
   e.name = loss.name();
+  e.description = loss.describe();
   e.validation = std::move(r.validation);
   e.test = std::move(r.test);
   e.rules = std::move(r.rules);
@@ -183,6 +192,7 @@ SweepResult sweep_result(const std::vector<LossConfig>& losses, std::vector<Swee
       SweepEntry& e = result.entries.back();
       e.loss = losses[i];
       e.name = losses[i].name();
+      e.description = losses[i].describe();
       set_headlines(e, options);
     } else {
       result.failures.push_back({losses[i], losses[i].name(), o.error});
@@ -226,11 +236,11 @@ std::string format_sweep_table(const SweepResult& r) {
   for (const auto& e : r.entries) {
     const auto& t = e.test.tuned;
     std::snprintf(line, sizeof line,
-                  "%-4d %-26s %-14s %7.4f %7.4f %12s | %7.4f %7.4f %7.4f %8.4f | %6.3f %6.3f %6.3f | %2d/%-2d %7s\n",
-                  ++rank, e.name.c_str(), e.test.rule.c_str(), e.validation_headline, e.headline,
+                  "%-4d %-26s %-14s %7.4f %7.4f %12s | %7.4f %7.4f %7.4f %8.4f | %6.3f %6.3f %6.3f | %5s %7s\n", ++rank,
+                  e.name.c_str(), e.test.rule.c_str(), e.validation_headline, e.headline,
                   e.name == r.baseline ? "(baseline)" : improvement(e.headline, base_f1).c_str(), t.f1.micro.f1,
                   t.f1.macro.f1, t.f1.samples.f1, e.test.global.f1.macro.f1, t.buckets[0].macro_f1,
-                  t.buckets[1].macro_f1, t.buckets[2].macro_f1, e.best_epoch, e.epochs_done,
+                  t.buckets[1].macro_f1, t.buckets[2].macro_f1, epochs_column(e).c_str(),
                   Progress::format_duration(e.seconds).c_str());
     os << line;
   }
@@ -243,7 +253,7 @@ std::string format_sweep_table(const SweepResult& r) {
         "validation split\n(a tuned rule's cross-fitted score: tuned on other folds than the rows it predicts); F1: "
         "the same on test;\nmicro / macro / samples: test F1 at the rule; macro@.5: test macro-F1 at threshold 0.5;\n"
         "head / medium / tail: test macro-F1 at the rule of labels with >= %g / %g-%g / < %g training positives "
-        "(%lld / %lld / %lld labels); epoch: best / run.\n",
+        "(%lld / %lld / %lld labels); epoch: best / run (-: an ensemble, which trains nothing of its own).\n",
         b[0].min_count, b[1].min_count, b[1].max_count - 1, b[2].max_count, static_cast<long long>(b[0].labels),
         static_cast<long long>(b[1].labels), static_cast<long long>(b[2].labels));
     os << line;
@@ -274,7 +284,7 @@ std::string sweep_csv(const SweepResult& r) {
                   t.f1.micro.f1, t.f1.macro.f1, t.f1.samples.f1, g.buckets[0].macro_f1, g.buckets[1].macro_f1,
                   g.buckets[2].macro_f1, t.buckets[0].macro_f1, t.buckets[1].macro_f1, t.buckets[2].macro_f1,
                   e.best_epoch, e.epochs_done, e.seconds, e.train_seconds_per_epoch);
-    csv << line << csv_quoted(e.loss.describe()) << ",\n";
+    csv << line << csv_quoted(e.description) << ",\n";
   }
   // A failed configuration: rank "failed", no metrics, its error in the last column.
   for (const auto& f : r.failures)
@@ -298,7 +308,7 @@ std::string sweep_json(const SweepResult& r, const std::string& data_description
     js << "\n    {\"rank\": " << rank << ", \"selected\": " << (rank == 1 ? "true" : "false")
        << ", \"configuration\": " << json_string(e.name) << ", \"rule\": " << json_string(e.test.rule)
        << ", \"validation_f1\": " << json_number(e.validation_headline) << ", \"f1\": " << json_number(e.headline)
-       << ", \"improvement_pct\": " << json_number(imp) << ", \"loss\": " << json_string(e.loss.describe())
+       << ", \"improvement_pct\": " << json_number(imp) << ", \"loss\": " << json_string(e.description)
        << ", \"best_epoch\": " << e.best_epoch << ", \"epochs_run\": " << e.epochs_done
        << ", \"seconds\": " << json_number(e.seconds)
        << ", \"train_seconds_per_epoch\": " << json_number(e.train_seconds_per_epoch) << ", \"weights_fnv1a\": \""

@@ -35,6 +35,9 @@ F1Average headline_average(const SweepOptions& options);
 struct SweepEntry {
   LossConfig loss;
   std::string name;
+  /// What the configuration is, in words (the loss column of sweep.csv and sweep.json):
+  /// LossConfig::describe, a searched configuration's SearchCandidate::describe, an ensemble's members.
+  std::string description;
   // Results (the model itself is not kept).
   SplitEvaluation validation, test;  ///< `tuned`: at the chosen decision rule (validation: cross-fitted)
   RuleReport rules;                  ///< every decision rule of this configuration

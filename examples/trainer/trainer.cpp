@@ -463,21 +463,17 @@ TrainResult train_model(const TrainingData& data, const TrainConfig& cfg, Progre
     const RowMatrix<float> test_targets = dense_targets(test.labels);
     RuleOptions rule_options = cfg.rules;
     rule_options.seed = cfg.seed;
-    result.rules = evaluate_rules(val_probs, all_val_targets, test_probs, test_targets, result.train_counts,
-                                  cfg.buckets, rule_options);
+    RuledEvaluation evaluation = evaluate_with_rules(val_probs, all_val_targets, test_probs, test_targets,
+                                                     result.train_counts, n, cfg.buckets, rule_options);
+    result.rules = std::move(evaluation.rules);
     if (!result.rules.note.empty()) {
       result.warnings.push_back(result.rules.note);
       progress.warn(result.rules.note);
     }
-    const RuleEvaluation& chosen = result.rules.chosen_rule();
-    const AppliedRule applied{chosen.fitted.rule.name(), chosen.fitted.thresholds, chosen.fitted.rule.at_least_one};
-    result.thresholds = chosen.fitted.thresholds;
-    result.validation =
-        evaluate_split("validation", val_probs, all_val_targets, applied, result.train_counts, n, cfg.buckets);
-    // The chosen rule's validation metrics are its cross-fitted ones: in-sample they are optimistic.
-    result.validation.tuned = chosen.validation;
-    result.validation.cross_fitted = result.rules.folds > 0;
-    result.test = evaluate_split("test", test_probs, test_targets, applied, result.train_counts, n, cfg.buckets);
+    const AppliedRule& applied = evaluation.applied;
+    result.thresholds = applied.thresholds;
+    result.validation = std::move(evaluation.validation);
+    result.test = std::move(evaluation.test);
     checkpoint.rule = applied.name;
     checkpoint.at_least_one = applied.at_least_one;
     checkpoint.thresholds = result.thresholds;

@@ -16,9 +16,13 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "decision_rules.hpp"
+#include "ensemble.hpp"
+#include "inference.hpp"
 #include "loss.hpp"
 #include "search.hpp"
 #include "search_space.hpp"
+#include "targets.hpp"
 #include "trainer_test_data.hpp"
 
 using namespace longtail_train;
@@ -329,13 +333,18 @@ TEST_CASE("search: survivors continue from checkpoints exactly like a straight r
   CHECK_FALSE(std::filesystem::exists(work));  // the work folder is removed
   CHECK(r.plan.epochs == std::vector<int>{2, 6});
   CHECK(r.plan.sizes == std::vector<std::size_t>{4, 1});
-  REQUIRE(r.sweep.entries.size() == 5);
+  REQUIRE(r.sweep.entries.size() == 6);
   CHECK(r.configs.size() == 5);
-  // Rank 1 and the baseline ran the full 6 epochs (in two calls); the others 2.
+  // Rank 1 and the baseline ran the full 6 epochs (in two calls); the others 2. The sixth row is
+  // the ensemble of those two (--ensemble 3 by default; only 2 finished the last rung).
+  REQUIRE(r.ensemble.size() == 2);
+  REQUIRE(r.ensemble_rank >= 1);
   int full = 0;
   Progress quiet(ProgressMode::quiet);
+  std::map<std::string, std::pair<RowMatrix<float>, RowMatrix<float>>> straight_probabilities;
   for (const SweepEntry& e : r.sweep.entries) {
     INFO(e.name);
+    if (e.name == "ensemble_top2") continue;
     if (e.epochs_done != 6) {
       CHECK(e.epochs_done == 2);
       continue;
@@ -352,24 +361,87 @@ TEST_CASE("search: survivors continue from checkpoints exactly like a straight r
     CHECK(e.validation.global.f1.macro.f1 == s.validation.global.f1.macro.f1);
     CHECK(e.test.global.f1.macro.f1 == s.test.global.f1.macro.f1);
     CHECK(e.test.tuned.f1.micro.f1 == s.test.tuned.f1.micro.f1);
+    straight_probabilities[e.name] = {predict_probabilities(s.model, search_data().validation.features),
+                                      predict_probabilities(s.model, search_data().test.features)};
   }
   CHECK(full == 2);
-  CHECK(r.sweep.entries[0].epochs_done == 6);
-  CHECK((r.sweep.entries[0].name == "bce" || r.sweep.entries[1].name == "bce"));
+
+  // The ensemble: the mean of the two straight runs' probabilities (computed here in double), its
+  // rules tuned and scored like a configuration's, ranked among the full runs by validation.
+  const SweepEntry& ens = r.sweep.entries.at(r.ensemble_rank - 1);
+  CHECK(ens.name == "ensemble_top2");
+  CHECK(ens.epochs_done == 0);
+  const auto& a = straight_probabilities.at(r.configs[r.ensemble[0]].name());
+  const auto& b = straight_probabilities.at(r.configs[r.ensemble[1]].name());
+  CHECK(r.sweep.entries[r.ensemble_rank == 1 ? 1 : 0].name == r.configs[r.ensemble[0]].name());  // the best full run
+  const RowMatrix<float> mean_val = ((a.first.cast<double>() + b.first.cast<double>()) / 2.0).cast<float>();
+  const RowMatrix<float> mean_test = ((a.second.cast<double>() + b.second.cast<double>()) / 2.0).cast<float>();
+  RuleOptions rules = base.rules;
+  rules.seed = base.seed;
+  const RuledEvaluation expected = evaluate_with_rules(
+      mean_val, dense_targets(search_data().validation.labels), mean_test, dense_targets(search_data().test.labels),
+      label_counts(search_data().train.labels), search_data().train.features.rows(), base.buckets, rules);
+  CHECK(ens.test.rule == expected.applied.name);
+  CHECK(ens.validation_headline == expected.validation.tuned.f1.macro.f1);
+  CHECK(ens.headline == expected.test.tuned.f1.macro.f1);
+  CHECK(ens.test.tuned.f1.micro.f1 == expected.test.tuned.f1.micro.f1);
+  CHECK(ens.test.ranking.precision[0] == expected.test.ranking.precision[0]);
+  CHECK_THAT(ens.description,
+             Catch::Contains(r.configs[r.ensemble[0]].name()) && Catch::Contains(r.configs[r.ensemble[1]].name()));
+  // Its place: after every full run with a validation score at least as high, before the others.
+  for (std::size_t i = 0; i < r.sweep.entries.size(); ++i) {
+    const SweepEntry& e = r.sweep.entries[i];
+    if (i + 1 < r.ensemble_rank) CHECK(e.validation_headline >= ens.validation_headline);
+    if (i + 1 > r.ensemble_rank && e.epochs_done == 6) CHECK(e.validation_headline < ens.validation_headline);
+  }
+  CHECK_THAT(format_search_summary(r), Catch::Contains("ensemble_top2: the mean probabilities of the best 2"));
+  CHECK_THAT(search_json(r), Catch::Contains("\"ensemble\": {\"configuration\": \"ensemble_top2\", \"rank\": " +
+                                             std::to_string(r.ensemble_rank)));
+
+  CHECK(r.sweep.entries[0].epochs_done != 2);
+  CHECK((r.sweep.entries[0].name == "bce" || r.sweep.entries[1].name == "bce" || r.sweep.entries[2].name == "bce"));
   // The same table format and files as the grid sweep, plus the rungs.
   CHECK_THAT(format_sweep_table(r.sweep), Catch::Contains("Ranked by validation") && Catch::Contains("(baseline)"));
   CHECK_THAT(format_search_summary(r), Catch::Contains("Successive halving (eta 3)") && Catch::Contains("rung"));
   const std::string js = search_json(r);
   CHECK_THAT(js, Catch::Contains("\"origin\": \"baseline\"") && Catch::Contains("\"origin\": \"sampled\"") &&
                      Catch::Contains("\"epochs\": 6"));
-  // Deterministic: the same search again gives the same table.
+  // Deterministic: the same search again gives the same table; with --ensemble 0 the same rows
+  // but the ensemble's.
+  search.ensemble = 0;
   const SearchResult again =
       run_search(search_data(), base, {bce, focal}, sweep, search, 1, 1, ProgressMode::quiet, work);
-  REQUIRE(again.sweep.entries.size() == r.sweep.entries.size());
-  for (std::size_t i = 0; i < r.sweep.entries.size(); ++i) {
-    CHECK(again.sweep.entries[i].name == r.sweep.entries[i].name);
-    CHECK(again.sweep.entries[i].validation_headline == r.sweep.entries[i].validation_headline);
+  CHECK(again.ensemble.empty());
+  CHECK(again.ensemble_rank == 0);
+  CHECK_THAT(search_json(again), Catch::Contains("\"ensemble\": null"));
+  std::vector<const SweepEntry*> without_ensemble;
+  for (const SweepEntry& e : r.sweep.entries)
+    if (e.name != "ensemble_top2") without_ensemble.push_back(&e);
+  REQUIRE(again.sweep.entries.size() == without_ensemble.size());
+  for (std::size_t i = 0; i < without_ensemble.size(); ++i) {
+    CHECK(again.sweep.entries[i].name == without_ensemble[i]->name);
+    CHECK(again.sweep.entries[i].validation_headline == without_ensemble[i]->validation_headline);
   }
+}
+
+TEST_CASE("ensemble: the mean of the members' probabilities, and its errors", "[trainer][search]") {
+  RowMatrix<float> a(2, 2), b(2, 2), c(2, 2);
+  a << 0.1f, 0.2f, 0.3f, 0.4f;
+  b << 0.3f, 0.2f, 0.9f, 0.0f;
+  c << 0.2f, 0.5f, 0.0f, 1.0f;
+  const RowMatrix<float> m = mean_probabilities({&a, &b, &c});
+  CHECK(m(0, 0) == Approx(0.2).epsilon(1e-6));
+  CHECK(m(0, 1) == Approx(0.3).epsilon(1e-6));
+  CHECK(m(1, 0) == Approx(0.4).epsilon(1e-6));
+  CHECK(m(1, 1) == Approx(0.4666667).epsilon(1e-6));
+  CHECK(mean_probabilities({&a}) == a);
+  const RowMatrix<float> wide = RowMatrix<float>::Zero(2, 3);
+  CHECK_THROWS_WITH(mean_probabilities({&a, &wide}), Catch::Contains("member 2 is 2 x 3") && Catch::Contains("2 x 2"));
+  CHECK_THROWS_WITH(mean_probabilities({}), Catch::Contains("no members"));
+  EnsembleMember one{"one", a, a, 0, 0};
+  CHECK_THROWS_WITH(ensemble_entry({&one}, search_data(), Eigen::ArrayXd(), RuleOptions{}, {}, SweepOptions{}),
+                    Catch::Contains("at least 2 members"));
+  CHECK(ensemble_name(4) == "ensemble_top4");
 }
 
 TEST_CASE("CLI: sweep --search wide and its flags' errors name the flag", "[trainer][search][cli]") {
@@ -386,6 +458,14 @@ TEST_CASE("CLI: sweep --search wide and its flags' errors name the flag", "[trai
   CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--eta", "1"}), Catch::Contains("--eta"));
   CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--budget-minutes", "0"}), Catch::Contains("--budget-minutes"));
   CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--min-epochs", "0"}), Catch::Contains("--min-epochs"));
+  CHECK(d.search.ensemble == 3);
+  CHECK(parse({"sweep", "--search", "wide", "--ensemble", "0"}).search.ensemble == 0);
+  CHECK(parse({"sweep", "--search", "wide", "--ensemble", "5"}).search.ensemble == 5);
+  CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--ensemble", "1"}),
+                    Catch::Contains("--ensemble") && Catch::Contains("at least 2"));
+  CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--ensemble", "-2"}), Catch::Contains("--ensemble"));
+  CHECK_THROWS_WITH(parse({"sweep", "--ensemble", "3"}),
+                    Catch::Contains("--ensemble") && Catch::Contains("--search wide"));
   // The grid has 9 configurations besides the bce baseline.
   CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--search-configs", "8"}),
                     Catch::Contains("--search-configs 8") && Catch::Contains("9"));

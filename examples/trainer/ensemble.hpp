@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// An ensemble of the wide search's finalists (search.hpp): the mean of the probabilities of the K
+// configurations ranked best on validation, its decision rules tuned and scored like any
+// configuration's (decision_rules.hpp: cross-fitted on validation), so that it competes with them
+// in the same table, on validation only.
+//
+// Why: a finalist's probabilities carry its own noise (initial weights, dropout, its loss's bias);
+// averaging a few good ones lowers that variance, and a single global threshold on the average
+// then loses less to the validation-to-test shift than any one model's (measured on bibtex,
+// examples/trainer/README.md, "Ensemble of the finalists").
+//
+// The members are chosen by validation score, the same score the ensemble is then ranked by; the
+// best single configuration's score is the maximum over the same finalists, so both carry the
+// optimism of a selection and neither saw a test label.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "dataset.hpp"
+#include "sweep.hpp"
+
+namespace longtail_train {
+
+/// One member: a finalist's probabilities on the validation and test splits (its best epoch's
+/// weights) and what its row of the table says.
+struct EnsembleMember {
+  std::string name;
+  RowMatrix<float> validation, test;
+  std::uint64_t weights_fnv1a = 0;
+  double seconds = 0;
+};
+
+/// The element-wise mean of the members' matrices (the sum in double, in member order). Throws
+/// std::invalid_argument when there are none or their shapes differ.
+RowMatrix<float> mean_probabilities(const std::vector<const RowMatrix<float>*>& members);
+
+/// "ensemble_top3"
+std::string ensemble_name(std::size_t members);
+
+/// The ensemble's row of the table: the mean probabilities evaluated on both splits at every
+/// decision rule of `rules` (rules.seed: the run's seed; the chosen rule by cross-fitted validation,
+/// as for a configuration). `train_counts` / `train_rows`: of the training split. Its seconds are
+/// the members' (it trains nothing of its own), its epochs 0, its weights' hash the FNV-1a-64 of
+/// the members' hashes in order. Throws std::invalid_argument for fewer than 2 members.
+SweepEntry ensemble_entry(const std::vector<const EnsembleMember*>& members, const Splits& data,
+                          const Eigen::ArrayXd& train_counts, const RuleOptions& rules,
+                          const longtail::metrics::FrequencyBuckets& buckets, const SweepOptions& options);
+
+}  // namespace longtail_train
