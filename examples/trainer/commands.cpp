@@ -26,6 +26,7 @@
 #include "decision_rules.hpp"
 #include "longtail/config.hpp"
 #include "report.hpp"
+#include "saved_model.hpp"
 #include "search.hpp"
 #include "sweep.hpp"
 #include "sweep_distribution.hpp"
@@ -91,25 +92,6 @@ const Dataset& pick_split(const Splits& s, const std::string& name) {
 }
 
 /// The checkpoint's decision rule (0.5 for every label when the run did not finish).
-AppliedRule checkpoint_rule(const Checkpoint& c) {
-  if (c.thresholds.size() == 0) return {"0.5", Eigen::ArrayXd::Constant(c.shape.outputs, 0.5), false};
-  return {c.rule, c.thresholds, c.at_least_one};
-}
-
-Mlp<float> model_from(const Checkpoint& c, const Dataset& d, const std::string& path, int threads) {
-  if (d.num_features() != c.shape.inputs || d.num_labels() != c.shape.outputs) {
-    std::ostringstream os;
-    os << path << ": the model " << c.shape.to_string() << " expects " << c.shape.inputs << " features and "
-       << c.shape.outputs << " labels, but " << d.name << " has " << d.num_features() << " and " << d.num_labels()
-       << " (pass the data flags it was trained with: " << c.data << ")";
-    throw std::invalid_argument(os.str());
-  }
-  Mlp<float> model(c.shape, c.dense_input);
-  model.set_threads(threads);
-  model.parameters() = c.state.best_params;
-  return model;
-}
-
 }  // namespace
 
 std::string version_text() {
@@ -191,7 +173,7 @@ int run_wide_search(const CliOptions& o) {
   TrainConfig base = o.train;
   base.loss = o.loss_settings;  // what every sampled configuration shares (smoothing, beta, alpha)
   const SearchResult r = run_search(data, base, grid, o.sweep, o.search, jobs, threads_per_job,
-                                    o.progress.value_or(ProgressMode::bar), dir + "/search-work");
+                                    o.progress.value_or(ProgressMode::bar), dir + "/search-work", dir + "/selected");
   std::cout << "data: " << describe_data(data.train) << "\n";
   std::cout << "model: MLP " << MlpShape{data.train.num_features(), o.train.hidden, data.train.num_labels()}.to_string()
             << ", Adam lr " << o.train.adam.lr << ", batch " << o.train.batch_size << ", up to " << o.train.epochs
@@ -205,6 +187,9 @@ int run_wide_search(const CliOptions& o) {
   std::snprintf(line, sizeof line, "\nwrote %s/sweep.csv, %s/sweep.json and %s/search.json; total time %.1f s\n",
                 dir.c_str(), dir.c_str(), dir.c_str(), std::chrono::duration<double>(Clock::now() - t0).count());
   std::cout << line;
+  if (!r.selected_model.empty())
+    std::cout << "the selected model (rank 1): " << r.selected_model << " (longtail-train eval / predict --checkpoint "
+              << r.selected_model << ")\n";
   return 0;
 }
 
@@ -267,22 +252,31 @@ int run_sweep(const CliOptions& o, Communicator& comm) {
   return status;
 }
 
+namespace {
+
+/// A note when the model is from an unfinished run: its best weights so far, thresholds 0.5.
+void note_unfinished(const SavedModel& m) {
+  for (std::size_t k = 0; k < m.checkpoints.size(); ++k)
+    if (!m.checkpoints[k].state.finished)
+      Progress::print_line("note: " + m.member_paths[k] + " is from an unfinished run (epoch " +
+                           std::to_string(m.checkpoints[k].state.epochs_done) + "): best weights so far" +
+                           (m.ensemble ? "" : ", thresholds 0.5"));
+}
+
+}  // namespace
+
 int run_eval(const CliOptions& o) {
   const int threads = configure_compute(o);
-  const Checkpoint c = load_checkpoint(o.checkpoint);
-  if (!c.state.finished)
-    Progress::print_line("note: " + o.checkpoint + " is from an unfinished run (epoch " +
-                         std::to_string(c.state.epochs_done) + "): best weights so far, thresholds 0.5");
+  const SavedModel m = load_saved_model(o.checkpoint);
+  note_unfinished(m);
   const Splits data = load_data(o);
   const Dataset& d = pick_split(data, o.split);
-  const Mlp<float> model = model_from(c, d, o.checkpoint, threads);
-  const AppliedRule rule = checkpoint_rule(c);
-  const Eigen::ArrayXd counts =
-      c.train_label_counts.size() == c.shape.outputs ? c.train_label_counts : label_counts(data.train.labels);
-  const SplitEvaluation e = evaluate_split(o.split, predict_probabilities(model, d.features), dense_targets(d.labels),
-                                           rule, counts, data.train.rows(), o.train.buckets);
-  std::cout << "checkpoint: " << o.checkpoint << " (" << c.setting("loss") << "; epoch " << c.state.best_epoch << " of "
-            << c.state.epochs_done << ")\n"
+  const RowMatrix<float> p = saved_model_probabilities(m, d, d.features, threads);
+  const Eigen::ArrayXd& stored = m.first().train_label_counts;
+  const Eigen::ArrayXd counts = stored.size() == m.outputs() ? stored : label_counts(data.train.labels);
+  const SplitEvaluation e =
+      evaluate_split(o.split, p, dense_targets(d.labels), m.rule, counts, data.train.rows(), o.train.buckets);
+  std::cout << "checkpoint: " << o.checkpoint << " (" << m.describe() << ")\n"
             << "data: " << describe_data(d) << "\n\n"
             << format_evaluation(e);
   return 0;
@@ -315,14 +309,19 @@ int predict_text(const CliOptions& o, const Checkpoint& c, int threads) {
 
 int run_predict(const CliOptions& o) {
   const int threads = configure_compute(o);
-  const Checkpoint c = load_checkpoint(o.checkpoint);
-  if (!o.text.empty()) return predict_text(o, c, threads);
+  const SavedModel m = load_saved_model(o.checkpoint);
+  if (!o.text.empty()) {
+    if (m.ensemble)
+      throw std::invalid_argument(o.checkpoint +
+                                  " is an ensemble file; predict --text takes one checkpoint trained with --tsv");
+    return predict_text(o, m.first(), threads);
+  }
+  note_unfinished(m);
   const Splits data = load_data(o);
   const Dataset& d = pick_split(data, o.split);
-  const Mlp<float> model = model_from(c, d, o.checkpoint, threads);
-  const AppliedRule rule = checkpoint_rule(c);
+  const AppliedRule& rule = m.rule;
   const std::vector<std::string>& names =
-      d.label_set.names.size() == std::size_t(c.shape.outputs) ? d.label_set.names : c.label_names;
+      d.label_set.names.size() == std::size_t(m.outputs()) ? d.label_set.names : m.first().label_names;
   auto label_name = [&](Eigen::Index j) {
     return std::size_t(j) < names.size() ? names[std::size_t(j)] : std::to_string(j);
   };
@@ -330,12 +329,12 @@ int run_predict(const CliOptions& o) {
   // Only the printed rows are scored.
   SparseRowMatrix head = d.features.topRows(rows);
   head.makeCompressed();
-  const RowMatrix<float> p = predict_probabilities(model, head);
+  const RowMatrix<float> p = saved_model_probabilities(m, d, head, threads);
   std::cout << "predict: " << o.checkpoint << " on " << d.name << " (first " << rows << " rows; score = probability, "
             << "* = predicted by the decision rule " << rule.name
             << (rule.at_least_one ? ": above the label's threshold, or the row's top label when none is" : "") << ")\n";
   const RowMatrix<float> predicted = apply_thresholds(p, rule.thresholds, rule.at_least_one);
-  std::vector<Eigen::Index> order(std::size_t(c.shape.outputs));
+  std::vector<Eigen::Index> order(std::size_t(m.outputs()));
   for (Eigen::Index i = 0; i < rows; ++i) {
     std::iota(order.begin(), order.end(), Eigen::Index{0});
     const std::size_t k = std::min<std::size_t>(std::size_t(o.top), order.size());

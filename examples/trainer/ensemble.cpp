@@ -9,21 +9,6 @@
 
 namespace longtail_train {
 
-RowMatrix<float> mean_probabilities(const std::vector<const RowMatrix<float>*>& members) {
-  if (members.empty()) throw std::invalid_argument("mean_probabilities: no members");
-  const Eigen::Index rows = members.front()->rows(), cols = members.front()->cols();
-  Eigen::ArrayXXd sum = Eigen::ArrayXXd::Zero(rows, cols);
-  for (std::size_t m = 0; m < members.size(); ++m) {
-    const RowMatrix<float>& p = *members[m];
-    if (p.rows() != rows || p.cols() != cols)
-      throw std::invalid_argument("mean_probabilities: member " + std::to_string(m + 1) + " is " +
-                                  std::to_string(p.rows()) + " x " + std::to_string(p.cols()) + ", member 1 is " +
-                                  std::to_string(rows) + " x " + std::to_string(cols));
-    sum += p.cast<double>().array();
-  }
-  return (sum / double(members.size())).cast<float>().matrix();
-}
-
 std::string ensemble_name(std::size_t members) { return "ensemble_top" + std::to_string(members); }
 
 SweepEntry ensemble_entry(const std::vector<const EnsembleMember*>& members, const Splits& data,
@@ -44,9 +29,9 @@ SweepEntry ensemble_entry(const std::vector<const EnsembleMember*>& members, con
     hash = fnv1a64(&m->weights_fnv1a, sizeof m->weights_fnv1a, hash);
   }
   e.weights_fnv1a = hash;
-  RuledEvaluation r =
-      evaluate_with_rules(mean_probabilities(validation), dense_targets(data.validation.labels), mean_probabilities(test),
-                          dense_targets(data.test.labels), train_counts, data.train.features.rows(), buckets, rules);
+  RuledEvaluation r = evaluate_with_rules(mean_probabilities(validation), dense_targets(data.validation.labels),
+                                          mean_probabilities(test), dense_targets(data.test.labels), train_counts,
+                                          data.train.features.rows(), buckets, rules);
   e.rules = std::move(r.rules);
   e.validation = std::move(r.validation);
   e.test = std::move(r.test);

@@ -21,6 +21,7 @@
 #include <Eigen/Core>
 
 #include "dataset.hpp"
+#include "saved_model.hpp"
 #include "sweep.hpp"
 
 namespace longtail_train {
@@ -33,10 +34,6 @@ struct EnsembleMember {
   std::uint64_t weights_fnv1a = 0;
   double seconds = 0;
 };
-
-/// The element-wise mean of the members' matrices (the sum in double, in member order). Throws
-/// std::invalid_argument when there are none or their shapes differ.
-RowMatrix<float> mean_probabilities(const std::vector<const RowMatrix<float>*>& members);
 
 /// "ensemble_top3"
 std::string ensemble_name(std::size_t members);

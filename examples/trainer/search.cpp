@@ -17,10 +17,12 @@
 #include <system_error>
 #include <thread>
 
+#include "common/durable_file.hpp"
 #include "decision_rules.hpp"
 #include "ensemble.hpp"
 #include "inference.hpp"
 #include "report.hpp"
+#include "saved_model.hpp"
 
 namespace longtail_train {
 namespace {
@@ -205,6 +207,12 @@ class WorkFolder {
     std::filesystem::remove_all(path_, ec);  // best effort: a destructor cannot report
   }
   std::string file(std::size_t config) const { return path_ + "/" + std::to_string(config) + ".ltck"; }
+  /// Moves configuration `config`'s checkpoint to `to` (same file system: a rename).
+  void keep(std::size_t config, const std::string& to) const {
+    std::error_code ec;
+    std::filesystem::rename(file(config), to, ec);
+    if (ec) throw std::runtime_error("cannot move '" + file(config) + "' to '" + to + "': " + ec.message());
+  }
   void remove(std::size_t config) const {
     std::error_code ec;
     std::filesystem::remove(file(config), ec);  // best effort: the folder goes at the end anyway
@@ -220,6 +228,28 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
+/// Moves the selected row's checkpoint(s) out of the work folder into `dir` (emptied first) and,
+/// for an ensemble, writes its ensemble file. Returns the path eval / predict take.
+std::string keep_selected_model(const SearchResult& res, const WorkFolder& work, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) throw std::runtime_error("cannot clear '" + dir + "' for the selected model: " + ec.message());
+  ensure_writable_directory(dir, "folder of the selected model");
+  if (res.ensemble_rank != 1) {
+    work.keep(res.outcome.ranking.front(), dir + "/model.ltck");
+    return dir + "/model.ltck";
+  }
+  EnsembleFile file;
+  for (std::size_t m = 0; m < res.ensemble.size(); ++m) {
+    file.members.push_back("member-" + std::to_string(m + 1) + ".ltck");
+    work.keep(res.ensemble[m], dir + "/" + file.members.back());
+  }
+  const FittedRule& rule = res.sweep.entries.front().rules.chosen_rule().fitted;
+  file.rule = AppliedRule{rule.rule.name(), rule.thresholds, rule.rule.at_least_one};
+  save_ensemble_file(dir + "/ensemble.txt", file);
+  return dir + "/ensemble.txt";
+}
+
 }  // namespace
 
 TrainConfig apply_training_choice(TrainConfig base, const TrainingChoice& training) {
@@ -231,7 +261,7 @@ TrainConfig apply_training_choice(TrainConfig base, const TrainingChoice& traini
 
 SearchResult run_search(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& grid,
                         const SweepOptions& sweep, const SearchOptions& search, int jobs, int threads_per_job,
-                        ProgressMode progress, const std::string& work_dir) {
+                        ProgressMode progress, const std::string& work_dir, const std::string& selected_dir) {
   if (!(search.budget_minutes > 0) || !std::isfinite(search.budget_minutes))
     bad("--budget-minutes must be a finite number > 0");
   SearchResult res;
@@ -379,6 +409,8 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
   } else {
     res.ensemble.clear();
   }
+  if (!selected_dir.empty() && !res.outcome.ranking.empty())
+    res.selected_model = keep_selected_model(res, work, selected_dir);
   return res;
 }
 

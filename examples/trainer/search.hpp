@@ -132,6 +132,10 @@ struct SearchResult {
   /// 0, or fewer than 2 configurations finished the last rung). Its row is in sweep.entries.
   std::vector<std::size_t> ensemble;
   std::size_t ensemble_rank = 0;  ///< its rank in the table (1 = selected); 0 without an ensemble
+  /// The selected row's model for eval / predict --checkpoint: `selected_dir`/model.ltck, or for an
+  /// ensemble `selected_dir`/ensemble.txt with member-1.ltck ... (saved_model.hpp); "" when none
+  /// was asked for or nothing finished.
+  std::string selected_model;
 };
 
 /// `base` with what `training` sets of it (one hidden layer's width, dropout, learning rate).
@@ -139,10 +143,11 @@ TrainConfig apply_training_choice(TrainConfig base, const TrainingChoice& traini
 
 /// The search: `grid` (sweep_losses: the grid, baseline included) plus configurations sampled
 /// from wide_search_space() with base.seed, halved on the validation headline. The work folder
-/// (`work_dir`, created empty, removed at the end, also on error) holds the checkpoints.
+/// (`work_dir`, created empty, removed at the end, also on error) holds the checkpoints; the
+/// selected row's are moved to `selected_dir` first (emptied before; "" = keep nothing).
 SearchResult run_search(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& grid,
                         const SweepOptions& sweep, const SearchOptions& search, int jobs, int threads_per_job,
-                        ProgressMode progress, const std::string& work_dir);
+                        ProgressMode progress, const std::string& work_dir, const std::string& selected_dir = "");
 
 /// The rungs: epochs, configurations, survivors, best validation score and time of each; what the
 /// budget cut.

@@ -20,6 +20,7 @@
 #include "ensemble.hpp"
 #include "inference.hpp"
 #include "loss.hpp"
+#include "saved_model.hpp"
 #include "search.hpp"
 #include "search_space.hpp"
 #include "targets.hpp"
@@ -329,7 +330,9 @@ TEST_CASE("search: survivors continue from checkpoints exactly like a straight r
   search.configurations = 4;  // focal + 3 sampled; plan 4 x 2, 1 x 6 epochs (eta 3)
   search.min_epochs = 2;
   const std::string work = "longtail_trainer_search_work";
-  const SearchResult r = run_search(search_data(), base, {bce, focal}, sweep, search, 2, 1, ProgressMode::quiet, work);
+  const std::string selected = "longtail_trainer_search_selected";
+  const SearchResult r =
+      run_search(search_data(), base, {bce, focal}, sweep, search, 2, 1, ProgressMode::quiet, work, selected);
   CHECK_FALSE(std::filesystem::exists(work));  // the work folder is removed
   CHECK(r.plan.epochs == std::vector<int>{2, 6});
   CHECK(r.plan.sizes == std::vector<std::size_t>{4, 1});
@@ -397,6 +400,20 @@ TEST_CASE("search: survivors continue from checkpoints exactly like a straight r
   CHECK_THAT(format_search_summary(r), Catch::Contains("ensemble_top2: the mean probabilities of the best 2"));
   CHECK_THAT(search_json(r), Catch::Contains("\"ensemble\": {\"configuration\": \"ensemble_top2\", \"rank\": " +
                                              std::to_string(r.ensemble_rank)));
+
+  // The selected row's model is kept: eval / predict of it give the row's test metrics.
+  REQUIRE_FALSE(r.selected_model.empty());
+  const SavedModel kept = load_saved_model(r.selected_model);
+  CHECK(kept.ensemble == (r.ensemble_rank == 1));
+  CHECK(r.selected_model == selected + (kept.ensemble ? "/ensemble.txt" : "/model.ltck"));
+  const Dataset& test = search_data().test;
+  const SplitEvaluation kept_test =
+      evaluate_split("test", saved_model_probabilities(kept, test, test.features, 1), dense_targets(test.labels),
+                     kept.rule, label_counts(search_data().train.labels), search_data().train.rows(), base.buckets);
+  CHECK(kept.rule.name == r.sweep.entries[0].test.rule);
+  CHECK(kept_test.tuned.f1.macro.f1 == r.sweep.entries[0].test.tuned.f1.macro.f1);
+  CHECK(kept_test.tuned.f1.micro.f1 == r.sweep.entries[0].test.tuned.f1.micro.f1);
+  std::filesystem::remove_all(selected);
 
   CHECK(r.sweep.entries[0].epochs_done != 2);
   CHECK((r.sweep.entries[0].name == "bce" || r.sweep.entries[1].name == "bce" || r.sweep.entries[2].name == "bce"));
