@@ -397,7 +397,8 @@ const std::vector<Flag>& flags() {
          else bad("--progress", v, "auto, bar, lines or none");
        }},
       {"--checkpoint", "FILE", nullptr,
-       "train: write the checkpoint here after every epoch (atomically); eval / predict: the model to use", "",
+       "train: write the checkpoint here after every epoch (atomically); eval / predict: the model to use (a "
+       "checkpoint, or an ensemble file that sweep --search wide wrote)", "",
        kTrain | kEval | kPredict, [](CliOptions& o, const std::string& v) { o.checkpoint = v; }},
       {"--resume", "FILE", nullptr, "continue training from this checkpoint (same settings; --epochs may grow)", "", kTrain,
        [](CliOptions& o, const std::string& v) { o.train.resume_path = v; }},

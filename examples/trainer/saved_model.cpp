@@ -106,7 +106,8 @@ EnsembleFile load_ensemble_file(const std::string& path) {
   while (std::getline(in, line)) {
     ++number;
     if (number == 1) {
-      if (line != kEnsembleHeader) bad_line(path, 1, "not an ensemble file (expected '" + std::string(kEnsembleHeader) + "')");
+      if (line != kEnsembleHeader)
+        bad_line(path, 1, "not an ensemble file (expected '" + std::string(kEnsembleHeader) + "')");
       continue;
     }
     const std::size_t space = line.find(' ');

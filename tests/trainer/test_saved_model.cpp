@@ -137,7 +137,8 @@ TEST_CASE("an ensemble scores the mean of its members' probabilities at its own 
   CHECK(m.finished());
   CHECK(m.rule.name == "global+top1");
   CHECK(m.rule.thresholds[0] == 1.0 / 3.0);
-  CHECK_THAT(m.describe(), Contains("ensemble of 2, decision rule global+top1") && Contains("a.ltck (FocalBCE(gamma 1)"));
+  CHECK_THAT(m.describe(),
+             Contains("ensemble of 2, decision rule global+top1") && Contains("a.ltck (FocalBCE(gamma 1)"));
 
   const Dataset d = data();
   const RowMatrix<float> p = saved_model_probabilities(m, d, d.features, 1);
