@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include "common/durable_file.hpp"
 #include "decision_rules.hpp"
@@ -290,10 +292,12 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
 
   const WorkFolder work(work_dir);
   std::vector<SweepEntry> entries(res.configs.size());
-  // The last rung's probabilities, for the ensemble (freed at the end of the search).
+  // The probabilities of the best --ensemble K configurations of the last rung so far (the others'
+  // are dropped as better ones finish, so at most K are held; freed at the end of the search).
   const std::size_t last_rung = res.plan.epochs.size() - 1;
   const bool ensemble = search.ensemble >= 2;
   std::vector<std::optional<EnsembleMember>> finalists(res.configs.size());
+  std::set<std::pair<double, std::size_t>> held;  // (-score, config): the ranking's order, best first
   Eigen::ArrayXd train_counts;
   std::set<std::string> warned;
   std::mutex mutex;
@@ -357,6 +361,11 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
       if (finalists[c]) {
         finalists[c]->weights_fnv1a = entries[c].weights_fnv1a;
         finalists[c]->seconds = entries[c].seconds;
+        held.insert({-entries[c].validation_headline, c});
+        if (held.size() > search.ensemble) {
+          finalists[std::prev(held.end())->second].reset();
+          held.erase(std::prev(held.end()));
+        }
       }
       return HalvingTrial{entries[c].validation_headline, entries[c].seconds - earlier, ""};
     } catch (const divergence_error& err) {
@@ -385,7 +394,8 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
   r.threads_per_job = threads_per_job;
   for (std::size_t c : res.outcome.ranking) r.entries.push_back(entries[c]);
 
-  // The ensemble of the best finalists, ranked among the configurations of the last rung.
+  // The ensemble of the best finalists (those still held), ranked among the configurations of the
+  // last rung.
   std::vector<const EnsembleMember*> members;
   for (std::size_t c : res.outcome.ranking)
     if (finalists[c] && members.size() < search.ensemble) {

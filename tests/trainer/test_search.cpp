@@ -441,6 +441,31 @@ TEST_CASE("search: survivors continue from checkpoints exactly like a straight r
   }
 }
 
+TEST_CASE("search: the ensemble's members are the best K of the last rung", "[trainer][search][e2e]") {
+  TrainConfig base;
+  base.hidden = {16};
+  base.batch_size = 32;
+  base.epochs = 3;
+  base.patience = 0;
+  base.adam.lr = 0.01;
+  base.seed = 7;
+  LossConfig bce, focal;
+  focal.kind = LossKind::focal;
+  focal.gamma = 2;
+  SearchOptions search;
+  search.wide = true;
+  search.configurations = 4;  // focal + 3 sampled
+  search.min_epochs = 2;      // 3 / 3 < 2: one rung, so all 5 (with bce) are finalists
+  search.ensemble = 2;        // only 2 of their probabilities are held at a time
+  const SearchResult r = run_search(search_data(), base, {bce, focal}, SweepOptions{}, search, 2, 1,
+                                    ProgressMode::quiet, "longtail_trainer_search_work_k");
+  REQUIRE(r.plan.epochs == std::vector<int>{3});
+  REQUIRE(r.outcome.ranking.size() == 5);
+  CHECK(r.ensemble == std::vector<std::size_t>{r.outcome.ranking[0], r.outcome.ranking[1]});
+  CHECK(r.sweep.entries.size() == 6);
+  CHECK(r.sweep.entries.at(r.ensemble_rank - 1).name == "ensemble_top2");
+}
+
 TEST_CASE("ensemble: the mean of the members' probabilities, and its errors", "[trainer][search]") {
   RowMatrix<float> a(2, 2), b(2, 2), c(2, 2);
   a << 0.1f, 0.2f, 0.3f, 0.4f;
