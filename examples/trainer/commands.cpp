@@ -91,7 +91,6 @@ const Dataset& pick_split(const Splits& s, const std::string& name) {
   return s.test;
 }
 
-/// The checkpoint's decision rule (0.5 for every label when the run did not finish).
 }  // namespace
 
 std::string version_text() {
