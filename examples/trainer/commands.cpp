@@ -284,16 +284,16 @@ int run_eval(const CliOptions& o) {
 namespace {
 
 /// predict --text: raw documents through the checkpoint's featurizer (text_predict.hpp).
-int predict_text(const CliOptions& o, const Checkpoint& c, int threads) {
+int predict_text(const CliOptions& o, const SavedModel& m, int threads) {
+  if (m.ensemble)
+    throw std::invalid_argument(o.checkpoint +
+                                " is an ensemble file; predict --text takes one checkpoint trained with --tsv");
+  const Checkpoint& c = m.first();
   if (!c.featurizer)
     throw std::invalid_argument(o.checkpoint + ": trained on non-text data (" + c.data +
                                 "); --text needs a model trained with --tsv");
-  if (!c.state.finished)
-    Progress::print_line("note: " + o.checkpoint + " is from an unfinished run (epoch " +
-                         std::to_string(c.state.epochs_done) + "): best weights so far, thresholds 0.5");
-  Mlp<float> model(c.shape, c.dense_input);
-  model.set_threads(threads);
-  model.parameters() = c.state.best_params;
+  note_unfinished(m);
+  const Mlp<float> model = checkpoint_model(c, threads);
   TextPredictOptions options;
   options.top = o.top;
   options.at_least_one = c.at_least_one && c.thresholds.size() != 0;
@@ -309,12 +309,7 @@ int predict_text(const CliOptions& o, const Checkpoint& c, int threads) {
 int run_predict(const CliOptions& o) {
   const int threads = configure_compute(o);
   const SavedModel m = load_saved_model(o.checkpoint);
-  if (!o.text.empty()) {
-    if (m.ensemble)
-      throw std::invalid_argument(o.checkpoint +
-                                  " is an ensemble file; predict --text takes one checkpoint trained with --tsv");
-    return predict_text(o, m.first(), threads);
-  }
+  if (!o.text.empty()) return predict_text(o, m, threads);
   note_unfinished(m);
   const Splits data = load_data(o);
   const Dataset& d = pick_split(data, o.split);

@@ -12,8 +12,8 @@ namespace longtail_train {
 std::string ensemble_name(std::size_t members) { return "ensemble_top" + std::to_string(members); }
 
 SweepEntry ensemble_entry(const std::vector<const EnsembleMember*>& members, const Splits& data,
-                          const Eigen::ArrayXd& train_counts, const RuleOptions& rules,
-                          const longtail::metrics::FrequencyBuckets& buckets, const SweepOptions& options) {
+                          const RuleOptions& rules, const longtail::metrics::FrequencyBuckets& buckets,
+                          const SweepOptions& options) {
   if (members.size() < 2)
     throw std::invalid_argument("an ensemble needs at least 2 members (got " + std::to_string(members.size()) + ")");
   std::vector<const RowMatrix<float>*> validation, test;
@@ -30,8 +30,8 @@ SweepEntry ensemble_entry(const std::vector<const EnsembleMember*>& members, con
   }
   e.weights_fnv1a = hash;
   RuledEvaluation r = evaluate_with_rules(mean_probabilities(validation), dense_targets(data.validation.labels),
-                                          mean_probabilities(test), dense_targets(data.test.labels), train_counts,
-                                          data.train.features.rows(), buckets, rules);
+                                          mean_probabilities(test), dense_targets(data.test.labels),
+                                          label_counts(data.train.labels), data.train.features.rows(), buckets, rules);
   e.rules = std::move(r.rules);
   e.validation = std::move(r.validation);
   e.test = std::move(r.test);

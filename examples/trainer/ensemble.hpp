@@ -41,11 +41,11 @@ std::string ensemble_name(std::size_t members);
 
 /// The ensemble's row of the table: the mean probabilities evaluated on both splits at every
 /// decision rule of `rules` (rules.seed: the run's seed; the chosen rule by cross-fitted validation,
-/// as for a configuration). `train_counts` / `train_rows`: of the training split. Its seconds are
+/// as for a configuration; buckets and propensities from data.train's label counts). Its seconds are
 /// the members' (it trains nothing of its own), its epochs 0, its weights' hash the FNV-1a-64 of
 /// the members' hashes in order. Throws std::invalid_argument for fewer than 2 members.
 SweepEntry ensemble_entry(const std::vector<const EnsembleMember*>& members, const Splits& data,
-                          const Eigen::ArrayXd& train_counts, const RuleOptions& rules,
-                          const longtail::metrics::FrequencyBuckets& buckets, const SweepOptions& options);
+                          const RuleOptions& rules, const longtail::metrics::FrequencyBuckets& buckets,
+                          const SweepOptions& options);
 
 }  // namespace longtail_train

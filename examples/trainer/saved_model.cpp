@@ -41,14 +41,14 @@ std::string resolve_member(const std::string& ensemble_path, const std::string& 
   return (std::filesystem::path(parent_directory(ensemble_path)) / p).lexically_normal().string();
 }
 
-Mlp<float> model_of(const Checkpoint& c, int threads) {
+}  // namespace
+
+Mlp<float> checkpoint_model(const Checkpoint& c, int threads) {
   Mlp<float> model(c.shape, c.dense_input);
   model.set_threads(threads);
   model.parameters() = c.state.best_params;
   return model;
 }
-
-}  // namespace
 
 RowMatrix<float> mean_probabilities(const std::vector<const RowMatrix<float>*>& members) {
   if (members.empty()) throw std::invalid_argument("mean_probabilities: no members");
@@ -205,7 +205,8 @@ RowMatrix<float> saved_model_probabilities(const SavedModel& m, const Dataset& d
     throw std::invalid_argument(os.str());
   }
   std::vector<RowMatrix<float>> each;
-  for (const Checkpoint& c : m.checkpoints) each.push_back(predict_probabilities(model_of(c, threads), features));
+  for (const Checkpoint& c : m.checkpoints)
+    each.push_back(predict_probabilities(checkpoint_model(c, threads), features));
   if (each.size() == 1) return std::move(each.front());
   std::vector<const RowMatrix<float>*> pointers;
   for (const auto& p : each) pointers.push_back(&p);

@@ -22,12 +22,16 @@
 #include "checkpoint.hpp"
 #include "dataset.hpp"
 #include "evaluate.hpp"
+#include "mlp.hpp"
 
 namespace longtail_train {
 
 /// The element-wise mean of the members' matrices (the sum in double, in member order). Throws
 /// std::invalid_argument when there are none or their shapes differ.
 RowMatrix<float> mean_probabilities(const std::vector<const RowMatrix<float>*>& members);
+
+/// The checkpoint's model with its best weights, `threads` for its products.
+Mlp<float> checkpoint_model(const Checkpoint& checkpoint, int threads);
 
 /// The decision rule a checkpoint carries (0.5 for every label in an unfinished run's).
 AppliedRule checkpoint_rule(const Checkpoint& checkpoint);

@@ -292,13 +292,13 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
 
   const WorkFolder work(work_dir);
   std::vector<SweepEntry> entries(res.configs.size());
-  // The probabilities of the best --ensemble K configurations of the last rung so far (the others'
-  // are dropped as better ones finish, so at most K are held; freed at the end of the search).
+  // The probabilities of the best --ensemble K configurations of the last rung so far: the others'
+  // are dropped as better ones finish (between jobs at most K are held, plus one per running job);
+  // freed at the end of the search.
   const std::size_t last_rung = res.plan.epochs.size() - 1;
   const bool ensemble = search.ensemble >= 2;
   std::vector<std::optional<EnsembleMember>> finalists(res.configs.size());
   std::set<std::pair<double, std::size_t>> held;  // (-score, config): the ranking's order, best first
-  Eigen::ArrayXd train_counts;
   std::set<std::string> warned;
   std::mutex mutex;
 
@@ -344,15 +344,11 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
       if (ensemble && rung == last_rung)
         member = EnsembleMember{name, predict_probabilities(r.model, data.validation.features),
                                 predict_probabilities(r.model, data.test.features), 0, 0};
-      Eigen::ArrayXd counts = r.train_counts;
       SweepEntry e = sweep_entry(cfg.loss, std::move(r), sweep);
       e.name = name;  // the loss and the training choice
       e.description = candidate.describe();
       std::lock_guard<std::mutex> lock(mutex);
-      if (member) {
-        if (train_counts.size() == 0) train_counts = std::move(counts);
-        finalists[c] = std::move(member);
-      }
+      if (member) finalists[c] = std::move(member);
       for (const auto& w : warnings)
         if (warned.insert(w).second) Progress::print_line("warning: " + w);
       const double earlier = entries[c].seconds;  // of its earlier rungs
@@ -406,7 +402,7 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
     RuleOptions rules = base.rules;
     rules.metric = headline_average(sweep);
     rules.seed = base.seed;
-    SweepEntry e = ensemble_entry(members, data, train_counts, rules, base.buckets, sweep);
+    SweepEntry e = ensemble_entry(members, data, rules, base.buckets, sweep);
     std::size_t at = 0;
     while (at < res.outcome.ranking.size()) {
       const std::size_t c = res.outcome.ranking[at];

@@ -63,6 +63,18 @@ struct FakeScorer {
 
 const Splits& search_data() { return test_data::tiny_flat_corpus(); }
 
+/// What the end-to-end search tests train: a small model, a few epochs, no early stopping.
+TrainConfig search_base(Eigen::Index hidden, int epochs, std::uint64_t seed) {
+  TrainConfig base;
+  base.hidden = {hidden};
+  base.batch_size = 32;
+  base.epochs = epochs;
+  base.patience = 0;
+  base.adam.lr = 0.01;
+  base.seed = seed;
+  return base;
+}
+
 }  // namespace
 
 TEST_CASE("halving plan: rungs of eta-fold fewer configurations trained eta-fold longer", "[trainer][search]") {
@@ -311,13 +323,7 @@ TEST_CASE("the wide space: sampled deterministically from the seed, canonical an
 }
 
 TEST_CASE("search: survivors continue from checkpoints exactly like a straight run", "[trainer][search][e2e]") {
-  TrainConfig base;
-  base.hidden = {32};
-  base.batch_size = 32;
-  base.epochs = 6;
-  base.patience = 0;
-  base.adam.lr = 0.01;
-  base.seed = 5;
+  TrainConfig base = search_base(32, 6, 5);
   base.dropout = 0.1;  // dropout masks must continue identically too
   LossConfig bce, focal;
   focal.kind = LossKind::focal;
@@ -442,13 +448,7 @@ TEST_CASE("search: survivors continue from checkpoints exactly like a straight r
 }
 
 TEST_CASE("search: the ensemble's members are the best K of the last rung", "[trainer][search][e2e]") {
-  TrainConfig base;
-  base.hidden = {16};
-  base.batch_size = 32;
-  base.epochs = 3;
-  base.patience = 0;
-  base.adam.lr = 0.01;
-  base.seed = 7;
+  const TrainConfig base = search_base(16, 3, 7);
   LossConfig bce, focal;
   focal.kind = LossKind::focal;
   focal.gamma = 2;
@@ -481,7 +481,7 @@ TEST_CASE("ensemble: the mean of the members' probabilities, and its errors", "[
   CHECK_THROWS_WITH(mean_probabilities({&a, &wide}), Catch::Contains("member 2 is 2 x 3") && Catch::Contains("2 x 2"));
   CHECK_THROWS_WITH(mean_probabilities({}), Catch::Contains("no members"));
   EnsembleMember one{"one", a, a, 0, 0};
-  CHECK_THROWS_WITH(ensemble_entry({&one}, search_data(), Eigen::ArrayXd(), RuleOptions{}, {}, SweepOptions{}),
+  CHECK_THROWS_WITH(ensemble_entry({&one}, search_data(), RuleOptions{}, {}, SweepOptions{}),
                     Catch::Contains("at least 2 members"));
   CHECK(ensemble_name(4) == "ensemble_top4");
 }
