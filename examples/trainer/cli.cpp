@@ -375,6 +375,9 @@ const std::vector<Flag>& flags() {
          if (k == 1) bad("--ensemble", v, "0 (no ensemble) or at least 2 members");
          o.search.ensemble = std::size_t(k);
        }},
+      {"--no-refit", nullptr, "off", "--search wide: keep the search's own model instead of training the selected "
+       "row again on train + validation for its selected epochs", "", kSweep,
+       [](CliOptions& o, const std::string&) { o.search.refit = false; }},
 
       // ---- run ----
       {"--threads", "N", "1", "threads (Eigen/BLAS GEMMs, sparse layer, loss; per job in sweep); 0 = all cores. One thread is "
@@ -564,7 +567,8 @@ CliOptions parse_cli(int argc, const char* const* argv) {
     if (o.sweep.jobs < 0) throw cli_error("--jobs must be >= 1");
     const auto grid = sweep_losses(o);  // validates the grid and the baseline name
     if (!o.search.wide)
-      for (const char* flag : {"--budget-minutes", "--search-configs", "--eta", "--min-epochs", "--ensemble"})
+      for (const char* flag :
+           {"--budget-minutes", "--search-configs", "--eta", "--min-epochs", "--ensemble", "--no-refit"})
         if (was_given(flag))
           throw cli_error(std::string(flag) + " applies to --search wide (the grid sweep trains every configuration)");
     if (o.search.wide) {

@@ -187,8 +187,9 @@ int run_wide_search(const CliOptions& o) {
                 dir.c_str(), dir.c_str(), dir.c_str(), std::chrono::duration<double>(Clock::now() - t0).count());
   std::cout << line;
   if (!r.selected_model.empty())
-    std::cout << "the selected model (rank 1): " << r.selected_model << " (longtail-train eval / predict --checkpoint "
-              << r.selected_model << ")\n";
+    std::cout << "the selected model (rank 1" << (r.refit ? ", refit on train + validation" : "")
+              << "): " << r.selected_model << " (longtail-train eval / predict --checkpoint " << r.selected_model
+              << ")\n";
   return 0;
 }
 

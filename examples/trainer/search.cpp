@@ -230,26 +230,45 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-/// Moves the selected row's checkpoint(s) out of the work folder into `dir` (emptied first) and,
-/// for an ensemble, writes its ensemble file. Returns the path eval / predict take.
-std::string keep_selected_model(const SearchResult& res, const WorkFolder& work, const std::string& dir) {
+/// The configurations of the selected row: an ensemble's members, else the one.
+std::vector<std::size_t> selected_configs(const SearchResult& res) {
+  return res.ensemble_rank == 1 ? res.ensemble : std::vector<std::size_t>{res.outcome.ranking.front()};
+}
+
+AppliedRule selected_rule(const SearchResult& res) {
+  const FittedRule& rule = res.sweep.entries.front().rules.chosen_rule().fitted;
+  return AppliedRule{rule.rule.name(), rule.thresholds, rule.rule.at_least_one};
+}
+
+/// Empties `dir` and names the selected model's checkpoints in it: model.ltck, or member-1.ltck
+/// ... for an ensemble.
+std::vector<std::string> prepare_selected_dir(const std::string& dir, std::size_t members) {
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (ec) throw std::runtime_error("cannot clear '" + dir + "' for the selected model: " + ec.message());
   ensure_writable_directory(dir, "folder of the selected model");
-  if (res.ensemble_rank != 1) {
-    work.keep(res.outcome.ranking.front(), dir + "/model.ltck");
-    return dir + "/model.ltck";
-  }
-  EnsembleFile file;
-  for (std::size_t m = 0; m < res.ensemble.size(); ++m) {
-    file.members.push_back("member-" + std::to_string(m + 1) + ".ltck");
-    work.keep(res.ensemble[m], dir + "/" + file.members.back());
-  }
-  const FittedRule& rule = res.sweep.entries.front().rules.chosen_rule().fitted;
-  file.rule = AppliedRule{rule.rule.name(), rule.thresholds, rule.rule.at_least_one};
-  save_ensemble_file(dir + "/ensemble.txt", file);
+  if (members == 1) return {"model.ltck"};
+  std::vector<std::string> files;
+  for (std::size_t m = 0; m < members; ++m) files.push_back("member-" + std::to_string(m + 1) + ".ltck");
+  return files;
+}
+
+/// The path eval / predict take: the one checkpoint, or an ensemble file written for the members.
+std::string finish_selected_dir(const std::string& dir, const std::vector<std::string>& files,
+                                const AppliedRule& rule) {
+  if (files.size() == 1) return dir + "/" + files.front();
+  save_ensemble_file(dir + "/ensemble.txt", EnsembleFile{files, rule});
   return dir + "/ensemble.txt";
+}
+
+/// How the search trains a candidate (its epochs and checkpoint aside).
+TrainConfig candidate_config(const TrainConfig& base, const SearchCandidate& candidate, const SweepOptions& sweep,
+                             int threads) {
+  TrainConfig cfg = apply_training_choice(base, candidate.training);
+  cfg.loss = candidate.loss;
+  cfg.threads = threads;
+  cfg.rules.metric = headline_average(sweep);  // as run_sweep does
+  return cfg;
 }
 
 }  // namespace
@@ -325,10 +344,7 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
 
   const HalvingTrainer trial = [&](std::size_t c, std::size_t rung, int epochs) {
     const SearchCandidate& candidate = res.configs[c];
-    TrainConfig cfg = apply_training_choice(base, candidate.training);
-    cfg.loss = candidate.loss;
-    cfg.threads = threads_per_job;
-    cfg.rules.metric = headline_average(sweep);  // as run_sweep does
+    TrainConfig cfg = candidate_config(base, candidate, sweep, threads_per_job);
     cfg.epochs = epochs;
     cfg.checkpoint_path = work.file(c);
     cfg.resume_path = rung > 0 ? cfg.checkpoint_path : "";  // survivors continue, bit-exact
@@ -415,8 +431,35 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
   } else {
     res.ensemble.clear();
   }
-  if (!selected_dir.empty() && !res.outcome.ranking.empty())
-    res.selected_model = keep_selected_model(res, work, selected_dir);
+  if (res.outcome.ranking.empty() || (!search.refit && selected_dir.empty())) return res;
+
+  // The selected row's model: refit on train + validation, or the search's own.
+  const std::vector<std::size_t> chosen = selected_configs(res);
+  const AppliedRule rule = selected_rule(res);
+  std::vector<std::string> files, paths;
+  if (!selected_dir.empty()) files = prepare_selected_dir(selected_dir, chosen.size());
+  for (const std::string& f : files) paths.push_back(selected_dir + "/" + f);
+  if (search.refit) {
+    std::vector<RefitMember> refit_members;
+    for (std::size_t c : chosen) {
+      TrainConfig cfg = candidate_config(base, res.configs[c], sweep, threads_per_job);
+      cfg.epochs = std::max(1, entries[c].best_epoch);
+      refit_members.push_back(RefitMember{res.configs[c].name(), cfg});
+    }
+    if (progress != ProgressMode::quiet)
+      Progress::print_line("search: refitting " + r.entries.front().name + " on train + validation (" +
+                           std::to_string(data.train.rows() + data.validation.rows()) + " rows)");
+    try {
+      res.refit = refit(data, refit_members, rule, base.buckets, jobs, paths);
+    } catch (const divergence_error& e) {
+      res.refit_error = e.what();
+      if (progress != ProgressMode::quiet) Progress::print_line("search: " + res.refit_error);
+    }
+  }
+  if (selected_dir.empty()) return res;
+  if (!res.refit)  // the search's own checkpoints (over what a failed refit left)
+    for (std::size_t m = 0; m < chosen.size(); ++m) work.keep(chosen[m], paths[m]);
+  res.selected_model = finish_selected_dir(selected_dir, files, rule);
   return res;
 }
 
@@ -463,6 +506,21 @@ std::string format_search_summary(const SearchResult& res) {
   } else if (res.options.ensemble >= 2) {
     os << "No ensemble: fewer than 2 configurations finished the last rung.\n";
   }
+  if (res.refit) {
+    const RefitResult& f = *res.refit;
+    const SweepEntry& row = res.sweep.entries.front();
+    auto f1s = [](const ThresholdedMetrics& m) {
+      return fixed(m.f1.micro.f1, 4) + " / " + fixed(m.f1.macro.f1, 4) + " / " + fixed(m.f1.samples.f1, 4);
+    };
+    os << "Refit: " << row.name << " trained again on train + validation (" << f.train_rows
+       << " rows) for its selected epochs (";
+    for (std::size_t i = 0; i < f.epochs.size(); ++i) os << (i ? ", " : "") << f.epochs[i];
+    os << "), at its rule " << f.rule.name << " as tuned on validation: test micro / macro / samples F1 "
+       << f1s(f.test.tuned) << " (the row's model, trained without the validation rows: " << f1s(row.test.tuned)
+       << "); " << Progress::format_duration(f.seconds) << ". The selected model is the refit one.\n";
+  } else if (!res.refit_error.empty()) {
+    os << "The refit failed, so the selected model is the search's: " << res.refit_error << "\n";
+  }
   os << "The table below ranks by rung reached, then validation score: rank 1 is the selected configuration.\n";
   return os.str();
 }
@@ -486,6 +544,17 @@ std::string search_json(const SearchResult& res) {
     for (std::size_t i = 0; i < res.ensemble.size(); ++i)
       js << (i ? ", " : "") << json_string(res.configs[res.ensemble[i]].name());
     js << "]}";
+  }
+  js << ",\n  \"refit\": ";
+  if (res.refit) {
+    const RefitResult& f = *res.refit;
+    js << "{\"train_rows\": " << f.train_rows << ", \"epochs\": [";
+    for (std::size_t i = 0; i < f.epochs.size(); ++i) js << (i ? ", " : "") << f.epochs[i];
+    js << "], \"seconds\": " << json_number(f.seconds) << ", \"test\": " << evaluation_json(f.test) << "}";
+  } else if (!res.refit_error.empty()) {
+    js << "{\"error\": " << json_string(res.refit_error) << "}";
+  } else {
+    js << "null";
   }
   js << ",\n  \"rungs\": [";
   for (std::size_t k = 0; k < res.plan.epochs.size(); ++k) {

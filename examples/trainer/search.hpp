@@ -26,13 +26,18 @@
 //
 // Selection on validation only: the table (sweep.hpp's format, CSV and JSON) ranks by rung
 // reached, then validation headline; rank 1 is the selected configuration, test reports it.
+//
+// The refit (refit.hpp, SearchOptions::refit): the selected row's model(s) trained again on train +
+// validation for their selected epochs, at the selected rule; test reports it beside the row.
 
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "refit.hpp"
 #include "search_space.hpp"
 #include "sweep.hpp"
 #include "trainer.hpp"
@@ -116,6 +121,9 @@ struct SearchOptions {
   /// --ensemble: also rank the mean probabilities of the best K configurations of the last rung
   /// (ensemble.hpp); 0: none.
   std::size_t ensemble = 3;
+  /// Retrain the selected row's model(s) on train + validation before keeping it (refit.hpp);
+  /// --no-refit: keep the search's own model.
+  bool refit = true;
 };
 
 struct SearchResult {
@@ -136,6 +144,10 @@ struct SearchResult {
   /// ensemble `selected_dir`/ensemble.txt with member-1.ltck ... (saved_model.hpp); "" when none
   /// was asked for or nothing finished.
   std::string selected_model;
+  /// The selected row refit on train + validation (refit.hpp): empty with --no-refit, when nothing
+  /// finished, or when the refit failed (refit_error says why; the search's model is kept then).
+  std::optional<RefitResult> refit;
+  std::string refit_error;
 };
 
 /// `base` with what `training` sets of it (one hidden layer's width, dropout, learning rate).
@@ -143,8 +155,9 @@ TrainConfig apply_training_choice(TrainConfig base, const TrainingChoice& traini
 
 /// The search: `grid` (sweep_losses: the grid, baseline included) plus configurations sampled
 /// from wide_search_space() with base.seed, halved on the validation headline. The work folder
-/// (`work_dir`, created empty, removed at the end, also on error) holds the checkpoints; the
-/// selected row's are moved to `selected_dir` first (emptied before; "" = keep nothing).
+/// (`work_dir`, created empty, removed at the end, also on error) holds the checkpoints. The
+/// selected row's model goes to `selected_dir` (emptied before; "" = keep nothing): refit there
+/// (search.refit), else, or when the refit diverges, its checkpoints moved from the work folder.
 SearchResult run_search(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& grid,
                         const SweepOptions& sweep, const SearchOptions& search, int jobs, int threads_per_job,
                         ProgressMode progress, const std::string& work_dir, const std::string& selected_dir = "");

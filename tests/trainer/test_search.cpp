@@ -16,10 +16,12 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "data/split.hpp"
 #include "decision_rules.hpp"
 #include "ensemble.hpp"
 #include "inference.hpp"
 #include "loss.hpp"
+#include "refit.hpp"
 #include "saved_model.hpp"
 #include "search.hpp"
 #include "search_space.hpp"
@@ -407,18 +409,61 @@ TEST_CASE("search: survivors continue from checkpoints exactly like a straight r
   CHECK_THAT(search_json(r), Catch::Contains("\"ensemble\": {\"configuration\": \"ensemble_top2\", \"rank\": " +
                                              std::to_string(r.ensemble_rank)));
 
-  // The selected row's model is kept: eval / predict of it give the row's test metrics.
+  // The refit (on by default): the selected row's model(s) trained again on train + validation for
+  // their selected epochs, evaluated at the row's rule: the same as training each straight on the
+  // concatenated rows here, and that is the model kept, with the row's rule.
+  REQUIRE(r.refit);
+  CHECK(r.refit_error.empty());
+  const Splits& data = search_data();
+  const std::vector<std::size_t> chosen =
+      r.ensemble_rank == 1 ? r.ensemble : std::vector<std::size_t>{r.outcome.ranking.front()};
+  const Splits joined{concatenate_rows(data.train, data.validation, "joined"), select_rows(data.validation, {}, "none"),
+                      data.test};
+  CHECK(r.refit->train_rows == data.train.rows() + data.validation.rows());
+  std::vector<RowMatrix<float>> refit_probabilities;
+  for (std::size_t m = 0; m < chosen.size(); ++m) {
+    const SearchCandidate& candidate = r.configs[chosen[m]];
+    const SweepEntry* row = nullptr;
+    for (const SweepEntry& e : r.sweep.entries)
+      if (e.name == candidate.name()) row = &e;
+    REQUIRE(row);
+    CHECK(r.refit->epochs.at(m) == row->best_epoch);
+    TrainConfig straight = apply_training_choice(base, candidate.training);
+    straight.loss = candidate.loss;
+    straight.epochs = row->best_epoch;
+    refit_probabilities.push_back(
+        predict_probabilities(train_model(joined, straight, quiet).model, data.test.features));
+  }
+  RowMatrix<float> refit_mean = refit_probabilities.front();
+  if (chosen.size() == 2)
+    refit_mean = ((refit_probabilities[0].cast<double>() + refit_probabilities[1].cast<double>()) / 2.0).cast<float>();
+  const FittedRule& row_rule = r.sweep.entries[0].rules.chosen_rule().fitted;
+  const AppliedRule applied{row_rule.rule.name(), row_rule.thresholds, row_rule.rule.at_least_one};
+  const Eigen::ArrayXd joined_counts = label_counts(joined.train.labels);
+  const SplitEvaluation refit_test = evaluate_split("test", refit_mean, dense_targets(data.test.labels), applied,
+                                                    joined_counts, joined.train.rows(), base.buckets);
+  CHECK(r.refit->test.rule == r.sweep.entries[0].test.rule);
+  CHECK(r.refit->test.tuned.f1.macro.f1 == refit_test.tuned.f1.macro.f1);
+  CHECK(r.refit->test.tuned.f1.micro.f1 == refit_test.tuned.f1.micro.f1);
+  CHECK(r.refit->test.global.f1.samples.f1 == refit_test.global.f1.samples.f1);
+  CHECK(r.refit->test.ranking.ps_precision[0] == refit_test.ranking.ps_precision[0]);
+  CHECK_THAT(format_search_summary(r), Catch::Contains("Refit: " + r.sweep.entries[0].name) &&
+                                           Catch::Contains("The selected model is the refit one"));
+  CHECK_THAT(search_json(r), Catch::Contains("\"refit\": {\"train_rows\": " + std::to_string(r.refit->train_rows)));
+  // The kept model is the refit one, at the row's rule: eval / predict of it give the refit's figures.
   REQUIRE_FALSE(r.selected_model.empty());
   const SavedModel kept = load_saved_model(r.selected_model);
   CHECK(kept.ensemble == (r.ensemble_rank == 1));
   CHECK(r.selected_model == selected + (kept.ensemble ? "/ensemble.txt" : "/model.ltck"));
-  const Dataset& test = search_data().test;
-  const SplitEvaluation kept_test =
-      evaluate_split("test", saved_model_probabilities(kept, test, test.features, 1), dense_targets(test.labels),
-                     kept.rule, label_counts(search_data().train.labels), search_data().train.rows(), base.buckets);
   CHECK(kept.rule.name == r.sweep.entries[0].test.rule);
-  CHECK(kept_test.tuned.f1.macro.f1 == r.sweep.entries[0].test.tuned.f1.macro.f1);
-  CHECK(kept_test.tuned.f1.micro.f1 == r.sweep.entries[0].test.tuned.f1.micro.f1);
+  CHECK((kept.rule.thresholds == row_rule.thresholds).all());
+  CHECK(kept.rule.at_least_one == row_rule.rule.at_least_one);
+  CHECK((kept.first().train_label_counts == joined_counts).all());
+  const SplitEvaluation kept_test =
+      evaluate_split("test", saved_model_probabilities(kept, data.test, data.test.features, 1),
+                     dense_targets(data.test.labels), kept.rule, joined_counts, joined.train.rows(), base.buckets);
+  CHECK(kept_test.tuned.f1.macro.f1 == r.refit->test.tuned.f1.macro.f1);
+  CHECK(kept_test.tuned.f1.micro.f1 == r.refit->test.tuned.f1.micro.f1);
   std::filesystem::remove_all(selected);
 
   CHECK(r.sweep.entries[0].epochs_done != 2);
@@ -430,10 +475,22 @@ TEST_CASE("search: survivors continue from checkpoints exactly like a straight r
   CHECK_THAT(js, Catch::Contains("\"origin\": \"baseline\"") && Catch::Contains("\"origin\": \"sampled\"") &&
                      Catch::Contains("\"epochs\": 6"));
   // Deterministic: the same search again gives the same table; with --ensemble 0 the same rows
-  // but the ensemble's.
+  // but the ensemble's. With --no-refit the kept model is the search's own: its row's test metrics.
   search.ensemble = 0;
+  search.refit = false;
   const SearchResult again =
-      run_search(search_data(), base, {bce, focal}, sweep, search, 1, 1, ProgressMode::quiet, work);
+      run_search(search_data(), base, {bce, focal}, sweep, search, 1, 1, ProgressMode::quiet, work, selected);
+  CHECK_FALSE(again.refit);
+  CHECK_THAT(search_json(again), Catch::Contains("\"refit\": null"));
+  REQUIRE(again.selected_model == selected + "/model.ltck");
+  const SavedModel own = load_saved_model(again.selected_model);
+  const SplitEvaluation own_test = evaluate_split(
+      "test", saved_model_probabilities(own, data.test, data.test.features, 1), dense_targets(data.test.labels),
+      own.rule, label_counts(data.train.labels), data.train.rows(), base.buckets);
+  CHECK(own.rule.name == again.sweep.entries[0].test.rule);
+  CHECK(own_test.tuned.f1.macro.f1 == again.sweep.entries[0].test.tuned.f1.macro.f1);
+  CHECK(own_test.tuned.f1.micro.f1 == again.sweep.entries[0].test.tuned.f1.micro.f1);
+  std::filesystem::remove_all(selected);
   CHECK(again.ensemble.empty());
   CHECK(again.ensemble_rank == 0);
   CHECK_THAT(search_json(again), Catch::Contains("\"ensemble\": null"));
@@ -486,6 +543,58 @@ TEST_CASE("ensemble: the mean of the members' probabilities, and its errors", "[
   CHECK(ensemble_name(4) == "ensemble_top4");
 }
 
+TEST_CASE("search: the refit trains the selected configuration's best epoch, not its last", "[trainer][search][e2e]") {
+  TrainConfig base = search_base(64, 10, 2);
+  base.adam.lr = 0.05;  // overfits the tiny corpus within a few epochs: the best epoch comes early
+  LossConfig bce, focal;
+  focal.kind = LossKind::focal;
+  focal.gamma = 2;
+  SearchOptions search;
+  search.wide = true;
+  search.configurations = 1;  // the grid's focal alone: one rung of 10 epochs
+  search.ensemble = 0;
+  const SearchResult r = run_search(search_data(), base, {bce, focal}, SweepOptions{}, search, 1, 1,
+                                    ProgressMode::quiet, "longtail_trainer_search_work_best");
+  const SweepEntry& selected = r.sweep.entries.front();
+  INFO(selected.name << ": best epoch " << selected.best_epoch << " of " << selected.epochs_done);
+  CHECK(selected.best_epoch > 0);
+  CHECK(selected.best_epoch < selected.epochs_done);
+  REQUIRE(r.refit);
+  CHECK(r.refit->epochs == std::vector<int>{selected.best_epoch});
+}
+
+TEST_CASE("refit: what it needs, and a member that diverges named", "[trainer][search]") {
+  const Splits& data = search_data();
+  const Splits s = refit_splits(data);
+  CHECK(s.train.rows() == data.train.rows() + data.validation.rows());
+  CHECK(s.validation.rows() == 0);
+  CHECK(s.validation.num_labels() == data.train.num_labels());
+  CHECK(s.test.rows() == data.test.rows());
+  TrainConfig cfg = search_base(8, 2, 3);
+  const AppliedRule half{"0.5", Eigen::ArrayXd::Constant(data.train.num_labels(), 0.5), false};
+  CHECK_THROWS_WITH(refit(data, {}, half, {}, 1), Catch::Contains("no members"));
+  const AppliedRule short_rule{"global", Eigen::ArrayXd::Constant(2, 0.3), false};
+  CHECK_THROWS_WITH(
+      refit(data, {RefitMember{"a", cfg}}, short_rule, {}, 1),
+      Catch::Contains("'global' has 2 thresholds") && Catch::Contains(std::to_string(data.train.num_labels())));
+  CHECK_THROWS_WITH(refit(data, {RefitMember{"a", cfg}}, half, {}, 1, {"x.ltck", "y.ltck"}),
+                    Catch::Contains("2 checkpoint paths for 1 members"));
+  // A learning rate that makes the run explode: the error names the member.
+  TrainConfig wild = cfg;
+  wild.adam.lr = 1e6;
+  wild.epochs = 3;
+  CHECK_THROWS_AS(refit(data, {RefitMember{"a", cfg}, RefitMember{"wild_one", wild}}, half, {}, 2), divergence_error);
+  CHECK_THROWS_WITH(refit(data, {RefitMember{"wild_one", wild}}, half, {}, 1),
+                    Catch::Contains("refit of wild_one: training diverged"));
+  // The refit trains exactly config.epochs, whatever --patience says.
+  cfg.patience = 1;
+  cfg.epochs = 3;
+  const RefitResult ok = refit(data, {RefitMember{"a", cfg}}, half, {}, 1);
+  CHECK(ok.epochs == std::vector<int>{3});
+  CHECK(ok.rule.name == "0.5");
+  CHECK(ok.test.rows == data.test.rows());
+}
+
 TEST_CASE("CLI: sweep --search wide and its flags' errors name the flag", "[trainer][search][cli]") {
   const CliOptions d = parse({"sweep"});
   CHECK_FALSE(d.search.wide);
@@ -508,6 +617,9 @@ TEST_CASE("CLI: sweep --search wide and its flags' errors name the flag", "[trai
   CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--ensemble", "-2"}), Catch::Contains("--ensemble"));
   CHECK_THROWS_WITH(parse({"sweep", "--ensemble", "3"}),
                     Catch::Contains("--ensemble") && Catch::Contains("--search wide"));
+  CHECK(d.search.refit);
+  CHECK_FALSE(parse({"sweep", "--search", "wide", "--no-refit"}).search.refit);
+  CHECK_THROWS_WITH(parse({"sweep", "--no-refit"}), Catch::Contains("--no-refit") && Catch::Contains("--search wide"));
   // The grid has 9 configurations besides the bce baseline.
   CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--search-configs", "8"}),
                     Catch::Contains("--search-configs 8") && Catch::Contains("9"));

@@ -101,3 +101,30 @@ TEST_CASE("split_dataset: Delicious validation carved out of the official train 
   CHECK(s.train.labels.nonZeros() + s.validation.labels.nonZeros() == train.labels.nonZeros());
   CHECK(s.train.feature_names == train.feature_names);
 }
+
+TEST_CASE("concatenate_rows: the first data set's rows, then the second's; columns must agree", "[split]") {
+  const Splits s = split_dataset(numbered(20), 0.25, 0.2, 3);
+  const Dataset both = concatenate_rows(s.train, s.validation, "both");
+  CHECK(both.name == "both");
+  REQUIRE(both.rows() == s.train.rows() + s.validation.rows());
+  CHECK(both.features.isCompressed());
+  std::vector<int> expected = ids(s.train);
+  const std::vector<int> validation = ids(s.validation);
+  expected.insert(expected.end(), validation.begin(), validation.end());
+  CHECK(ids(both) == expected);
+  for (Eigen::Index r = 0; r < both.rows(); ++r) {  // each row keeps its label (row number parity)
+    INFO(r);
+    CHECK(both.labels.row(r).nonZeros() == 1);
+    CHECK(both.labels.coeff(r, expected[std::size_t(r)] % 2) == 1.0f);
+  }
+  CHECK(both.label_set.names == s.train.label_set.names);
+  // An empty second part, and an empty first part.
+  const Dataset none = select_rows(s.validation, {}, "none");
+  CHECK(ids(concatenate_rows(s.train, none, "t")) == ids(s.train));
+  CHECK(ids(concatenate_rows(none, s.validation, "v")) == validation);
+  // Different columns: both names and shapes in the message.
+  Dataset wide = s.validation;
+  wide.features.conservativeResize(wide.rows(), 3);
+  CHECK_THROWS_WITH(concatenate_rows(s.train, wide, "x"), Catch::Contains("'numbered/validation' has 3 features") &&
+                                                              Catch::Contains("'numbered/train' has 1"));
+}

@@ -11,12 +11,14 @@
 namespace longtail_train {
 namespace {
 
+void append_row(detail::CsrBuilder& b, const SparseRowMatrix& m, Eigen::Index r) {
+  for (SparseRowMatrix::InnerIterator it(m, r); it; ++it) b.add(static_cast<std::int32_t>(it.col()), it.value());
+  b.end_row();
+}
+
 SparseRowMatrix take_rows(const SparseRowMatrix& m, const std::vector<Eigen::Index>& rows) {
   detail::CsrBuilder b;
-  for (Eigen::Index r : rows) {
-    for (SparseRowMatrix::InnerIterator it(m, r); it; ++it) b.add(static_cast<std::int32_t>(it.col()), it.value());
-    b.end_row();
-  }
+  for (Eigen::Index r : rows) append_row(b, m, r);
   return b.build(m.cols());
 }
 
@@ -63,6 +65,27 @@ Dataset select_rows(const Dataset& data, const std::vector<Eigen::Index>& rows, 
   d.labels = take_rows(data.labels, rows);
   d.label_set = data.label_set;
   d.feature_names = data.feature_names;
+  return d;
+}
+
+Dataset concatenate_rows(const Dataset& first, const Dataset& second, std::string name) {
+  if (first.num_features() != second.num_features() || first.num_labels() != second.num_labels())
+    throw std::invalid_argument("concatenate_rows: '" + second.name + "' has " + std::to_string(second.num_features()) +
+                                " features and " + std::to_string(second.num_labels()) + " labels but '" + first.name +
+                                "' has " + std::to_string(first.num_features()) + " and " +
+                                std::to_string(first.num_labels()));
+  auto stack = [](const SparseRowMatrix& a, const SparseRowMatrix& b) {
+    detail::CsrBuilder builder;
+    for (const SparseRowMatrix* m : {&a, &b})
+      for (Eigen::Index r = 0; r < m->outerSize(); ++r) append_row(builder, *m, r);
+    return builder.build(a.cols());
+  };
+  Dataset d;
+  d.name = std::move(name);
+  d.features = stack(first.features, second.features);
+  d.labels = stack(first.labels, second.labels);
+  d.label_set = first.label_set;
+  d.feature_names = first.feature_names;
   return d;
 }
 

@@ -29,6 +29,11 @@ RowPartition partition_rows(Eigen::Index rows, double test_fraction, double vali
 /// The rows `rows` (in that order) of `data`; label set and feature names are shared.
 Dataset select_rows(const Dataset& data, const std::vector<Eigen::Index>& rows, std::string name);
 
+/// The rows of `first`, then those of `second` (refitting on train + validation, refit.hpp);
+/// label set and feature names are `first`'s. Throws std::invalid_argument naming both when their
+/// feature or label counts differ.
+Dataset concatenate_rows(const Dataset& first, const Dataset& second, std::string name);
+
 /// `data` split by partition_rows into train / validation / test, named "<name>/train", ...
 /// (test_fraction 0: test has 0 rows and the same columns, for the caller to fill, e.g. with
 /// Delicious' official test file).
