@@ -368,6 +368,11 @@ const std::vector<Flag>& flags() {
        [](CliOptions& o, const std::string& v) { o.search.eta = int(integer("--eta", v, 2, 1000)); }},
       {"--min-epochs", "N", "2", "--search wide: epochs of the first rung, at least", "", kSweep,
        [](CliOptions& o, const std::string& v) { o.search.min_epochs = int(integer("--min-epochs", v, 1, 1000000)); }},
+      {"--last-rung-epochs", "N", "--epochs", "--search wide: the last rung trains its runs up to N epochs, each "
+       "ended earlier by --patience when validation stops improving (the earlier rungs follow --epochs)", "", kSweep,
+       [](CliOptions& o, const std::string& v) {
+         o.search.last_rung_epochs = int(integer("--last-rung-epochs", v, 1, 1000000));
+       }},
       {"--ensemble", "K", "3", "--search wide: also rank the mean probabilities of the best K configurations of the "
        "last rung, its decision rule tuned like theirs (0: no ensemble)", "", kSweep,
        [](CliOptions& o, const std::string& v) {
@@ -567,8 +572,8 @@ CliOptions parse_cli(int argc, const char* const* argv) {
     if (o.sweep.jobs < 0) throw cli_error("--jobs must be >= 1");
     const auto grid = sweep_losses(o);  // validates the grid and the baseline name
     if (!o.search.wide)
-      for (const char* flag :
-           {"--budget-minutes", "--search-configs", "--eta", "--min-epochs", "--ensemble", "--no-refit"})
+      for (const char* flag : {"--budget-minutes", "--search-configs", "--eta", "--min-epochs", "--last-rung-epochs",
+                               "--ensemble", "--no-refit"})
         if (was_given(flag))
           throw cli_error(std::string(flag) + " applies to --search wide (the grid sweep trains every configuration)");
     if (o.search.wide) {
@@ -581,7 +586,8 @@ CliOptions parse_cli(int argc, const char* const* argv) {
             std::to_string(competitors) +
             " configurations besides the baseline (give a larger number or a smaller --cap / --gamma grid)");
       try {
-        (void)halving_plan(o.search.configurations, o.train.epochs, o.search.eta, o.search.min_epochs);
+        (void)halving_plan(o.search.configurations, o.train.epochs, o.search.eta, o.search.min_epochs,
+                           last_rung_epochs(o.search, o.train.epochs));
       } catch (const std::invalid_argument& e) {
         throw cli_error(e.what());
       }

@@ -37,11 +37,14 @@ double steady_seconds() {
 
 }  // namespace
 
-HalvingPlan halving_plan(std::size_t configurations, int max_epochs, int eta, int min_epochs) {
+HalvingPlan halving_plan(std::size_t configurations, int max_epochs, int eta, int min_epochs, int last_epochs) {
   if (configurations < 1) bad("--search-configs must be >= 1 (got " + std::to_string(configurations) + ")");
   if (eta < 2) bad("--eta must be >= 2 (got " + std::to_string(eta) + ")");
   if (min_epochs < 1) bad("--min-epochs must be >= 1 (got " + std::to_string(min_epochs) + ")");
   if (max_epochs < 1) bad("--epochs must be >= 1 (got " + std::to_string(max_epochs) + ")");
+  if (last_epochs < 0 || (last_epochs > 0 && last_epochs < max_epochs))
+    bad("--last-rung-epochs " + std::to_string(last_epochs) + " must be at least --epochs (" +
+        std::to_string(max_epochs) + ")");
   // Rungs the epochs allow: rung 0 trains max_epochs / eta^(K-1) >= min_epochs epochs.
   std::size_t rungs = 1;
   for (double divisor = eta; double(max_epochs) / divisor >= double(min_epochs); divisor *= eta) ++rungs;
@@ -60,6 +63,7 @@ HalvingPlan halving_plan(std::size_t configurations, int max_epochs, int eta, in
     plan.epochs.push_back(epochs);
     plan.sizes.push_back(std::max<std::size_t>(1, size));
   }
+  plan.epochs.back() = std::max(plan.epochs.back(), last_epochs);
   return plan;
 }
 
@@ -273,6 +277,10 @@ TrainConfig candidate_config(const TrainConfig& base, const SearchCandidate& can
 
 }  // namespace
 
+int last_rung_epochs(const SearchOptions& options, int epochs) {
+  return options.last_rung_epochs > 0 ? options.last_rung_epochs : epochs;
+}
+
 TrainConfig apply_training_choice(TrainConfig base, const TrainingChoice& training) {
   if (training.hidden) base.hidden = {Eigen::Index(*training.hidden)};
   if (training.dropout) base.dropout = *training.dropout;
@@ -307,7 +315,8 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
   res.configs.insert(res.configs.end(), sampled.begin(), sampled.end());
   const std::size_t competitors = res.configs.size() - keep.size();
   if (competitors == 0) bad("--search-configs: nothing to search besides the baseline");
-  res.plan = halving_plan(competitors, base.epochs, search.eta, search.min_epochs);
+  res.plan =
+      halving_plan(competitors, base.epochs, search.eta, search.min_epochs, last_rung_epochs(search, base.epochs));
 
   const WorkFolder work(work_dir);
   std::vector<SweepEntry> entries(res.configs.size());

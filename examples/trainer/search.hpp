@@ -48,15 +48,16 @@ namespace longtail_train {
 
 /// The rungs: epochs trained by the end of rung k, and the configurations competing in it.
 struct HalvingPlan {
-  std::vector<int> epochs;         ///< increasing; the last is the full epoch count
+  std::vector<int> epochs;         ///< increasing; the last is the full epoch count (a run may stop earlier)
   std::vector<std::size_t> sizes;  ///< n, n / eta, n / eta^2, ... (rounded down, >= 1)
 };
 
 /// K rungs, the most with (a) rung 0 training at least `min_epochs` epochs and (b) at least one
 /// configuration in the last rung; epochs[k] = round(max_epochs / eta^(K-1-k)), at least
-/// min_epochs, strictly increasing. Throws std::invalid_argument naming the flag for
-/// configurations < 1, eta < 2, min_epochs < 1 or max_epochs < 1.
-HalvingPlan halving_plan(std::size_t configurations, int max_epochs, int eta, int min_epochs);
+/// min_epochs, strictly increasing; then the last rung's epochs raised to `last_epochs` (0: leave
+/// it at max_epochs). Throws std::invalid_argument naming the flag for configurations < 1, eta < 2,
+/// min_epochs < 1, max_epochs < 1 or 0 < last_epochs < max_epochs.
+HalvingPlan halving_plan(std::size_t configurations, int max_epochs, int eta, int min_epochs, int last_epochs = 0);
 
 /// One training job: a configuration trained on to an epoch count.
 struct HalvingTrial {
@@ -118,6 +119,12 @@ struct SearchOptions {
   std::size_t configurations = 81;  ///< --search-configs: grid + baseline + sampled
   int eta = 3;                      ///< --eta: each rung keeps the best 1/eta
   int min_epochs = 2;               ///< --min-epochs: epochs of rung 0 at least
+  /// --last-rung-epochs: how far the last rung may train its runs (0: --epochs, the default); early
+  /// stopping (--patience) ends each of them when validation macro-F1 at 0.5 stops improving; the
+  /// earlier rungs keep the plan of --epochs. Not longer by default: at 3 x --epochs the finalists
+  /// trained on (on bibtex most of them had their best epoch at the 20th), yet the search's best
+  /// validation score fell (0.386 -> 0.380; examples/trainer/README.md, "Wide search, measured").
+  int last_rung_epochs = 0;
   /// --ensemble: also rank the mean probabilities of the best K configurations of the last rung
   /// (ensemble.hpp); 0: none.
   std::size_t ensemble = 3;
@@ -149,6 +156,9 @@ struct SearchResult {
   std::optional<RefitResult> refit;
   std::string refit_error;
 };
+
+/// The last rung's epochs: options.last_rung_epochs, or `epochs` when it is 0.
+int last_rung_epochs(const SearchOptions& options, int epochs);
 
 /// `base` with what `training` sets of it (one hidden layer's width, dropout, learning rate).
 TrainConfig apply_training_choice(TrainConfig base, const TrainingChoice& training);

@@ -100,6 +100,18 @@ TEST_CASE("halving plan: rungs of eta-fold fewer configurations trained eta-fold
   CHECK_THROWS_WITH(halving_plan(9, 20, 1, 2), Catch::Contains("--eta"));
   CHECK_THROWS_WITH(halving_plan(9, 20, 3, 0), Catch::Contains("--min-epochs"));
   CHECK_THROWS_WITH(halving_plan(9, 0, 3, 1), Catch::Contains("--epochs"));
+  // The last rung may train further (--last-rung-epochs; the search's default is --epochs): the
+  // earlier rungs keep the plan of --epochs.
+  CHECK(halving_plan(81, 20, 3, 2, 60).epochs == std::vector<int>{2, 7, 60});
+  CHECK(halving_plan(81, 20, 3, 2, 60).sizes == p.sizes);
+  CHECK(halving_plan(81, 20, 3, 2, 20).epochs == p.epochs);
+  CHECK(halving_plan(27, 4, 3, 5, 9).epochs == std::vector<int>{9});
+  CHECK_THROWS_WITH(halving_plan(81, 20, 3, 2, 19),
+                    Catch::Contains("--last-rung-epochs 19") && Catch::Contains("at least --epochs (20)"));
+  CHECK(last_rung_epochs(SearchOptions{}, 20) == 20);
+  SearchOptions given;
+  given.last_rung_epochs = 25;
+  CHECK(last_rung_epochs(given, 20) == 25);
 }
 
 TEST_CASE("successive halving keeps the best 1/eta of each rung and trains survivors on", "[trainer][search]") {
@@ -551,10 +563,12 @@ TEST_CASE("search: the refit trains the selected configuration's best epoch, not
   focal.gamma = 2;
   SearchOptions search;
   search.wide = true;
-  search.configurations = 1;  // the grid's focal alone: one rung of 10 epochs
+  search.configurations = 1;     // the grid's focal alone: one rung
+  search.last_rung_epochs = 12;  // of 12 epochs
   search.ensemble = 0;
   const SearchResult r = run_search(search_data(), base, {bce, focal}, SweepOptions{}, search, 1, 1,
                                     ProgressMode::quiet, "longtail_trainer_search_work_best");
+  CHECK(r.plan.epochs == std::vector<int>{12});  // the last (here the only) rung: --last-rung-epochs
   const SweepEntry& selected = r.sweep.entries.front();
   INFO(selected.name << ": best epoch " << selected.best_epoch << " of " << selected.epochs_done);
   CHECK(selected.best_epoch > 0);
@@ -617,6 +631,12 @@ TEST_CASE("CLI: sweep --search wide and its flags' errors name the flag", "[trai
   CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--ensemble", "-2"}), Catch::Contains("--ensemble"));
   CHECK_THROWS_WITH(parse({"sweep", "--ensemble", "3"}),
                     Catch::Contains("--ensemble") && Catch::Contains("--search wide"));
+  CHECK(d.search.last_rung_epochs == 0);
+  CHECK(parse({"sweep", "--search", "wide", "--last-rung-epochs", "45"}).search.last_rung_epochs == 45);
+  CHECK_THROWS_WITH(parse({"sweep", "--search", "wide", "--epochs", "30", "--last-rung-epochs", "20"}),
+                    Catch::Contains("--last-rung-epochs 20") && Catch::Contains("--epochs (30)"));
+  CHECK_THROWS_WITH(parse({"sweep", "--last-rung-epochs", "45"}),
+                    Catch::Contains("--last-rung-epochs") && Catch::Contains("--search wide"));
   CHECK(d.search.refit);
   CHECK_FALSE(parse({"sweep", "--search", "wide", "--no-refit"}).search.refit);
   CHECK_THROWS_WITH(parse({"sweep", "--no-refit"}), Catch::Contains("--no-refit") && Catch::Contains("--search wide"));
