@@ -53,6 +53,7 @@ RefitResult refit(const Splits& data, const std::vector<RefitMember>& members, c
         cfg.patience = 0;  // exactly the selected epochs: no validation rows are left to stop on
         cfg.resume_path.clear();
         cfg.checkpoint_path = checkpoints.empty() ? "" : checkpoints[i];
+        cfg.checkpoint_at_end_only = true;
         cfg.rules.rule = DecisionRule{};  // nothing to tune on: the selected row's rule is applied below
         Progress quiet(ProgressMode::quiet);
         TrainResult r;

@@ -356,6 +356,7 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
     TrainConfig cfg = candidate_config(base, candidate, sweep, threads_per_job);
     cfg.epochs = epochs;
     cfg.checkpoint_path = work.file(c);
+    cfg.checkpoint_at_end_only = true;  // a killed search starts again, so only the rung's end is resumed
     cfg.resume_path = rung > 0 ? cfg.checkpoint_path : "";  // survivors continue, bit-exact
     const std::string name = candidate.name();
     // The data's warnings are the same for every configuration: printed once below, not per job.

@@ -436,8 +436,9 @@ TrainResult train_model(const TrainingData& data, const TrainConfig& cfg, Progre
     state.history.push_back(rec);
     state.epochs_done = epoch;
     stopped = cfg.patience > 0 && state.epochs_without_improvement >= cfg.patience;
-    if (!cfg.checkpoint_path.empty() && (cfg.checkpoint_overhead <= 0 || last_save_seconds < 0 ||
-                                         seconds_since(last_save) * cfg.checkpoint_overhead >= last_save_seconds)) {
+    if (!cfg.checkpoint_path.empty() && !cfg.checkpoint_at_end_only &&
+        (cfg.checkpoint_overhead <= 0 || last_save_seconds < 0 ||
+         seconds_since(last_save) * cfg.checkpoint_overhead >= last_save_seconds)) {
       const auto t_save = Clock::now();
       snapshot();
       if (root) save_checkpoint(cfg.checkpoint_path, checkpoint);

@@ -54,6 +54,10 @@ struct TrainConfig {
   /// most about a fraction f of the run (the sweep's 0.1: a small model's 47 MB checkpoint takes
   /// longer to write than its epoch takes to train); the end of the run is always written.
   double checkpoint_overhead = 0;
+  /// Write the checkpoint once, at the end of the run, whatever checkpoint_overhead says: for runs
+  /// nobody resumes from the middle (the wide search's jobs, which continue from the end of their
+  /// previous rung, and the refit).
+  bool checkpoint_at_end_only = false;
   longtail::metrics::FrequencyBuckets buckets;
   RuleOptions rules;  ///< the decision rule (--rule, default auto) and its tuning; rules.seed is set from `seed`
 
