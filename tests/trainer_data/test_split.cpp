@@ -102,7 +102,7 @@ TEST_CASE("split_dataset: Delicious validation carved out of the official train 
   CHECK(s.train.feature_names == train.feature_names);
 }
 
-TEST_CASE("concatenate_rows: the first data set's rows, then the second's; columns must agree", "[split]") {
+TEST_CASE("concatenate_rows: the first data set's rows, then the second's, columns agreeing", "[split]") {
   const Splits s = split_dataset(numbered(20), 0.25, 0.2, 3);
   const Dataset both = concatenate_rows(s.train, s.validation, "both");
   CHECK(both.name == "both");
