@@ -4,6 +4,8 @@
 // probabilities, and members that do not belong together refused.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -18,7 +20,8 @@ using Catch::Contains;
 
 namespace {
 
-const std::string kDir = "longtail_trainer_test_saved_model";
+// One folder per process: CTest runs the test cases of this file at once, each in its own process.
+const std::string kDir = "longtail_trainer_test_saved_model_" + std::to_string(::getpid());
 
 /// A finished 4-feature, 2-label checkpoint whose weights depend on `seed`.
 Checkpoint member(float seed) {
