@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "refit.hpp"
 
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
-#include <thread>
 
 #include "checkpoint.hpp"
+#include "common/job_pool.hpp"
 #include "data/split.hpp"
 #include "inference.hpp"
 #include "saved_model.hpp"
@@ -43,44 +41,36 @@ RefitResult refit(const Splits& data, const std::vector<RefitMember>& members, c
   std::vector<RowMatrix<float>> test_probabilities(members.size());
   for (const RefitMember& m : members) result.epochs.push_back(m.config.epochs);
 
-  std::atomic<std::size_t> next{0};
   std::mutex mutex;
   std::exception_ptr error;
-  auto worker = [&] {
-    for (std::size_t i = next++; i < members.size(); i = next++) {
+  run_jobs(members.size(), jobs, [&](std::size_t i) {
+    try {
+      TrainConfig cfg = members[i].config;
+      cfg.patience = 0;  // exactly the selected epochs: no validation rows are left to stop on
+      cfg.resume_path.clear();
+      cfg.checkpoint_path = checkpoints.empty() ? "" : checkpoints[i];
+      cfg.checkpoint_at_end_only = true;
+      cfg.rules.rule = DecisionRule{};  // nothing to tune on: the selected row's rule is applied below
+      Progress quiet(ProgressMode::quiet);
+      TrainResult r;
       try {
-        TrainConfig cfg = members[i].config;
-        cfg.patience = 0;  // exactly the selected epochs: no validation rows are left to stop on
-        cfg.resume_path.clear();
-        cfg.checkpoint_path = checkpoints.empty() ? "" : checkpoints[i];
-        cfg.checkpoint_at_end_only = true;
-        cfg.rules.rule = DecisionRule{};  // nothing to tune on: the selected row's rule is applied below
-        Progress quiet(ProgressMode::quiet);
-        TrainResult r;
-        try {
-          r = train_model(splits, cfg, quiet);
-        } catch (const divergence_error& e) {
-          throw divergence_error("refit of " + members[i].name + ": " + e.what());
-        }
-        test_probabilities[i] = predict_probabilities(r.model, splits.test.features);
-        if (members.size() == 1 && !cfg.checkpoint_path.empty()) {
-          Checkpoint c = load_checkpoint(cfg.checkpoint_path);
-          c.rule = rule.name;
-          c.at_least_one = rule.at_least_one;
-          c.thresholds = rule.thresholds;
-          save_checkpoint(cfg.checkpoint_path, c);
-        }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (!error) error = std::current_exception();
+        r = train_model(splits, cfg, quiet);
+      } catch (const divergence_error& e) {
+        throw divergence_error("refit of " + members[i].name + ": " + e.what());
       }
+      test_probabilities[i] = predict_probabilities(r.model, splits.test.features);
+      if (members.size() == 1 && !cfg.checkpoint_path.empty()) {
+        Checkpoint c = load_checkpoint(cfg.checkpoint_path);
+        c.rule = rule.name;
+        c.at_least_one = rule.at_least_one;
+        c.thresholds = rule.thresholds;
+        save_checkpoint(cfg.checkpoint_path, c);
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!error) error = std::current_exception();
     }
-  };
-  std::vector<std::thread> pool;
-  const std::size_t threads = std::min<std::size_t>(std::size_t(std::max(1, jobs)), members.size());
-  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (std::thread& t : pool) t.join();
+  });
   if (error) std::rethrow_exception(error);
 
   std::vector<const RowMatrix<float>*> probabilities;

@@ -2,7 +2,6 @@
 #include "search.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -16,10 +15,10 @@
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
-#include <thread>
 #include <utility>
 
 #include "common/durable_file.hpp"
+#include "common/job_pool.hpp"
 #include "decision_rules.hpp"
 #include "ensemble.hpp"
 #include "inference.hpp"
@@ -107,54 +106,47 @@ HalvingOutcome successive_halving(std::size_t configurations, const HalvingPlan&
     jobs.insert(jobs.end(), active.begin(), active.end());
     const double rung_start = clock();
 
-    std::atomic<std::size_t> next{0};
-    auto worker = [&] {
-      for (std::size_t j = next++; j < jobs.size(); j = next++) {
-        const std::size_t c = jobs[j];
-        {
-          std::lock_guard<std::mutex> lock(mutex);
-          if (error || stop) {
-            ++out.jobs_skipped;
-            continue;
-          }
-          // Predicted duration: this configuration's own seconds per epoch, else the mean of all
-          // finished jobs, else unknown (the first jobs always start).
-          const HalvingRecord& r = out.configs[c];
-          const double rate = r.epochs > 0          ? r.seconds / r.epochs
-                              : observed_epochs > 0 ? observed_seconds / observed_epochs
-                                                    : 0.0;
-          if (clock() - t0 + rate * added > options.budget_seconds) {
-            stop = true;
-            out.budget_exhausted = true;
-            ++out.jobs_skipped;
-            continue;
-          }
+    run_jobs(jobs.size(), options.jobs, [&](std::size_t j) {
+      const std::size_t c = jobs[j];
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (error || stop) {
+          ++out.jobs_skipped;
+          return;
         }
-        try {
-          const HalvingTrial t = train(c, k, plan.epochs[k]);
-          std::lock_guard<std::mutex> lock(mutex);
-          HalvingRecord& r = out.configs[c];
-          r.seconds += t.seconds;
-          observed_seconds += t.seconds;
-          observed_epochs += added;
-          if (t.error.empty()) {
-            r.rungs_done = k + 1;
-            r.scores.push_back(t.score);
-            r.epochs = plan.epochs[k];
-          } else {
-            r.error = t.error;
-          }
-          if (options.on_trial) options.on_trial(c, k, t);
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(mutex);
-          if (!error) error = std::current_exception();
+        // Predicted duration: this configuration's own seconds per epoch, else the mean of all
+        // finished jobs, else unknown (the first jobs always start).
+        const HalvingRecord& r = out.configs[c];
+        const double rate = r.epochs > 0          ? r.seconds / r.epochs
+                            : observed_epochs > 0 ? observed_seconds / observed_epochs
+                                                  : 0.0;
+        if (clock() - t0 + rate * added > options.budget_seconds) {
+          stop = true;
+          out.budget_exhausted = true;
+          ++out.jobs_skipped;
+          return;
         }
       }
-    };
-    std::vector<std::thread> pool;
-    for (int j = 1; j < std::min<int>(options.jobs, int(jobs.size())); ++j) pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool) t.join();
+      try {
+        const HalvingTrial t = train(c, k, plan.epochs[k]);
+        std::lock_guard<std::mutex> lock(mutex);
+        HalvingRecord& r = out.configs[c];
+        r.seconds += t.seconds;
+        observed_seconds += t.seconds;
+        observed_epochs += added;
+        if (t.error.empty()) {
+          r.rungs_done = k + 1;
+          r.scores.push_back(t.score);
+          r.epochs = plan.epochs[k];
+        } else {
+          r.error = t.error;
+        }
+        if (options.on_trial) options.on_trial(c, k, t);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!error) error = std::current_exception();
+      }
+    });
     if (error) std::rethrow_exception(error);
     out.rung_seconds.push_back(clock() - rung_start);
 

@@ -10,9 +10,9 @@
 #include <exception>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #include "common/fnv1a.hpp"
+#include "common/job_pool.hpp"
 #include "report.hpp"
 
 namespace longtail_train {
@@ -121,50 +121,42 @@ std::vector<SweepOutcome> run_configurations(const std::vector<LossConfig>& loss
                                              const ConfigurationTask& task) {
   const std::string metric = sweep_metric_name(options, base.rules);
   std::vector<SweepOutcome> outcomes(indices.size());
-  std::atomic<std::size_t> next{0};
   std::atomic<int> finished{0};
-  auto worker = [&] {
-    for (std::size_t k = next++; k < indices.size(); k = next++) {
-      SweepOutcome& outcome = outcomes[k];
-      outcome.index = indices[k];
-      TrainConfig cfg = base;
-      cfg.loss = losses.at(outcome.index);
-      cfg.rules.metric = headline_average(options);
-      cfg.threads = threads_per_job;
-      cfg.checkpoint_path.clear();
-      cfg.resume_path.clear();
-      const std::string name = cfg.loss.name();
-      if (progress != ProgressMode::quiet) Progress::print_line(line_prefix + "sweep: start  " + name);
-      // A configuration that fails (diverges, runs out of memory, cannot write its files) is
-      // reported in the table with its message; it does not end the others.
-      try {
-        // One bar cannot show several jobs: per-epoch lines (prefixed) when asked, else quiet.
-        Progress p(progress == ProgressMode::lines ? ProgressMode::lines : ProgressMode::quiet,
-                   line_prefix + "[" + name + "] ");
-        outcome.entry = task(cfg, p);
-      } catch (const std::exception& e) {
-        outcome.error = e.what();
-      } catch (...) {
-        outcome.error = "unknown error";
-      }
-      char line[320];
-      if (outcome.entry) {
-        const SweepEntry& e = *outcome.entry;
-        std::snprintf(line, sizeof line, "sweep: done   %-24s [%d/%zu]  %s %.4f  (best epoch %d of %d, %.0f s)",
-                      name.c_str(), ++finished, indices.size(), metric.c_str(), e.headline, e.best_epoch, e.epochs_done,
-                      e.seconds);
-      } else {
-        std::snprintf(line, sizeof line, "sweep: FAILED %-24s [%d/%zu]  %s", name.c_str(), ++finished, indices.size(),
-                      outcome.error.c_str());
-      }
-      if (progress != ProgressMode::quiet || !outcome.entry) Progress::print_line(line_prefix + line);
+  run_jobs(indices.size(), jobs, [&](std::size_t k) {
+    SweepOutcome& outcome = outcomes[k];
+    outcome.index = indices[k];
+    TrainConfig cfg = base;
+    cfg.loss = losses.at(outcome.index);
+    cfg.rules.metric = headline_average(options);
+    cfg.threads = threads_per_job;
+    cfg.checkpoint_path.clear();
+    cfg.resume_path.clear();
+    const std::string name = cfg.loss.name();
+    if (progress != ProgressMode::quiet) Progress::print_line(line_prefix + "sweep: start  " + name);
+    // A configuration that fails (diverges, runs out of memory, cannot write its files) is
+    // reported in the table with its message; it does not end the others.
+    try {
+      // One bar cannot show several jobs: per-epoch lines (prefixed) when asked, else quiet.
+      Progress p(progress == ProgressMode::lines ? ProgressMode::lines : ProgressMode::quiet,
+                 line_prefix + "[" + name + "] ");
+      outcome.entry = task(cfg, p);
+    } catch (const std::exception& e) {
+      outcome.error = e.what();
+    } catch (...) {
+      outcome.error = "unknown error";
     }
-  };
-  const int threads = std::max(1, std::min<int>(jobs, int(indices.size())));
-  std::vector<std::thread> pool;
-  for (int j = 1; j < threads; ++j) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+    char line[320];
+    if (outcome.entry) {
+      const SweepEntry& e = *outcome.entry;
+      std::snprintf(line, sizeof line, "sweep: done   %-24s [%d/%zu]  %s %.4f  (best epoch %d of %d, %.0f s)",
+                    name.c_str(), ++finished, indices.size(), metric.c_str(), e.headline, e.best_epoch, e.epochs_done,
+                    e.seconds);
+    } else {
+      std::snprintf(line, sizeof line, "sweep: FAILED %-24s [%d/%zu]  %s", name.c_str(), ++finished, indices.size(),
+                    outcome.error.c_str());
+    }
+    if (progress != ProgressMode::quiet || !outcome.entry) Progress::print_line(line_prefix + line);
+  });
   return outcomes;
 }
 
