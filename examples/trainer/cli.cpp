@@ -318,11 +318,20 @@ const std::vector<Flag>& flags() {
        }},
       {"--rule-folds", "K", "5", "cross-fitting folds of the validation rows that score the tuned rules", "", kFit,
        [](CliOptions& o, const std::string& v) { o.train.rules.folds = int(integer("--rule-folds", v, 2, 1000)); }},
-      {"--rule-se", "T", "0",
-       "auto: the simplest rule within T standard errors (over the folds) of the best cross-fitted validation F1; 0: "
-       "the best",
+      {"--select-se", "T", "1",
+       "auto's rule and the sweep's configuration: candidates within T standard errors (over the folds) of the best "
+       "cross-fitted validation F1 are tied, --tie-break decides; 0: the best",
        "", kFit,
-       [](CliOptions& o, const std::string& v) { o.train.rules.tolerance_se = non_negative("--rule-se", v); }},
+       [](CliOptions& o, const std::string& v) { o.train.rules.tolerance_se = non_negative("--select-se", v); }},
+      {"--tie-break", "NAME", "auto",
+       "what decides among tied candidates: auto (micro-F1 under --metric macro, macro-F1 under micro, else "
+       "simplest) | simplest (the simplest rule; for configurations the best) | macro | micro | samples",
+       "", kFit,
+       [](CliOptions& o, const std::string& v) {
+         const auto t = parse_tie_break(v);
+         if (!t) bad("--tie-break", v, "auto, simplest, macro, micro or samples");
+         o.train.rules.tie_break = *t;
+       }},
       {"--metric", "NAME", "macro",
        "the F1 the global threshold maximises, --rule auto selects by and sweep ranks by: macro | micro | samples | "
        "macro+micro (their mean)", "",

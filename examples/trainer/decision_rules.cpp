@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "common/rng.hpp"
+#include "selection.hpp"
 
 namespace longtail_train {
 
@@ -46,6 +47,48 @@ double f1_of(const longtail::metrics::F1Scores& s, F1Average a) {
       break;
   }
   return s.macro.f1;
+}
+
+const char* to_string(TieBreak t) {
+  switch (t) {
+    case TieBreak::automatic:
+      return "auto";
+    case TieBreak::simplest:
+      return "simplest";
+    case TieBreak::macro:
+      return "macro";
+    case TieBreak::micro:
+      return "micro";
+    case TieBreak::samples:
+      return "samples";
+  }
+  return "?";
+}
+
+std::optional<TieBreak> parse_tie_break(const std::string& name) {
+  for (TieBreak t : {TieBreak::automatic, TieBreak::simplest, TieBreak::macro, TieBreak::micro, TieBreak::samples})
+    if (name == to_string(t)) return t;
+  return std::nullopt;
+}
+
+std::optional<F1Average> tie_metric(TieBreak tie_break, F1Average metric) {
+  switch (tie_break) {
+    case TieBreak::automatic:
+      // The other half of what the targets and most reports quote: a macro-F1 lead within
+      // the noise should not cost micro-F1, and the other way round.
+      if (metric == F1Average::macro) return F1Average::micro;
+      if (metric == F1Average::micro) return F1Average::macro;
+      return std::nullopt;
+    case TieBreak::simplest:
+      return std::nullopt;
+    case TieBreak::macro:
+      return F1Average::macro;
+    case TieBreak::micro:
+      return F1Average::micro;
+    case TieBreak::samples:
+      return F1Average::samples;
+  }
+  return std::nullopt;
 }
 
 std::string DecisionRule::name() const {
@@ -102,7 +145,7 @@ void RuleOptions::validate() const {
     throw std::invalid_argument("--rule-min-positives must be >= 1 (got " + std::to_string(min_positives) + ")");
   if (folds < 2) throw std::invalid_argument("--rule-folds must be >= 2 (got " + std::to_string(folds) + ")");
   if (!(tolerance_se >= 0) || !std::isfinite(tolerance_se))
-    throw std::invalid_argument("--rule-se must be a finite number >= 0 (got " + num(tolerance_se) + ")");
+    throw std::invalid_argument("--select-se must be a finite number >= 0 (got " + num(tolerance_se) + ")");
 }
 
 Eigen::Index top_label(const float* p, Eigen::Index labels) {
@@ -453,15 +496,16 @@ RuleReport evaluate_rules(const RowMatrix<float>& val_p, const RowMatrix<float>&
   } else {
     report.automatic = true;
     report.tolerance_se = options.tolerance_se;
-    // auto: the earliest (simplest) rule whose score is within tolerance_se standard errors of
-    // the best's (the best itself with tolerance 0).
-    const double floor = score(report.best) - options.tolerance_se * report.rules[report.best].validation_se;
-    report.chosen = report.best;
-    for (std::size_t r = 0; r < report.best; ++r)
-      if (score(r) >= floor) {
-        report.chosen = r;
-        break;
-      }
+    report.tie_metric = options.tie_metric();
+    // auto: the best score, statistical ties decided by the tie metric or by simplicity (the
+    // order of all_rules()).
+    std::vector<ScoredCandidate> candidates;
+    for (std::size_t r = 0; r < report.rules.size(); ++r) {
+      const RuleEvaluation& e = report.rules[r];
+      candidates.push_back(
+          {score(r), e.validation_se, report.tie_metric ? f1_of(e.validation.f1, *report.tie_metric) : 0.0});
+    }
+    report.chosen = select_within_noise(candidates, options.tolerance_se, report.tie_metric.has_value());
   }
   return report;
 }
@@ -510,12 +554,17 @@ std::string format_rules(const RuleReport& report) {
     tolerance << report.tolerance_se;
     std::snprintf(line, sizeof line, "%.4f, standard error %.4f over the folds",
                   f1_of(best.validation.f1, report.metric), best.validation_se);
-    os << " (--rule auto: "
-       << (report.chosen == report.best ? "the best cross-fitted validation " + metric + ", " + line
-                                        : "the simplest rule within " + tolerance.str() +
-                                              " standard error(s) of the best cross-fitted validation " + metric +
-                                              ", " + best.fitted.rule.name() + " " + line)
-       << ")";
+    os << " (--rule auto: ";
+    if (report.chosen == report.best) {
+      os << "the best cross-fitted validation " << metric << ", " << line;
+    } else {
+      const std::string by = report.tie_metric ? std::string("the best cross-fitted validation ") +
+                                                     to_string(*report.tie_metric) + "-F1 of the rules"
+                                               : std::string("the simplest rule");
+      os << by << " within " << tolerance.str() << " standard error(s) of the best cross-fitted validation " << metric
+         << ", " << best.fitted.rule.name() << " " << line;
+    }
+    os << ")";
   } else {
     os << " (--rule)";
   }

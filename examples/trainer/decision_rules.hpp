@@ -34,14 +34,13 @@
 // and predicts the held-out fold; the held-out predictions of all folds are pooled and the
 // metrics computed once on them. No row's label takes part in choosing the thresholds that
 // predict it. The thresholds used on test and saved for predict are tuned on all validation rows.
-// `--rule auto` picks the rule with the best cross-fitted validation headline F1 (ties: the
-// earlier rule in all_rules(), the simpler one). With RuleOptions::tolerance_se = T > 0 (--rule-se)
-// it picks the simplest rule within T standard errors of the best instead (the one-standard-error
-// rule of Breiman et al., CART 1984), the standard error being that of the best rule's score over
-// the K held-out folds, sd / sqrt(K): a tuned rule must then beat a simpler one by more than the
-// folds' noise. Every rule's standard error is reported either way. The default is 0: with T = 1
-// the wide search selected the same models on the embedded data and Delicious and a worse one on
-// bibtex (examples/trainer/README.md, "Decision rules").
+// `--rule auto` picks among the rules by their cross-fitted validation headline F1, statistical
+// ties decided as for configurations (selection.hpp): with the defaults (--select-se 1,
+// --tie-break auto) the rule with the best cross-fitted micro-F1 among those within one standard
+// error of the best macro-F1 (the standard error of the best rule's score over the K held-out
+// folds, sd / sqrt(K)); `--tie-break simplest` takes the simplest of them instead (the earliest in
+// all_rules()), `--select-se 0` the best rule itself (ties: the simpler). Every rule's standard
+// error is reported either way.
 
 #include <cstdint>
 #include <optional>
@@ -65,6 +64,15 @@ const char* to_string(F1Average a);
 /// "macro" | "micro" | "samples" | "macro+micro"; nullopt otherwise.
 std::optional<F1Average> parse_f1_average(const std::string& name);
 double f1_of(const longtail::metrics::F1Scores& scores, F1Average average);
+
+/// What decides among candidates tied within --select-se standard errors (selection.hpp).
+/// automatic: micro-F1 when ranking by macro-F1, macro-F1 when ranking by micro-F1, else simplest.
+enum class TieBreak { automatic, simplest, macro, micro, samples };
+const char* to_string(TieBreak t);
+/// "auto" | "simplest" | "macro" | "micro" | "samples"; nullopt otherwise.
+std::optional<TieBreak> parse_tie_break(const std::string& name);
+/// The F1 that breaks ties when ranking by `metric`; nullopt: the simplest (earliest) candidate.
+std::optional<F1Average> tie_metric(TieBreak tie_break, F1Average metric);
 
 enum class ThresholdKind { half, global, shrunk, per_label };
 
@@ -97,13 +105,17 @@ struct RuleOptions {
   /// cross-fitted validation macro-F1 on all three data sets of the README's comparison.
   Eigen::Index min_positives = 1;
   int folds = 5;  ///< K of the cross-fitting (at most the number of validation rows)
-  /// auto: the simplest rule within this many standard errors of the best cross-fitted score
-  /// (0: the best rule itself, ties to the simpler one; see the top of this file for why 0).
-  double tolerance_se = 0.0;
-  std::uint64_t seed = 1;  ///< of the fold assignment (the training --seed)
+  /// auto, and the sweep's and search's selection: candidates within this many standard errors
+  /// of the best score are tied (0: the best itself, ties to the earlier; --select-se).
+  double tolerance_se = 1.0;
+  TieBreak tie_break = TieBreak::automatic;  ///< what decides among tied candidates (--tie-break)
+  std::uint64_t seed = 1;                    ///< of the fold assignment (the training --seed)
+
+  /// The F1 that breaks ties (tie_metric(tie_break, metric)); nullopt: the simplest.
+  std::optional<F1Average> tie_metric() const { return longtail_train::tie_metric(tie_break, metric); }
 
   /// Throws std::invalid_argument naming the flag (--rule-shrinkage, --rule-min-positives,
-  /// --rule-folds, --rule-se).
+  /// --rule-folds, --select-se).
   void validate() const;
 };
 
@@ -161,6 +173,7 @@ struct RuleReport {
   std::size_t chosen = 0;               ///< the --rule, or auto's pick
   std::size_t best = 0;                 ///< the best cross-fitted headline F1 (also under --rule)
   double tolerance_se = 0;              ///< auto's tolerance in standard errors (RuleOptions::tolerance_se)
+  std::optional<F1Average> tie_metric;  ///< what decided auto's ties (nullopt: the simplest rule)
   bool automatic = false;               ///< chosen by auto
   F1Average metric = F1Average::macro;  ///< what auto and the global search maximise
   int folds = 0;                        ///< K used (0: fewer than 2 validation rows, nothing tuned)

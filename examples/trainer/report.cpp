@@ -133,6 +133,7 @@ std::string rules_json(const RuleReport& report) {
      << ", \"automatic\": " << (report.automatic ? "true" : "false")
      << ", \"best\": " << json_string(report.rules.empty() ? "" : report.rules[report.best].fitted.rule.name())
      << ", \"within_standard_errors\": " << json_number(report.tolerance_se)
+     << ", \"tie_break\": " << json_string(report.tie_metric ? to_string(*report.tie_metric) : "simplest")
      << ", \"metric\": " << json_string(to_string(report.metric)) << ", \"folds\": " << report.folds
      << ", \"note\": " << json_string(report.note) << ", \"rules\": [";
   for (std::size_t r = 0; r < report.rules.size(); ++r) {

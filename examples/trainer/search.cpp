@@ -226,6 +226,31 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
+}  // namespace
+
+void select_among_finalists(SearchResult& res, const SweepOptions& sweep, const RuleOptions& rules) {
+  const std::vector<std::size_t>& ranking = res.outcome.ranking;
+  if (ranking.empty()) return;
+  std::size_t finalists = 0;
+  while (finalists < ranking.size() &&
+         res.outcome.configs[ranking[finalists]].rungs_done == res.outcome.configs[ranking.front()].rungs_done)
+    ++finalists;
+  const bool has_ensemble = res.ensemble_rank > 0;
+  const std::size_t selected = move_selected_first(res.sweep.entries, finalists + (has_ensemble ? 1 : 0), sweep, rules);
+  if (has_ensemble && selected == res.ensemble_rank - 1) {
+    res.ensemble_rank = 1;
+    return;
+  }
+  // A configuration's row: its place in the ranking is its row's, less the ensemble's row above it.
+  const bool ensemble_above = has_ensemble && res.ensemble_rank - 1 < selected;
+  const std::size_t at = selected - (ensemble_above ? 1 : 0);
+  std::rotate(res.outcome.ranking.begin(), res.outcome.ranking.begin() + std::ptrdiff_t(at),
+              res.outcome.ranking.begin() + std::ptrdiff_t(at + 1));
+  if (ensemble_above) ++res.ensemble_rank;  // the rows above the selected one move down by one
+}
+
+namespace {
+
 /// The configurations of the selected row: an ensemble's members, else the one.
 std::vector<std::size_t> selected_configs(const SearchResult& res) {
   return res.ensemble_rank == 1 ? res.ensemble : std::vector<std::size_t>{res.outcome.ranking.front()};
@@ -433,6 +458,7 @@ SearchResult run_search(const Splits& data, const TrainConfig& base, const std::
   } else {
     res.ensemble.clear();
   }
+  select_among_finalists(res, sweep, base.rules);
   if (res.outcome.ranking.empty() || (!search.refit && selected_dir.empty())) return res;
 
   // The selected row's model: refit on train + validation, or the search's own.
@@ -523,7 +549,9 @@ std::string format_search_summary(const SearchResult& res) {
   } else if (!res.refit_error.empty()) {
     os << "The refit failed, so the selected model is the search's: " << res.refit_error << "\n";
   }
-  os << "The table below ranks by rung reached, then validation score: rank 1 is the selected configuration.\n";
+  os << "The table below ranks by rung reached, then validation score; rank 1 is the selected configuration (among "
+        "the last rung's rows: the best, or the --tie-break's pick among those within --select-se standard errors of "
+        "it).\n";
   return os.str();
 }
 

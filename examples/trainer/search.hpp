@@ -157,6 +157,13 @@ struct SearchResult {
   std::string refit_error;
 };
 
+/// Model selection among the rows that finished the most rungs (the ensemble's row among them):
+/// the best validation headline, or the tie-break's pick among the rows tied with it
+/// (move_selected_first), moved to the top of res.sweep.entries; its configuration moves to the
+/// front of res.outcome.ranking, and ensemble_rank follows the ensemble's row. The halving's own
+/// ranking (promotions, the ensemble's members) is by validation headline alone.
+void select_among_finalists(SearchResult& res, const SweepOptions& sweep, const RuleOptions& rules);
+
 /// The last rung's epochs: options.last_rung_epochs, or `epochs` when it is 0.
 int last_rung_epochs(const SearchOptions& options, int epochs);
 

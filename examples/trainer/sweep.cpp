@@ -14,6 +14,7 @@
 #include "common/fnv1a.hpp"
 #include "common/job_pool.hpp"
 #include "report.hpp"
+#include "selection.hpp"
 
 namespace longtail_train {
 namespace {
@@ -190,12 +191,31 @@ SweepResult sweep_result(const std::vector<LossConfig>& losses, std::vector<Swee
       result.failures.push_back({losses[i], losses[i].name(), o.error});
     }
   }
-  // Model selection on validation only: the table is ranked by the validation metric and its
-  // first row is the selected configuration; the test metrics report it, they do not choose it.
+  // Model selection on validation only: the table is ranked by the validation metric, and its
+  // first row is the selected configuration (the best, or the tie-break's pick among those tied
+  // with it); the test metrics report it, they do not choose it.
   std::stable_sort(result.entries.begin(), result.entries.end(), [](const SweepEntry& a, const SweepEntry& b) {
     return a.validation_headline > b.validation_headline;
   });
+  if (!result.entries.empty()) move_selected_first(result.entries, result.entries.size(), options, rules);
   return result;
+}
+
+std::size_t move_selected_first(std::vector<SweepEntry>& ranked, std::size_t count, const SweepOptions& options,
+                                const RuleOptions& rules) {
+  if (count == 0 || count > ranked.size())
+    throw std::invalid_argument("move_selected_first: " + std::to_string(count) + " candidates among " +
+                                std::to_string(ranked.size()) + " entries");
+  const std::optional<F1Average> tie = tie_metric(rules.tie_break, headline_average(options));
+  std::vector<ScoredCandidate> candidates;
+  for (std::size_t i = 0; i < count; ++i) {
+    const SweepEntry& e = ranked[i];
+    const double se = e.rules.rules.empty() ? 0.0 : e.rules.chosen_rule().validation_se;
+    candidates.push_back({e.validation_headline, se, tie ? f1_of(e.validation.tuned.f1, *tie) : 0.0});
+  }
+  const std::size_t selected = select_within_noise(candidates, rules.tolerance_se, tie.has_value());
+  std::rotate(ranked.begin(), ranked.begin() + std::ptrdiff_t(selected), ranked.begin() + std::ptrdiff_t(selected + 1));
+  return selected;
 }
 
 SweepResult run_sweep(const Splits& data, const TrainConfig& base, const std::vector<LossConfig>& losses,
@@ -216,8 +236,10 @@ std::string format_sweep_table(const SweepResult& r) {
   const SweepEntry* base = find_entry(r, r.baseline);
   const double base_f1 = base ? base->headline : NAN;
   char line[1024];
-  os << "\nRanked by validation " << r.metric << " (rank 1 is the selected configuration); test " << r.metric
-     << " and its improvement relative to " << r.baseline << " report the choice (" << r.entries.size()
+  os << "\nRanked by validation " << r.metric
+     << " (rank 1 is the selected configuration: the best, or the --tie-break's pick among those within --select-se "
+        "standard errors of it); test "
+     << r.metric << " and its improvement relative to " << r.baseline << " report the choice (" << r.entries.size()
      << " configurations, " << parallelism(r) << ", " << Progress::format_duration(r.seconds) << "):\n\n";
   std::snprintf(line, sizeof line, "%-4s %-26s %-14s %7s %7s %12s | %7s %7s %7s %7s | %6s %6s %6s | %5s %7s\n", "rank",
                 "configuration", "rule", "val F1", "F1", "improvement", "micro", "macro", "samples", "macro@.5", "head",

@@ -76,6 +76,14 @@ std::string sweep_metric_name(const SweepOptions& options, const RuleOptions& ru
 /// from a result file or another rank is ranked by this run's --metric).
 void set_headlines(SweepEntry& entry, const SweepOptions& options);
 
+/// Model selection among the first `count` entries of `ranked` (best validation headline first):
+/// the best, statistical ties (within rules.tolerance_se standard errors of the best entry's
+/// score, the standard error of its chosen rule) decided by the tie-break F1 on validation
+/// (rules.tie_break under the sweep's --metric; selection.hpp). The selected entry moves to the
+/// front, the others keep their order; returns its index before the move.
+std::size_t move_selected_first(std::vector<SweepEntry>& ranked, std::size_t count, const SweepOptions& options,
+                                const RuleOptions& rules);
+
 /// What became of one configuration of the grid: its entry, or the error that ended it.
 struct SweepOutcome {
   std::size_t index = 0;            ///< in the grid (`losses`)

@@ -7,6 +7,10 @@
 
 namespace longtail_train {
 
+namespace {
+constexpr std::uint8_t kNoTieMetric = 0xFF;  // a RuleReport whose ties went to the simplest rule
+}  // namespace
+
 void ByteWriter::raw(const void* p, std::size_t n) {
   if (n) bytes_.append(static_cast<const char*>(p), n);
 }
@@ -218,6 +222,7 @@ void write_rules(ByteWriter& w, const RuleReport& report) {
   w.f64(report.tolerance_se);
   w.u8(report.automatic ? 1 : 0);
   w.u8(std::uint8_t(report.metric));
+  w.u8(report.tie_metric ? std::uint8_t(*report.tie_metric) : kNoTieMetric);
   w.i64(report.folds);
   w.str(report.note);
 }
@@ -258,6 +263,10 @@ RuleReport read_rules(ByteReader& r) {
   const std::uint8_t metric = r.u8("decision rule metric");
   if (metric > std::uint8_t(F1Average::macro_micro)) r.fail("decision rule metric " + std::to_string(metric));
   report.metric = F1Average(metric);
+  const std::uint8_t tie = r.u8("tie-break metric");
+  if (tie != kNoTieMetric && tie > std::uint8_t(F1Average::macro_micro))
+    r.fail("tie-break metric " + std::to_string(tie));
+  if (tie != kNoTieMetric) report.tie_metric = F1Average(tie);
   const std::int64_t folds = r.i64("cross-fitting folds");
   if (folds < 0 || folds > 1000000) r.fail("cross-fitting folds " + std::to_string(folds));
   report.folds = int(folds);

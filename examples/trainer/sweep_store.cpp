@@ -19,7 +19,7 @@ namespace longtail_train {
 namespace {
 
 constexpr char kResultMagic[8] = {'L', 'T', 'S', 'W', 'R', 'E', 'S', '\x1a'};
-constexpr std::uint32_t kResultVersion = 2;  // 2: the decision rules' standard errors
+constexpr std::uint32_t kResultVersion = 3;  // 2: the decision rules' standard errors; 3: their tie-break
 constexpr std::uint32_t kByteOrder = 0x01020304;
 constexpr const char* kSettingsFile = "sweep.settings";
 constexpr const char* kSettingsHeader = "longtail-train sweep settings, version 1";
@@ -119,7 +119,8 @@ Settings SweepStore::shared_settings(const TrainConfig& base, const Splits& data
   s.emplace_back("--rule-shrinkage", number(base.rules.shrinkage));
   s.emplace_back("--rule-min-positives", std::to_string(base.rules.min_positives));
   s.emplace_back("--rule-folds", std::to_string(base.rules.folds));
-  s.emplace_back("--rule-se", number(base.rules.tolerance_se));
+  s.emplace_back("--select-se", number(base.rules.tolerance_se));
+  s.emplace_back("--tie-break", to_string(base.rules.tie_break));
   s.emplace_back("test data", describe_data(data.test));
   s.emplace_back("train data fingerprint", hex(fingerprint(data.train)));
   s.emplace_back("validation data fingerprint", hex(fingerprint(data.validation)));

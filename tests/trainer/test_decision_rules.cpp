@@ -336,12 +336,13 @@ TEST_CASE("rules: evaluate_rules scores, chooses and is deterministic", "[traine
   CHECK_THAT(none.note, Contains("--rule shrunk+top1") && Contains("at least 2 validation rows"));
 }
 
-TEST_CASE("rules: --rule-se 1 takes the simplest rule within one standard error of the best", "[trainer][rules]") {
+TEST_CASE("rules: --select-se 1 ties the rules within one standard error of the best, --tie-break decides",
+          "[trainer][rules]") {
   // Validation sets of 60 rows x 6 labels in which the labels' best thresholds differ, so the
   // tuned rules sometimes win by a lot and sometimes by less than the folds' noise.
   const Eigen::Index n = 60, L = 6;
   const Eigen::ArrayXd counts = Eigen::ArrayXd::Constant(L, 50);
-  int binding = 0;
+  int binding = 0, by_micro = 0;
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     Rng rng(seed, 3);
     RowMatrix<float> p(n, L), y(n, L);
@@ -353,6 +354,7 @@ TEST_CASE("rules: --rule-se 1 takes the simplest rule within one standard error 
     RuleOptions o;
     o.seed = seed;
     o.tolerance_se = 1;
+    o.tie_break = TieBreak::simplest;
     const RuleReport a = evaluate_rules(p, y, p, y, counts, {}, o);
     // The standard errors, recomputed: each fold's held-out predictions scored alone.
     const auto pooled = cross_fitted_predictions(all_rules(), p, y, o);
@@ -375,8 +377,9 @@ TEST_CASE("rules: --rule-se 1 takes the simplest rule within one standard error 
       for (double v : scores) var += (v - mean) * (v - mean) / double(scores.size() - 1);
       CHECK(a.rules[r].validation_se == Approx(std::sqrt(var / double(scores.size()))).epsilon(1e-12));
     }
-    // chosen: the first rule within one standard error of the best; nothing earlier is.
+    // simplest: the first rule within one standard error of the best; nothing earlier is.
     auto macro = [&](std::size_t r) { return a.rules[r].validation.f1.macro.f1; };
+    auto micro = [&](std::size_t r) { return a.rules[r].validation.f1.micro.f1; };
     const double floor = macro(a.best) - a.rules[a.best].validation_se;
     REQUIRE(a.chosen <= a.best);
     CHECK(macro(a.chosen) >= floor);
@@ -386,7 +389,24 @@ TEST_CASE("rules: --rule-se 1 takes the simplest rule within one standard error 
       CHECK_THAT(format_rules(a), Contains("the simplest rule within 1 standard error(s) of the best") &&
                                       Contains(a.rules[a.best].fitted.rule.name() + " "));
     }
-    // --rule-se 0 (the default): the best rule itself.
+    // auto (the default under --metric macro): the best cross-fitted micro-F1 among the same
+    // tied rules (ties: the earlier).
+    o.tie_break = TieBreak::automatic;
+    const RuleReport m = evaluate_rules(p, y, p, y, counts, {}, o);
+    REQUIRE(m.tie_metric == F1Average::micro);
+    CHECK(m.best == a.best);
+    CHECK(macro(m.chosen) >= floor);
+    for (std::size_t r = 0; r < m.rules.size(); ++r)
+      if (macro(r) >= floor) {
+        CHECK(micro(r) <= micro(m.chosen));
+        if (r < m.chosen) CHECK(micro(r) < micro(m.chosen));
+      }
+    if (m.chosen != m.best) {
+      ++by_micro;
+      CHECK_THAT(format_rules(m), Contains("the best cross-fitted validation micro-F1 of the rules within 1 standard "
+                                           "error(s) of the best"));
+    }
+    // --select-se 0: the best rule itself, whatever breaks ties.
     o.tolerance_se = 0;
     const RuleReport b = evaluate_rules(p, y, p, y, counts, {}, o);
     CHECK(b.chosen == b.best);
@@ -395,6 +415,8 @@ TEST_CASE("rules: --rule-se 1 takes the simplest rule within one standard error 
   // The tolerance decides in some of these draws and not in others (so both branches are tested).
   CHECK(binding > 0);
   CHECK(binding < 20);
+  CHECK(by_micro > 0);
+  CHECK(by_micro < 20);
 }
 
 TEST_CASE("rules: bad option and flag values name the flag", "[trainer][rules][cli]") {
@@ -409,7 +431,7 @@ TEST_CASE("rules: bad option and flag values name the flag", "[trainer][rules][c
   CHECK_THROWS_WITH(o.validate(), Contains("--rule-folds"));
   o = {};
   o.tolerance_se = -0.5;
-  CHECK_THROWS_WITH(o.validate(), Contains("--rule-se"));
+  CHECK_THROWS_WITH(o.validate(), Contains("--select-se"));
 
   auto parse = [](std::initializer_list<const char*> args) {
     std::vector<const char*> argv{"longtail-train"};
@@ -420,10 +442,14 @@ TEST_CASE("rules: bad option and flag values name the flag", "[trainer][rules][c
   CHECK_THROWS_WITH(parse({"--rule-shrinkage", "-2"}), Contains("--rule-shrinkage") && Contains("'-2'"));
   CHECK_THROWS_WITH(parse({"--rule-min-positives", "0"}), Contains("--rule-min-positives") && Contains("'0'"));
   CHECK_THROWS_WITH(parse({"--rule-folds", "1"}), Contains("--rule-folds") && Contains("'1'"));
-  CHECK_THROWS_WITH(parse({"--rule-se", "-1"}), Contains("--rule-se") && Contains("'-1'"));
-  CHECK(parse({"--rule-se", "0"}).train.rules.tolerance_se == 0);
-  CHECK(parse({}).train.rules.tolerance_se == 0);
-  CHECK(parse({"--rule-se", "1.5"}).train.rules.tolerance_se == 1.5);
+  CHECK_THROWS_WITH(parse({"--select-se", "-1"}), Contains("--select-se") && Contains("'-1'"));
+  CHECK(parse({"--select-se", "0"}).train.rules.tolerance_se == 0);
+  CHECK(parse({}).train.rules.tolerance_se == 1);
+  CHECK(parse({"--select-se", "1.5"}).train.rules.tolerance_se == 1.5);
+  CHECK_THROWS_WITH(parse({"--tie-break", "precision"}), Contains("--tie-break") && Contains("'precision'"));
+  CHECK(parse({}).train.rules.tie_break == TieBreak::automatic);
+  CHECK(parse({"--tie-break", "simplest"}).train.rules.tie_break == TieBreak::simplest);
+  CHECK(parse({"sweep", "--tie-break", "samples"}).train.rules.tie_break == TieBreak::samples);
   CHECK_THROWS_WITH(parse({"sweep", "--metric", "weighted"}), Contains("--metric") && Contains("'weighted'"));
   CHECK_THROWS_WITH(parse({"eval", "--checkpoint", "m.ltck", "--rule", "global"}), Contains("--rule"));
 

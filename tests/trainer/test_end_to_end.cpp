@@ -149,21 +149,33 @@ TEST_CASE("sweep trains configurations in parallel and ranks them", "[trainer][e
   const SweepResult r = run_sweep(tiny_data(), base, {bce, focal}, opt, 2, 1, ProgressMode::quiet);
   REQUIRE(r.entries.size() == 2);
   // Selection on validation only: ranked by the validation macro-F1 at each configuration's
-  // decision rule (auto: the best cross-fitted validation macro-F1); test reports the choice at
+  // decision rule (auto: the best cross-fitted validation macro-F1, or among the rules within one
+  // standard error of it the best cross-fitted micro-F1); test reports the choice at
   // the same rule.
+  auto micro = [](const RuleEvaluation& rule) { return rule.validation.f1.micro.f1; };
   for (const auto& e : r.entries) {
     REQUIRE(e.rules.rules.size() == all_rules().size());
     const RuleEvaluation& chosen = e.rules.chosen_rule();
     CHECK(e.rules.automatic);
+    CHECK(e.rules.tie_metric == F1Average::micro);
     CHECK(e.test.rule == chosen.fitted.rule.name());
     CHECK(e.validation_headline == chosen.validation.f1.macro.f1);
     CHECK(e.headline == chosen.test.f1.macro.f1);
     const RuleEvaluation& best = e.rules.rules[e.rules.best];
     for (const auto& other : e.rules.rules) CHECK(other.validation.f1.macro.f1 <= best.validation.f1.macro.f1);
-    CHECK(e.rules.chosen == e.rules.best);
-    CHECK(e.validation_headline == best.validation.f1.macro.f1);
+    const double floor = best.validation.f1.macro.f1 - best.validation_se;
+    CHECK(chosen.validation.f1.macro.f1 >= floor);
+    for (const auto& other : e.rules.rules)
+      if (other.validation.f1.macro.f1 >= floor) CHECK(micro(other) <= micro(chosen));
   }
-  CHECK(r.entries[0].validation_headline >= r.entries[1].validation_headline);
+  // The selected row: the best validation macro-F1, or a row within one standard error of it with
+  // a validation micro-F1 no lower.
+  const SweepEntry& first = r.entries[0];
+  const SweepEntry& second = r.entries[1];
+  if (first.validation_headline < second.validation_headline) {
+    CHECK(first.validation_headline >= second.validation_headline - second.rules.chosen_rule().validation_se);
+    CHECK(first.validation.tuned.f1.micro.f1 >= second.validation.tuned.f1.micro.f1);
+  }
   const std::string table = format_sweep_table(r);
   CHECK_THAT(table, Catch::Contains("cap_3.0_focal_g2") && Catch::Contains("(baseline)") &&
                         Catch::Contains("Ranked by validation") && Catch::Contains("val F1"));

@@ -243,9 +243,13 @@ TEST_CASE("sweep store: fresh start, --resume keeps finished configurations and 
   CHECK_THROWS_WITH(run_distributed_sweep(small_data(), base, losses, by_micro, launch, one),
                     Contains("--metric") && Contains("'micro'"));
   TrainConfig tolerant = base;
-  tolerant.rules.tolerance_se = 1;
+  tolerant.rules.tolerance_se = 2;
   CHECK_THROWS_WITH(run_distributed_sweep(small_data(), tolerant, losses, options, launch, one),
-                    Contains("--rule-se") && Contains("'1'"));
+                    Contains("--select-se") && Contains("'2'"));
+  TrainConfig simplest = base;
+  simplest.rules.tie_break = TieBreak::simplest;
+  CHECK_THROWS_WITH(run_distributed_sweep(small_data(), simplest, losses, options, launch, one),
+                    Contains("--tie-break") && Contains("'simplest'"));
   Splits other_data = small_data();
   other_data.test.features.valuePtr()[0] += 1.0f;  // same shape and description, other contents
   CHECK_THROWS_WITH(run_distributed_sweep(other_data, base, losses, options, launch, one),
