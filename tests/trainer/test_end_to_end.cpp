@@ -185,7 +185,8 @@ TEST_CASE("sweep trains configurations in parallel and ranks them", "[trainer][e
   // Every rule's cross-fitted validation score beside its test score.
   CHECK_THAT(json, Catch::Contains("\"decision_rules\": {\"chosen\": ") &&
                        Catch::Contains("{\"rule\": \"shrunk+top1\", \"at_least_one\": true") &&
-                       Catch::Contains("\"validation_cross_fitted\": {\"micro_f1\": "));
+                       Catch::Contains("\"validation_cross_fitted\": {\"micro_f1\": ") &&
+                       Catch::Contains("\"within_standard_errors\": 1, \"tie_break\": \"micro\""));
   CHECK_THAT(sweep_csv(r), Catch::StartsWith("rank,configuration,rule,validation_f1,f1,"));
 
   // A fixed rule: every configuration is ranked and reported at it.
