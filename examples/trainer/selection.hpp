@@ -32,7 +32,6 @@ struct ScoredCandidate {
 /// the highest tie_score when `by_tie_score` (ties: the earliest), else the earliest.
 /// Throws std::invalid_argument for no candidates, a negative or non-finite tolerance, or a
 /// non-finite score.
-std::size_t select_within_noise(const std::vector<ScoredCandidate>& candidates, double tolerance_se,
-                                bool by_tie_score);
+std::size_t select_within_noise(const std::vector<ScoredCandidate>& candidates, double tolerance_se, bool by_tie_score);
 
 }  // namespace longtail_train

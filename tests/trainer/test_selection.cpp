@@ -18,8 +18,8 @@ using Catch::Matchers::Contains;
 TEST_CASE("selection: the best score, or among those within T standard errors the best tie score",
           "[trainer][selection]") {
   // score, standard error, tie score; in order of preference.
-  const std::vector<ScoredCandidate> c{{0.370, 0.004, 0.50}, {0.380, 0.010, 0.45}, {0.372, 0.002, 0.49},
-                                       {0.365, 0.010, 0.60}, {0.380, 0.020, 0.40}};
+  const std::vector<ScoredCandidate> c{
+      {0.370, 0.004, 0.50}, {0.380, 0.010, 0.45}, {0.372, 0.002, 0.49}, {0.365, 0.010, 0.60}, {0.380, 0.020, 0.40}};
   // T = 0: the best score; equal best scores go to the earlier (1, not 4).
   CHECK(select_within_noise(c, 0, true) == 1);
   CHECK(select_within_noise(c, 0, false) == 1);
@@ -46,11 +46,9 @@ TEST_CASE("selection: bad input is refused with the reason", "[trainer][selectio
   CHECK_THROWS_WITH(select_within_noise({}, 1, true), Contains("no candidates"));
   const std::vector<ScoredCandidate> ok{{0.3, 0.01, 0.4}};
   CHECK_THROWS_WITH(select_within_noise(ok, -1, true), Contains("tolerance"));
-  CHECK_THROWS_WITH(select_within_noise(ok, std::numeric_limits<double>::infinity(), true),
-                    Contains("tolerance"));
+  CHECK_THROWS_WITH(select_within_noise(ok, std::numeric_limits<double>::infinity(), true), Contains("tolerance"));
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  CHECK_THROWS_WITH(select_within_noise({{0.3, 0.01, 0.4}, {nan, 0.01, 0.4}}, 1, true),
-                    Contains("candidate 1"));
+  CHECK_THROWS_WITH(select_within_noise({{0.3, 0.01, 0.4}, {nan, 0.01, 0.4}}, 1, true), Contains("candidate 1"));
   CHECK_THROWS_WITH(select_within_noise({{0.3, -0.01, 0.4}}, 1, true), Contains("candidate 0"));
 }
 
@@ -80,8 +78,8 @@ std::vector<std::string> names(const std::vector<SweepEntry>& entries) {
 
 TEST_CASE("selection: a sweep's tied configurations go to the best validation micro-F1", "[trainer][selection]") {
   // Ranked by validation macro-F1: a leads by less than its standard error over b and c, not over d.
-  std::vector<SweepEntry> table{row("a", 0.386, 0.013, 0.47), row("b", 0.384, 0.017, 0.48), row("c", 0.376, 0.015, 0.49),
-                                row("d", 0.370, 0.010, 0.55)};
+  std::vector<SweepEntry> table{row("a", 0.386, 0.013, 0.47), row("b", 0.384, 0.017, 0.48),
+                                row("c", 0.376, 0.015, 0.49), row("d", 0.370, 0.010, 0.55)};
   SweepOptions options;  // --metric macro
   RuleOptions rules;     // --select-se 1 --tie-break auto: micro-F1
   CHECK(move_selected_first(table, table.size(), options, rules) == 2);
@@ -105,7 +103,8 @@ TEST_CASE("selection: a sweep's tied configurations go to the best validation mi
   CHECK(move_selected_first(micro_table, micro_table.size(), by_micro, rules) == 1);
   CHECK(names(micro_table) == std::vector<std::string>{"y", "x"});
   // Only the first `count` rows are candidates.
-  std::vector<SweepEntry> partial{row("a", 0.386, 0.013, 0.47), row("b", 0.384, 0.017, 0.48), row("c", 0.380, 0.1, 0.9)};
+  std::vector<SweepEntry> partial{row("a", 0.386, 0.013, 0.47), row("b", 0.384, 0.017, 0.48),
+                                  row("c", 0.380, 0.1, 0.9)};
   CHECK(move_selected_first(partial, 2, options, RuleOptions{}) == 1);
   CHECK(names(partial) == std::vector<std::string>{"b", "a", "c"});
   CHECK_THROWS_WITH(move_selected_first(partial, 4, options, RuleOptions{}), Contains("4 candidates"));
@@ -157,7 +156,7 @@ TEST_CASE("selection: a search selects among the rows of its last rung, the ense
   SECTION("a configuration above the ensemble: the ensemble keeps its rank") {
     std::vector<SweepEntry> c = configs;
     c[0].validation.tuned.f1.micro.f1 = 0.44;
-    c[1].validation.tuned.f1.micro.f1 = 0.485;  // the best tied micro-F1
+    c[1].validation.tuned.f1.micro.f1 = 0.485;            // the best tied micro-F1
     SearchResult res = search_result(c, rungs, &ens, 3);  // c0, c1, ens, c2, c3
     select_among_finalists(res, options, rules);
     CHECK(names(res.sweep.entries) == std::vector<std::string>{"c1", "c0", "ensemble_top2", "c2", "c3"});
