@@ -143,6 +143,8 @@ void write_payload(Writer& w, const Checkpoint& c) {
   // Version 3: the decision rule the thresholds belong to, and its at-least-one setting.
   w.str(c.rule);
   w.pod<std::uint8_t>(c.at_least_one);
+  // Version 4: the training rows of the label counts.
+  w.pod<std::int64_t>(c.train_rows);
 }
 
 /// Largest model a checkpoint may describe: 2^31 - 1 parameters (Eigen::Index arithmetic on
@@ -364,6 +366,12 @@ Checkpoint load_checkpoint(const std::string& path) {
     c.at_least_one = r.pod<std::uint8_t>("at least one") != 0;
     if (rule->at_least_one != c.at_least_one)
       r.fail("decision rule '" + c.rule + "' and its at-least-one flag disagree");
+  }
+  if (version >= 4) {
+    c.train_rows = r.pod<std::int64_t>("training rows");
+    if (c.train_rows < 0) r.fail("the training rows are negative (" + std::to_string(c.train_rows) + ")");
+    if (c.train_rows > 0 && c.train_label_counts.size() != 0 && (c.train_label_counts > double(c.train_rows)).any())
+      r.fail("a training label count exceeds the " + std::to_string(c.train_rows) + " training rows");
   }
   if (!r.done()) r.fail("unexpected bytes after the last field");
   return c;

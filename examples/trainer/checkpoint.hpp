@@ -33,7 +33,7 @@
 namespace longtail_train {
 
 struct Checkpoint {
-  static constexpr std::uint32_t kVersion = 3;
+  static constexpr std::uint32_t kVersion = 4;
 
   /// Training settings as (flag, value) pairs: checked by --resume, shown by eval.
   std::vector<std::pair<std::string, std::string>> settings;
@@ -50,6 +50,9 @@ struct Checkpoint {
   bool at_least_one = false;  ///< the rule's top-1 when no label clears its threshold (predict, eval)
   std::vector<std::string> label_names;
   Eigen::ArrayXd train_label_counts;
+  /// Rows of the training split that train_label_counts count (the propensity-scored metrics need
+  /// both, of one split: a refit model's are train + validation); 0: unknown (versions 1 to 3).
+  std::int64_t train_rows = 0;
 
   /// The fitted text featurizer of a model trained on text (--tsv): its settings and idf, all that
   /// transform() needs to reproduce the training features bit for bit (predict --text). Empty

@@ -272,10 +272,9 @@ int run_eval(const CliOptions& o) {
   const Splits data = load_data(o);
   const Dataset& d = pick_split(data, o.split);
   const RowMatrix<float> p = saved_model_probabilities(m, d, d.features, threads);
-  const Eigen::ArrayXd& stored = m.first().train_label_counts;
-  const Eigen::ArrayXd counts = stored.size() == m.outputs() ? stored : label_counts(data.train.labels);
+  const TrainingCounts train = training_counts(m, data.train);
   const SplitEvaluation e =
-      evaluate_split(o.split, p, dense_targets(d.labels), m.rule, counts, data.train.rows(), o.train.buckets);
+      evaluate_split(o.split, p, dense_targets(d.labels), m.rule, train.counts, train.rows, o.train.buckets);
   std::cout << "checkpoint: " << o.checkpoint << " (" << m.describe() << ")\n"
             << "data: " << describe_data(d) << "\n\n"
             << format_evaluation(e);

@@ -14,6 +14,7 @@
 #include "data/file_open.hpp"
 #include "inference.hpp"
 #include "mlp.hpp"
+#include "targets.hpp"
 
 namespace longtail_train {
 namespace {
@@ -211,6 +212,13 @@ RowMatrix<float> saved_model_probabilities(const SavedModel& m, const Dataset& d
   std::vector<const RowMatrix<float>*> pointers;
   for (const auto& p : each) pointers.push_back(&p);
   return mean_probabilities(pointers);
+}
+
+TrainingCounts training_counts(const SavedModel& model, const Dataset& train) {
+  const Checkpoint& c = model.first();
+  if (c.train_label_counts.size() == model.outputs() && c.train_rows > 0)
+    return {c.train_label_counts, Eigen::Index(c.train_rows)};
+  return {label_counts(train.labels), train.rows()};
 }
 
 }  // namespace longtail_train

@@ -77,4 +77,16 @@ SavedModel load_saved_model(const std::string& path);
 RowMatrix<float> saved_model_probabilities(const SavedModel& model, const Dataset& data,
                                            const SparseRowMatrix& features, int threads);
 
+/// What the propensity-scored metrics need of a training split: its label counts and its rows.
+struct TrainingCounts {
+  Eigen::ArrayXd counts;
+  Eigen::Index rows = 0;
+};
+
+/// The model's own training counts (its checkpoint's: a refit model's are those of train +
+/// validation), else those of `train` (the data flags' training split) when the checkpoint does
+/// not carry both (versions before 4 have no row count): never the counts of one split with the
+/// rows of another.
+TrainingCounts training_counts(const SavedModel& model, const Dataset& train);
+
 }  // namespace longtail_train

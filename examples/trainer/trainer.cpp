@@ -284,6 +284,7 @@ TrainResult train_model(const TrainingData& data, const TrainConfig& cfg, Progre
   checkpoint.label_names = train.label_set.names;
   if (checkpoint.label_names.size() != std::size_t(shape.outputs)) checkpoint.label_names.clear();
   checkpoint.train_label_counts = result.train_counts;
+  checkpoint.train_rows = std::int64_t(data.train_rows);
   if (featurizer) checkpoint.featurizer = *featurizer;
   TrainingState& state = checkpoint.state;
   if (root) state.best_params = model.parameters();

@@ -40,6 +40,7 @@ Checkpoint sample() {
   c.at_least_one = true;
   c.label_names = {"Sports", "Sports > Soccer"};
   c.train_label_counts = (Eigen::ArrayXd(2) << 100, 7).finished();
+  c.train_rows = 250;
   c.state.finished = true;
   return c;
 }
@@ -81,6 +82,7 @@ TEST_CASE("checkpoint round trip keeps every field", "[trainer][checkpoint]") {
   CHECK(d.at_least_one);
   CHECK(d.label_names == c.label_names);
   CHECK((d.train_label_counts == c.train_label_counts).all());
+  CHECK(d.train_rows == 250);
   CHECK(d.state.finished);
   CHECK(d.setting("--lr") == "0.001");
   std::remove(path.c_str());
@@ -164,6 +166,12 @@ TEST_CASE("checkpoints with impossible contents are refused", "[trainer][checkpo
   c.train_label_counts[0] = -1;
   refused(c, "training label count is negative");
   c = sample();
+  c.train_rows = -4;
+  refused(c, "training rows are negative (-4)");
+  c = sample();
+  c.train_rows = 99;  // a label with 100 positives
+  refused(c, "a training label count exceeds the 99 training rows");
+  c = sample();
   c.rule = "median";
   refused(c, "unknown decision rule 'median'");
   c = sample();
@@ -196,6 +204,7 @@ TEST_CASE("version 1 checkpoints (no data fingerprint) are still read", "[traine
     at += 8 + n;
   }
   payload.erase(at, 8);
+  payload.erase(payload.size() - 8);                        // version 4's last field: the training rows
   payload.erase(payload.size() - (8 + c.rule.size() + 1));  // version 3's last fields: the rule, at-least-one
   payload.pop_back();  // version 2's last field: the text featurizer's presence byte (0: none)
   const std::uint32_t version = 1;
@@ -213,6 +222,7 @@ TEST_CASE("version 1 checkpoints (no data fingerprint) are still read", "[traine
   CHECK(d.label_names == c.label_names);
   CHECK_FALSE(d.featurizer.has_value());
   CHECK(d.rule == "per-label");  // the thresholds versions 1 and 2 saved were tuned per label
+  CHECK(d.train_rows == 0);      // unknown before version 4
   CHECK_FALSE(d.at_least_one);
   std::remove(path.c_str());
 }

@@ -471,11 +471,24 @@ TEST_CASE("search: survivors continue from checkpoints exactly like a straight r
   CHECK((kept.rule.thresholds == row_rule.thresholds).all());
   CHECK(kept.rule.at_least_one == row_rule.rule.at_least_one);
   CHECK((kept.first().train_label_counts == joined_counts).all());
+  // eval's propensities: the kept model's own training split (train + validation), not the data
+  // flags' training rows.
+  const TrainingCounts kept_counts = training_counts(kept, data.train);
+  CHECK((kept_counts.counts == joined_counts).all());
+  CHECK(kept_counts.rows == joined.train.rows());
+  CHECK(kept_counts.rows > data.train.rows());
+  // A checkpoint without the row count (before version 4): the data flags' counts and rows together.
+  SavedModel older = kept;
+  for (auto& c : older.checkpoints) c.train_rows = 0;
+  const TrainingCounts fallback = training_counts(older, data.train);
+  CHECK((fallback.counts == label_counts(data.train.labels)).all());
+  CHECK(fallback.rows == data.train.rows());
   const SplitEvaluation kept_test =
       evaluate_split("test", saved_model_probabilities(kept, data.test, data.test.features, 1),
-                     dense_targets(data.test.labels), kept.rule, joined_counts, joined.train.rows(), base.buckets);
+                     dense_targets(data.test.labels), kept.rule, kept_counts.counts, kept_counts.rows, base.buckets);
   CHECK(kept_test.tuned.f1.macro.f1 == r.refit->test.tuned.f1.macro.f1);
   CHECK(kept_test.tuned.f1.micro.f1 == r.refit->test.tuned.f1.micro.f1);
+  CHECK(kept_test.ranking.ps_precision[0] == r.refit->test.ranking.ps_precision[0]);
   std::filesystem::remove_all(selected);
 
   CHECK(r.sweep.entries[0].epochs_done != 2);
