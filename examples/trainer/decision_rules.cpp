@@ -496,7 +496,7 @@ RuleReport evaluate_rules(const RowMatrix<float>& val_p, const RowMatrix<float>&
   } else {
     report.automatic = true;
     report.tolerance_se = options.tolerance_se;
-    report.tie_metric = options.tie_metric();
+    report.tie_metric = tie_metric(options.tie_break, options.metric);
     // auto: the best score, statistical ties decided by the tie metric or by simplicity (the
     // order of all_rules()).
     std::vector<ScoredCandidate> candidates;

@@ -111,9 +111,6 @@ struct RuleOptions {
   TieBreak tie_break = TieBreak::automatic;  ///< what decides among tied candidates (--tie-break)
   std::uint64_t seed = 1;                    ///< of the fold assignment (the training --seed)
 
-  /// The F1 that breaks ties (tie_metric(tie_break, metric)); nullopt: the simplest.
-  std::optional<F1Average> tie_metric() const { return longtail_train::tie_metric(tie_break, metric); }
-
   /// Throws std::invalid_argument naming the flag (--rule-shrinkage, --rule-min-positives,
   /// --rule-folds, --select-se).
   void validate() const;
